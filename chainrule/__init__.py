@@ -1,0 +1,46 @@
+"""chainrule: a small, readable deep-learning framework on NumPy.
+
+PyTorch's API wherever PyTorch has the feature::
+
+    import chainrule as cr
+    x = cr.randn(3, requires_grad=True)
+    (x * x).sum().backward()
+    x.grad  # 2 * x
+"""
+from . import _tensor_methods  # noqa: F401  (binds Tensor methods)
+from ._dtype import (  # noqa: F401
+    DType, float32, float64, get_default_dtype, int32, int64, promote_types,
+    set_default_dtype,
+)
+from ._dtype import bool_ as bool  # noqa: F401,A001
+from .autograd import (  # noqa: F401
+    enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled,
+)
+from .errors import (  # noqa: F401
+    ArgumentError, AutogradError, ChainruleError, DTypeError, IndexOutOfRange,
+    LinAlgError, ShapeError,
+)
+from .ops import *  # noqa: F401,F403
+from .ops import abs, all, any, max, min, pow, round, sum  # noqa: F401,A001
+from .random import (  # noqa: F401
+    Generator, default_generator, get_rng_state, initial_seed, manual_seed, seed,
+    set_rng_state,
+)
+from .tensor import Tensor  # noqa: F401
+from . import autograd, linalg  # noqa: F401,E402
+
+float = float32  # noqa: A001
+double = float64
+long = int64
+int = int32  # noqa: A001
+Size = tuple
+
+__version__ = "0.1.0"
+
+
+def is_tensor(obj):
+    return isinstance(obj, Tensor)
+
+
+def numel(input):
+    return input.numel()

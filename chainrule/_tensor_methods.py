@@ -1,0 +1,197 @@
+"""Tensor methods and operators, bound to the op functions.
+
+Every method here forwards to the function of the same name in ``ops``, so
+``x.sum(1)`` and ``chainrule.sum(x, 1)`` are one code path.
+"""
+from . import ops
+from ._dtype import as_dtype
+from .errors import ArgumentError
+from .ops.inplace import inplace
+from .tensor import Tensor
+
+# Methods whose first argument is the tensor itself.
+_METHODS = """
+add sub subtract mul multiply div divide true_divide floor_divide remainder fmod
+neg negative pow float_power square abs absolute sign sgn reciprocal sqrt rsqrt exp
+expm1 exp2 log log2 log10 log1p sin cos tan asin acos atan atan2 arctan2 sinh cosh
+tanh asinh acosh atanh sigmoid erf floor ceil round trunc fix frac clamp clip
+clamp_min clamp_max maximum minimum relu lerp xlogy
+eq ne lt le gt ge greater greater_equal less less_equal not_equal
+logical_and logical_or logical_xor logical_not isnan isinf isfinite isposinf
+isneginf bitwise_and bitwise_or bitwise_xor bitwise_not allclose isclose equal
+sum mean nansum prod var std amax amin argmax argmin max min aminmax logsumexp
+cumsum cumprod cummax cummin all any count_nonzero norm argsort sort topk
+kthvalue median
+reshape view view_as reshape_as flatten unflatten squeeze unsqueeze expand
+expand_as broadcast_to permute transpose swapaxes swapdims t movedim moveaxis
+repeat tile repeat_interleave split chunk tensor_split unbind flip fliplr flipud
+roll narrow tril triu diagonal diag diag_embed trace clone contiguous
+gather scatter scatter_add take_along_dim index_select masked_fill masked_select
+index_add index_fill index_put nonzero argwhere
+matmul mm bmm mv dot inner outer ger addmm det logdet slogdet inverse pinverse
+""".split()
+
+for _name in _METHODS:
+    setattr(Tensor, _name, getattr(ops, _name))
+
+
+def _binary(fn, reverse=False):
+    if reverse:
+        return lambda self, other: fn(other, self)
+    return lambda self, other: fn(self, other)
+
+
+Tensor.__add__ = _binary(ops.add)
+Tensor.__radd__ = _binary(ops.add, True)
+Tensor.__sub__ = _binary(ops.sub)
+Tensor.__rsub__ = _binary(ops.sub, True)
+Tensor.__mul__ = _binary(ops.mul)
+Tensor.__rmul__ = _binary(ops.mul, True)
+Tensor.__truediv__ = _binary(ops.div)
+Tensor.__rtruediv__ = _binary(ops.div, True)
+Tensor.__floordiv__ = _binary(ops.floor_divide)
+Tensor.__rfloordiv__ = _binary(ops.floor_divide, True)
+Tensor.__mod__ = _binary(ops.remainder)
+Tensor.__rmod__ = _binary(ops.remainder, True)
+Tensor.__pow__ = _binary(ops.pow)
+Tensor.__rpow__ = _binary(ops.pow, True)
+Tensor.__matmul__ = _binary(ops.matmul)
+Tensor.__rmatmul__ = _binary(ops.matmul, True)
+Tensor.__and__ = _binary(ops.bitwise_and)
+Tensor.__rand__ = _binary(ops.bitwise_and, True)
+Tensor.__or__ = _binary(ops.bitwise_or)
+Tensor.__ror__ = _binary(ops.bitwise_or, True)
+Tensor.__xor__ = _binary(ops.bitwise_xor)
+Tensor.__rxor__ = _binary(ops.bitwise_xor, True)
+Tensor.__eq__ = _binary(ops.eq)
+Tensor.__ne__ = _binary(ops.ne)
+Tensor.__lt__ = _binary(ops.lt)
+Tensor.__le__ = _binary(ops.le)
+Tensor.__gt__ = _binary(ops.gt)
+Tensor.__ge__ = _binary(ops.ge)
+Tensor.__neg__ = ops.neg
+Tensor.__pos__ = lambda self: self
+Tensor.__abs__ = ops.abs
+Tensor.__invert__ = ops.bitwise_not
+Tensor.__getitem__ = ops.getitem
+Tensor.__setitem__ = ops.setitem
+Tensor.T = property(lambda self: ops.permute(self, tuple(range(self.ndim))[::-1]))
+Tensor.mT = property(ops.shape.mT)
+Tensor.H = Tensor.T
+Tensor.mH = Tensor.mT
+
+
+def _iter(self):
+    if self.ndim == 0:
+        raise TypeError("iteration over a 0-d tensor")
+    return iter(ops.unbind(self, 0))
+
+
+Tensor.__iter__ = _iter
+
+
+# -- dtype conversion -----------------------------------------------------------------
+def to(self, *args, dtype=None, device=None, copy=False, non_blocking=False):
+    """``to(dtype)``, ``to(other_tensor)`` or ``to('cpu')``: a converted tensor."""
+    for a in args:
+        if isinstance(a, Tensor):
+            dtype = a.dtype
+        elif isinstance(a, str) and a.split(":")[0] in ("cpu",):
+            continue
+        elif isinstance(a, str) and a.split(":")[0] in ("cuda", "mps"):
+            raise ArgumentError(f"to: device {a!r} is not available; chainrule runs "
+                                "on the CPU")
+        else:
+            dtype = a
+    if dtype is None:
+        return self.clone() if copy else self
+    out = ops.to_dtype(self, as_dtype(dtype).np)
+    return out.clone() if copy and out is self else out
+
+
+Tensor.to = to
+Tensor.type = lambda self, dtype=None: self.dtype if dtype is None else self.to(dtype)
+Tensor.float = lambda self: self.to("float32")
+Tensor.double = lambda self: self.to("float64")
+Tensor.long = lambda self: self.to("int64")
+Tensor.int = lambda self: self.to("int32")
+Tensor.bool = lambda self: self.to("bool")
+Tensor.type_as = lambda self, other: self.to(other.dtype)
+Tensor.new_tensor = lambda self, data, dtype=None, requires_grad=False: ops.tensor(
+    data, dtype=dtype or self.dtype, requires_grad=requires_grad)
+Tensor.new_zeros = lambda self, *size, dtype=None, requires_grad=False: ops.zeros(
+    *size, dtype=dtype or self.dtype, requires_grad=requires_grad)
+Tensor.new_ones = lambda self, *size, dtype=None, requires_grad=False: ops.ones(
+    *size, dtype=dtype or self.dtype, requires_grad=requires_grad)
+Tensor.new_full = lambda self, size, fill_value, dtype=None: ops.full(
+    size, fill_value, dtype=dtype or self.dtype)
+Tensor.new_empty = Tensor.new_zeros
+
+
+# -- in-place methods: the out-of-place op written back ----------------------------------
+def _inplace_method(name, fn):
+    def method(self, *args, **kwargs):
+        return inplace(self, lambda a: fn(a, *args, **kwargs), name)
+
+    method.__name__ = name
+    method.__doc__ = f"In-place version of :meth:`{name[:-1]}`."
+    return method
+
+
+for _name in """add sub mul div pow neg abs sign sqrt rsqrt exp log log1p sin cos tanh
+sigmoid relu floor ceil round trunc clamp clip clamp_min clamp_max reciprocal
+masked_fill index_add index_fill scatter scatter_add lerp fmod remainder
+square""".split():
+    setattr(Tensor, _name + "_", _inplace_method(_name + "_", getattr(ops, _name)))
+Tensor.subtract_, Tensor.multiply_, Tensor.divide_ = Tensor.sub_, Tensor.mul_, Tensor.div_
+Tensor.fill_ = ops.fill_
+Tensor.zero_ = ops.zero_
+Tensor.copy_ = ops.copy_
+Tensor.__iadd__ = Tensor.add_
+Tensor.__isub__ = Tensor.sub_
+Tensor.__imul__ = Tensor.mul_
+Tensor.__itruediv__ = Tensor.div_
+Tensor.__ipow__ = Tensor.pow_
+
+
+def addcmul_(self, t1, t2, *, value=1):
+    return inplace(self, lambda a: a + value * t1 * t2, "addcmul_")
+
+
+def addcdiv_(self, t1, t2, *, value=1):
+    return inplace(self, lambda a: a + value * t1 / t2, "addcdiv_")
+
+
+Tensor.addcmul_ = addcmul_
+Tensor.addcdiv_ = addcdiv_
+Tensor.addcmul = lambda self, t1, t2, *, value=1: self + value * t1 * t2
+Tensor.addcdiv = lambda self, t1, t2, *, value=1: self + value * t1 / t2
+
+
+def uniform_(self, a=0.0, b=1.0, *, generator=None):
+    """Fill with samples from U(a, b)."""
+    return inplace(self, lambda x: ops.rand(x.shape, generator=generator,
+                                            dtype=x.dtype) * (b - a) + a, "uniform_")
+
+
+def normal_(self, mean=0.0, std=1.0, *, generator=None):
+    """Fill with samples from N(mean, std^2)."""
+    return inplace(self, lambda x: ops.randn(x.shape, generator=generator,
+                                             dtype=x.dtype) * std + mean, "normal_")
+
+
+def bernoulli_(self, p=0.5, *, generator=None):
+    return inplace(self, lambda x: ops.bernoulli(x, p, generator=generator), "bernoulli_")
+
+
+def random_(self, low=0, high=None, *, generator=None):
+    if high is None:
+        low, high = 0, low
+    return inplace(self, lambda x: ops.randint(low, high, x.shape, generator=generator,
+                                               dtype=x.dtype), "random_")
+
+
+Tensor.uniform_ = uniform_
+Tensor.normal_ = normal_
+Tensor.bernoulli_ = bernoulli_
+Tensor.random_ = random_

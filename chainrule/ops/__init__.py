@@ -1,0 +1,13 @@
+"""The op families.  ``PRIMITIVES`` is the table; the functions are its
+public, PyTorch-named front ends (re-exported as ``chainrule.*``)."""
+from ._core import PRIMITIVES, Primitive, apply, primitive  # noqa: F401
+from ._util import to_dtype  # noqa: F401
+from .creation import *  # noqa: F401,F403
+from .elementwise import *  # noqa: F401,F403
+from .index import *  # noqa: F401,F403
+from .inplace import copy_, fill_, inplace, setitem, zero_  # noqa: F401
+from .linalg import *  # noqa: F401,F403
+from .reduce import *  # noqa: F401,F403
+from .shape import *  # noqa: F401,F403
+from .elementwise import abs, pow, round  # noqa: F401  (shadow builtins on purpose)
+from .reduce import all, any, max, min, sum  # noqa: F401

@@ -1,0 +1,217 @@
+"""The primitive table and the dispatcher every computation goes through.
+
+A :class:`Primitive` bundles a NumPy ``forward``, a reverse-mode rule
+``vjp(node, g)`` and a forward-mode rule ``jvp(ctx, tangents)``.  Both rules
+are written with chainrule ops, so derivatives are themselves differentiable.
+
+:func:`apply` is the single choke point: it runs ``forward``, wraps the
+result in Tensors, records a tape :class:`Node` when gradients are needed,
+and lets forward mode, anomaly detection and op counting look at every call.
+"""
+import numpy as np
+
+from .._dtype import from_numpy_dtype
+from ..autograd.grad_mode import _state
+from ..autograd.node import Node
+from ..errors import (
+    ChainruleError, DTypeError, IndexOutOfRange, LinAlgError, ShapeError,
+    fmt_shape,
+)
+from ..tensor import Tensor
+
+PRIMITIVES = {}
+"""name -> Primitive: the one table every interpreter reads."""
+
+
+class Primitive:
+    """One entry of the table.  Call it with Tensors and keyword params.
+
+    ``saves``: indices of inputs the vjp reads (None: all) -- only those are
+    kept alive and checked for in-place modification.  ``save_out``: the vjp
+    reads the output.  ``view``: the output may share memory with input 0.
+    ``quiet``: silence NumPy floating-point warnings (log(0), 1/0 ...), as
+    PyTorch does.  ``vjp=None`` marks a non-differentiable primitive whose
+    outputs never require grad.
+    """
+
+    __slots__ = ("name", "forward", "vjp", "jvp", "save_mask", "save_out",
+                 "n_out", "view", "quiet")
+
+    def __init__(self, name, forward, vjp, jvp, saves, save_out, n_out, view, quiet):
+        self.name = name
+        self.forward = forward
+        self.vjp = vjp
+        self.jvp = jvp
+        self.save_mask = saves
+        self.save_out = save_out
+        self.n_out = n_out
+        self.view = view
+        self.quiet = quiet
+
+    def __call__(self, *inputs, **params):
+        return apply(self, *inputs, **params)
+
+    def __repr__(self):
+        return f"<primitive {self.name}>"
+
+
+def primitive(name, forward, vjp=None, jvp=None, *, saves=None, save_out=False,
+              n_out=1, view=False, quiet=False):
+    """Define and register a primitive; returns it (callable on Tensors)."""
+    if name in PRIMITIVES:
+        raise ValueError(f"primitive {name!r} is defined twice")
+    p = Primitive(name, forward, vjp, jvp, saves, save_out, n_out, view, quiet)
+    PRIMITIVES[name] = p
+    return p
+
+
+def _mask(prim, n):
+    m = prim.save_mask
+    if m is None:
+        return (True,) * n
+    return tuple(i in m for i in range(n))
+
+
+def describe(inputs):
+    """'float32 [2, 3], int64 [4]' -- how errors show a list of operands."""
+    return ", ".join(
+        f"{t._data.dtype} {fmt_shape(t._data.shape)}" if isinstance(t, Tensor) else repr(t)
+        for t in inputs
+    )
+
+
+def _forward_error(prim, inputs, params, err):
+    """Turn a NumPy exception into a chainrule error naming the op and operands."""
+    msg = str(err)
+    got = describe(inputs)
+    if isinstance(err, np.linalg.LinAlgError):
+        return LinAlgError(f"{prim.name}: {msg} (input {got})")
+    if "broadcast" in msg:
+        return ShapeError(
+            f"{prim.name}: shapes {' and '.join(fmt_shape(t.shape) for t in inputs)} "
+            "cannot be broadcast together; sizes must match or be 1 in each "
+            "dimension, aligned from the right"
+        )
+    if isinstance(err, IndexError):
+        return IndexOutOfRange(f"{prim.name}: {msg} (input {got})")
+    if isinstance(err, TypeError):
+        return DTypeError(f"{prim.name}: {msg} (input {got})")
+    extra = f" with {params}" if params else ""
+    return ShapeError(f"{prim.name}: {msg} (input {got}{extra})")
+
+
+def apply(prim, *inputs, **params):
+    """Run ``prim`` on Tensors ``inputs``; record it on the tape if needed."""
+    st = _state
+    arrays = [t._data for t in inputs]
+    try:
+        if prim.quiet:
+            with np.errstate(all="ignore"):
+                out = prim.forward(*arrays, **params)
+        else:
+            out = prim.forward(*arrays, **params)
+    except ChainruleError:
+        raise
+    except (ValueError, TypeError, IndexError, np.linalg.LinAlgError) as e:
+        raise _forward_error(prim, inputs, params, e) from None
+    if st.counter is not None:
+        st.counter[prim.name] = st.counter.get(prim.name, 0) + 1
+
+    record = False
+    if st.grad and prim.vjp is not None:
+        for t in inputs:
+            if t._rg:
+                record = True
+                break
+
+    if prim.n_out == 1:
+        if type(out) is not np.ndarray:
+            out = np.asarray(out)
+        res = Tensor._make(out)
+        outs = (res,)
+    else:
+        outs = tuple(
+            Tensor._make(o if type(o) is np.ndarray else np.asarray(o), False, None, i)
+            for i, o in enumerate(out)
+        )
+        res = outs
+
+    if record:
+        _record(prim, inputs, params, outs)
+    if prim.view and np.may_share_memory(out, arrays[0]):
+        _mark_view(res, inputs[0], prim, params)
+    if st.forward_ad:
+        from ..autograd.forward_ad import propagate
+
+        propagate(prim, inputs, params, outs)
+    if st.anomaly:
+        from ..autograd.anomaly import check_forward
+
+        check_forward(prim, inputs, outs)
+    return res
+
+
+def _record(prim, inputs, params, outs):
+    node = Node()
+    node.prim = prim
+    node.params = params
+    node.edges = tuple(
+        (t.grad_fn, t._oi) if t.grad_fn is not None else ((t, 0) if t._rg else None)
+        for t in inputs
+    )
+    node.metas = tuple((t._data.shape, t._data.dtype) for t in inputs)
+    mask = _mask(prim, len(inputs))
+    node.inputs = tuple(t if m else None for t, m in zip(inputs, mask))
+    node.versions = tuple(t._vc[0] for t in inputs)
+    node.needs = tuple(t._rg for t in inputs)
+    node.hooks = None
+    node.freed = False
+    node.trace = None
+    if prim.n_out == 1:
+        node.out_metas = None
+        o = outs[0]
+        if prim.save_out:
+            node.out_data, node.out_vc, node.out_ver = o._data, o._vc, o._vc[0]
+        else:
+            node.out_data = node.out_vc = node.out_ver = None
+    else:
+        node.out_metas = tuple((o._data.shape, o._data.dtype) for o in outs)
+        if prim.save_out:
+            node.out_data = tuple(o._data for o in outs)
+            node.out_vc, node.out_ver = outs[0]._vc, outs[0]._vc[0]
+            for o in outs[1:]:
+                o._vc = node.out_vc  # one counter for the group of outputs
+        else:
+            node.out_data = node.out_vc = node.out_ver = None
+    if _state.anomaly:
+        from ..autograd.anomaly import user_frame
+
+        node.trace = user_frame()
+    for o in outs:
+        if o._data.dtype.kind == "f":
+            o._rg = True
+            o.grad_fn = node
+    return node
+
+
+def _mark_view(res, src, prim, params):
+    """``res`` shares memory with ``src``: share its version counter and base."""
+    res._vc = src._vc
+    if src._base is None:
+        res._base, res._view = src, ((prim, params),)
+    else:
+        res._base, res._view = src._base, src._view + ((prim, params),)
+
+
+def cast_like_result(res, target, opname):
+    """Check an in-place result fits ``target``'s dtype (PyTorch's rule)."""
+    rd, td = res._data.dtype, target._data.dtype
+    if rd != td:
+        rdt, tdt = from_numpy_dtype(rd), from_numpy_dtype(td)
+        if rdt.category > tdt.category:
+            raise DTypeError(
+                f"{opname}: result type {rdt.name} can't be cast to the desired "
+                f"output type {tdt.name} of the in-place op; use the out-of-place "
+                "version or convert the tensor first"
+            )
+    return res

@@ -1,0 +1,262 @@
+"""Creating tensors: from data, filled, ranges, identity, and random draws.
+
+Random draws take ``generator=`` (default: the global one seeded by
+``chainrule.manual_seed``).  All results are leaves.
+"""
+import numpy as np
+
+from .._dtype import as_dtype, get_default_dtype
+from ..errors import ArgumentError, DTypeError
+from ..random import rng
+from ..tensor import Tensor, _to_array
+from ._core import apply, primitive
+from ._util import shape_arg
+
+
+def _leaf(arr, requires_grad):
+    t = Tensor._make(arr)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def _dt(dtype, default=None):
+    if dtype is None:
+        return (default or get_default_dtype()).np
+    return as_dtype(dtype).np
+
+
+def tensor(data, *, dtype=None, device=None, requires_grad=False):
+    """A new tensor holding a copy of ``data`` (lists, numbers, arrays)."""
+    if isinstance(data, Tensor):
+        data = data._data
+    return _leaf(_to_array(data, dtype, "tensor"), requires_grad)
+
+
+def as_tensor(data, dtype=None, device=None):
+    """``data`` as a tensor, sharing memory with an ndarray when possible."""
+    if isinstance(data, Tensor):
+        return data if dtype is None else data.to(dtype)
+    if isinstance(data, np.ndarray) and (dtype is None or as_dtype(dtype).np == data.dtype):
+        from .._dtype import from_numpy_dtype
+
+        from_numpy_dtype(data.dtype, "as_tensor")
+        return Tensor._make(data)
+    return Tensor._make(_to_array(data, dtype, "as_tensor"))
+
+
+def from_numpy(ndarray):
+    """A tensor sharing memory with ``ndarray``."""
+    if not isinstance(ndarray, np.ndarray):
+        raise DTypeError(f"from_numpy: expected np.ndarray, got {type(ndarray).__name__}")
+    from .._dtype import from_numpy_dtype
+
+    from_numpy_dtype(ndarray.dtype, "from_numpy")
+    return Tensor._make(ndarray)
+
+
+def _filled(fill, shape, dtype, requires_grad, op):
+    shape = shape_arg(shape, op)
+    if any(s < 0 for s in shape):
+        raise ArgumentError(f"{op}: trying to create tensor with negative dimension "
+                            f"in shape {list(shape)}")
+    return _leaf(fill(shape, dtype), requires_grad)
+
+
+def zeros(*size, dtype=None, device=None, requires_grad=False):
+    """A tensor of zeros of the given shape."""
+    return _filled(np.zeros, size, _dt(dtype), requires_grad, "zeros")
+
+
+def ones(*size, dtype=None, device=None, requires_grad=False):
+    """A tensor of ones of the given shape."""
+    return _filled(np.ones, size, _dt(dtype), requires_grad, "ones")
+
+
+def empty(*size, dtype=None, device=None, requires_grad=False):
+    """An uninitialised tensor (zeros here, for reproducibility)."""
+    return _filled(np.zeros, size, _dt(dtype), requires_grad, "empty")
+
+
+def full(size, fill_value, *, dtype=None, device=None, requires_grad=False):
+    """A tensor of ``size`` filled with ``fill_value`` (dtype inferred from it)."""
+    if dtype is None:
+        from .._dtype import scalar_dtype
+
+        dtype = scalar_dtype(fill_value)
+    return _filled(lambda s, d: np.full(s, fill_value, d), (tuple(size),) if not
+                   isinstance(size, int) else (size,), _dt(dtype), requires_grad, "full")
+
+
+def _like(x, dtype):
+    return x._data.dtype if dtype is None else as_dtype(dtype).np
+
+
+def zeros_like(input, *, dtype=None, device=None, requires_grad=False):
+    return _leaf(np.zeros(input.shape, _like(input, dtype)), requires_grad)
+
+
+def ones_like(input, *, dtype=None, device=None, requires_grad=False):
+    return _leaf(np.ones(input.shape, _like(input, dtype)), requires_grad)
+
+
+def empty_like(input, *, dtype=None, device=None, requires_grad=False):
+    return zeros_like(input, dtype=dtype, requires_grad=requires_grad)
+
+
+def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False):
+    return _leaf(np.full(input.shape, fill_value, _like(input, dtype)), requires_grad)
+
+
+def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False):
+    """Values from ``start`` to ``end`` (exclusive) in steps of ``step``."""
+    if end is None:
+        start, end = 0, start
+    vals = [float(v) if isinstance(v, Tensor) else v for v in (start, end, step)]
+    if step == 0:
+        raise ArgumentError("arange: step must be nonzero")
+    if dtype is None:
+        is_int = all(isinstance(v, (int, np.integer)) for v in vals)
+        dtype = "int64" if is_int else get_default_dtype()
+    d = _dt(dtype)
+    if d.kind == "f":
+        n = int(np.ceil((vals[1] - vals[0]) / vals[2]))
+        arr = (vals[0] + np.arange(max(n, 0)) * vals[2]).astype(d)
+    else:
+        arr = np.arange(*vals).astype(d)
+    return _leaf(arr, requires_grad)
+
+
+def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False):
+    """``steps`` evenly spaced values from ``start`` to ``end`` inclusive."""
+    if steps < 0:
+        raise ArgumentError(f"linspace: number of steps must be non-negative, got {steps}")
+    return _leaf(np.linspace(start, end, steps).astype(_dt(dtype)), requires_grad)
+
+
+def logspace(start, end, steps, base=10.0, *, dtype=None, requires_grad=False):
+    return _leaf((base ** np.linspace(start, end, steps)).astype(_dt(dtype)),
+                 requires_grad)
+
+
+def eye(n, m=None, *, dtype=None, device=None, requires_grad=False):
+    """An n x m identity matrix."""
+    return _leaf(np.eye(n, n if m is None else m, dtype=_dt(dtype)), requires_grad)
+
+
+# -- random draws: primitives without inputs, so tracing sees them ---------------------
+def _draw(kind, shape, dtype, generator, **kw):
+    return apply(_RANDOM[kind], shape=shape, dtype=dtype, gen=rng(generator), **kw)
+
+
+def _rand_fwd(shape, dtype, gen):
+    return gen.random(shape, dtype=np.float64).astype(dtype)
+
+
+def _randn_fwd(shape, dtype, gen):
+    return gen.standard_normal(shape).astype(dtype)
+
+
+def _randint_fwd(shape, dtype, gen, low, high):
+    return gen.integers(low, high, shape).astype(dtype)
+
+
+def _randperm_fwd(shape, dtype, gen):
+    return gen.permutation(shape[0]).astype(dtype)
+
+
+_RANDOM = {
+    "rand": primitive("rand", _rand_fwd),
+    "randn": primitive("randn", _randn_fwd),
+    "randint": primitive("randint", _randint_fwd),
+    "randperm": primitive("randperm", _randperm_fwd),
+}
+
+
+def rand(*size, generator=None, dtype=None, device=None, requires_grad=False):
+    """Uniform samples on [0, 1)."""
+    t = _draw("rand", shape_arg(size, "rand"), _dt(dtype), generator)
+    return t.requires_grad_(True) if requires_grad else t
+
+
+def randn(*size, generator=None, dtype=None, device=None, requires_grad=False):
+    """Standard normal samples."""
+    t = _draw("randn", shape_arg(size, "randn"), _dt(dtype), generator)
+    return t.requires_grad_(True) if requires_grad else t
+
+
+def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None,
+            requires_grad=False):
+    """Integers uniform on [low, high); ``randint(high, size)`` means low = 0."""
+    if size is None:
+        low, high, size = 0, low, high
+    if high is None or size is None:
+        raise ArgumentError("randint: expected randint(low=0, high, size)")
+    if high <= low:
+        raise ArgumentError(f"randint: expects 'from' ({low}) to be less than 'to' "
+                            f"({high})")
+    return _draw("randint", tuple(size), _dt(dtype, as_dtype("int64")), generator,
+                 low=int(low), high=int(high))
+
+
+def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False):
+    """A random permutation of 0..n-1."""
+    return _draw("randperm", (int(n),), _dt(dtype, as_dtype("int64")), generator)
+
+
+def rand_like(input, *, dtype=None, generator=None):
+    return rand(input.shape, dtype=_like(input, dtype), generator=generator)
+
+
+def randn_like(input, *, dtype=None, generator=None):
+    return randn(input.shape, dtype=_like(input, dtype), generator=generator)
+
+
+def randint_like(input, low, high=None, *, dtype=None, generator=None):
+    if high is None:
+        low, high = 0, low
+    return randint(low, high, input.shape, dtype=_like(input, dtype), generator=generator)
+
+
+def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None):
+    """Normal samples: ``mean``/``std`` may be numbers (with ``size``) or tensors."""
+    if isinstance(mean, Tensor) or isinstance(std, Tensor):
+        m = mean if isinstance(mean, Tensor) else None
+        s = std if isinstance(std, Tensor) else None
+        shape = np.broadcast_shapes(*(x.shape for x in (m, s) if x is not None))
+        ref = m if m is not None else s
+        z = randn(shape, generator=generator, dtype=ref.dtype)
+        return (z * std + mean).detach()
+    if size is None:
+        raise ArgumentError("normal: size is required when mean and std are numbers")
+    return randn(tuple(size), generator=generator, dtype=dtype) * std + mean
+
+
+def bernoulli(input, p=None, *, generator=None):
+    """0/1 samples with probabilities ``input`` (or the constant ``p``)."""
+    probs = input if p is None else full_like(input, p)
+    u = rand(probs.shape, generator=generator, dtype=probs.dtype)
+    return (u < probs).to(probs.dtype)
+
+
+def multinomial(input, num_samples, replacement=False, *, generator=None):
+    """Indices sampled from the rows of the (unnormalised) probabilities ``input``."""
+    p = input._data.astype(np.float64)
+    g = rng(generator)
+    rows = p.reshape(-1, p.shape[-1])
+    out = []
+    for r in rows:
+        if np.any(r < 0) or r.sum() <= 0:
+            raise ArgumentError("multinomial: probabilities must be non-negative with "
+                                "a positive sum")
+        if not replacement and num_samples > np.count_nonzero(r):
+            raise ArgumentError("multinomial: cannot sample n_sample > prob_dist.size "
+                                "samples without replacement")
+        out.append(g.choice(len(r), num_samples, replace=replacement, p=r / r.sum()))
+    arr = np.array(out, np.int64).reshape(p.shape[:-1] + (num_samples,))
+    return Tensor._make(arr)
+
+
+from ._util import public_names as _public  # noqa: E402
+
+__all__ = _public(globals())

@@ -1,0 +1,400 @@
+"""Indexing primitives: ``getitem``, ``index_put`` (setitem), ``gather``,
+``scatter``/``scatter_add``, and the composites built on them (index_select,
+masked_fill, take_along_dim, one_hot, ...).
+
+An index is normalised once (Tensors become ndarrays, bounds are checked
+with PyTorch-style messages) and then travels as a primitive parameter.
+"""
+import numpy as np
+
+from ..errors import ArgumentError, DTypeError, IndexOutOfRange, ShapeError, fmt_shape
+from ..tensor import Tensor
+from ._core import apply, primitive
+from ._util import dim1, lift, t_
+from .reduce import sum_to
+from .shape import expand, reshape
+
+
+# -- index normalisation ----------------------------------------------------------
+def _is_advanced(idx):
+    return any(isinstance(i, np.ndarray) for i in idx)
+
+
+def normalize_index(x, index, op="index"):
+    """A tuple NumPy understands, with Tensors and lists turned into arrays."""
+    if not isinstance(index, tuple):
+        index = (index,)
+    out = []
+    for i in index:
+        if isinstance(i, Tensor):
+            i = i._data
+            if i.dtype.kind == "f":
+                raise IndexOutOfRange(
+                    f"{op}: tensors used as indices must be long, int or bool "
+                    f"tensors, got {i.dtype}")
+        elif isinstance(i, (list, range)):
+            i = np.asarray(i)
+            if i.dtype.kind == "f" or (i.size == 0 and i.dtype.kind == "f"):
+                i = i.astype(np.int64)
+        elif isinstance(i, (bool, np.bool_)):
+            i = np.asarray(i)
+        elif not (i is None or i is Ellipsis or isinstance(i, (slice, int, np.integer,
+                                                                np.ndarray))):
+            raise IndexOutOfRange(
+                f"{op}: only integers, slices (`:`), ellipsis (`...`), None and "
+                f"long or bool tensors are valid indices (got {type(i).__name__})")
+        if isinstance(i, slice) and i.step is not None and i.step <= 0:
+            raise ArgumentError(f"{op}: step must be greater than zero, got {i.step}")
+        out.append(i)
+    _check_bounds(x.shape, out, op)
+    return tuple(out)
+
+
+def _check_bounds(shape, idx, op):
+    """PyTorch's message for out-of-range integer indices, naming the dim."""
+    n_consumed = sum(1 if (isinstance(i, np.ndarray) and i.dtype != np.bool_) or
+                     isinstance(i, (int, np.integer, slice)) else
+                     (i.ndim if isinstance(i, np.ndarray) else 0)
+                     for i in idx if i is not Ellipsis)
+    if n_consumed > len(shape):
+        raise IndexOutOfRange(
+            f"{op}: too many indices for tensor of dimension {len(shape)} (got "
+            f"{n_consumed}; shape {fmt_shape(shape)})")
+    d = 0
+    for i in idx:
+        if i is Ellipsis:
+            d = len(shape) - sum(
+                1 if not isinstance(j, np.ndarray) or j.dtype != np.bool_ else j.ndim
+                for j in idx[idx.index(Ellipsis) + 1:] if j is not None)
+            continue
+        if i is None:
+            continue
+        if isinstance(i, np.ndarray) and i.dtype == np.bool_:
+            if i.ndim and i.shape != tuple(shape[d:d + i.ndim]):
+                raise IndexOutOfRange(
+                    f"{op}: the shape of the mask {fmt_shape(i.shape)} at index {d} "
+                    f"does not match the shape of the indexed tensor "
+                    f"{fmt_shape(shape[d:d + i.ndim])}")
+            d += i.ndim
+            continue
+        if isinstance(i, (int, np.integer)) or isinstance(i, np.ndarray):
+            n = shape[d]
+            arr = np.asarray(i)
+            if arr.size and (arr.max() >= n or arr.min() < -n):
+                bad = arr.max() if arr.max() >= n else arr.min()
+                raise IndexOutOfRange(
+                    f"{op}: index {bad} is out of bounds for dimension {d} with size "
+                    f"{n}")
+        d += 1
+
+
+# -- getitem --------------------------------------------------------------------------
+def _getitem_fwd(x, index):
+    return x[index]
+
+
+def _scatter_into_zeros(g, shape, index):
+    return apply(index_grad_p, g, shape=shape, index=index)
+
+
+getitem_p = primitive(
+    "getitem", _getitem_fwd,
+    vjp=lambda n, g: (_scatter_into_zeros(g, n.metas[0][0], n.params["index"]),),
+    jvp=lambda c, t: apply(getitem_p, t[0], index=c.params["index"]),
+    saves=(), view=True,
+)
+
+
+def _index_grad_fwd(g, shape, index):
+    out = np.zeros(shape, g.dtype)
+    if _is_advanced(index):
+        np.add.at(out, index, g)
+    else:
+        out[index] = g
+    return out
+
+
+index_grad_p = primitive(
+    "index_grad", _index_grad_fwd,
+    vjp=lambda n, g: (apply(getitem_p, g, index=n.params["index"]),),
+    jvp=lambda c, t: apply(index_grad_p, t[0], **c.params),
+    saves=(),
+)
+
+
+def getitem(input, index):
+    """``input[index]`` with PyTorch's indexing rules (views for basic indices)."""
+    x = t_(input)
+    idx = normalize_index(x, index, "index")
+    return apply(getitem_p, x, index=idx)
+
+
+# -- index_put (setitem) ---------------------------------------------------------------
+def _index_put_fwd(x, v, index, accumulate):
+    out = x.copy()
+    if accumulate:
+        np.add.at(out, index, v)
+    else:
+        out[index] = v
+    return out
+
+
+def _index_put_vjp(n, g):
+    index, acc = n.params["index"], n.params["accumulate"]
+    gx = gv = None
+    if n.needs[0]:
+        gx = g if acc else apply(index_put_p, g, Tensor._make(np.zeros((), g._data.dtype)),
+                                 index=index, accumulate=False)
+    if n.needs[1]:
+        gv = sum_to(apply(getitem_p, g, index=index), n.metas[1][0])
+    return gx, gv
+
+
+def _index_put_jvp(c, t):
+    tx, tv = t
+    x, v = c.inputs
+    if tx is None:
+        tx = Tensor._make(np.zeros(x.shape, x._data.dtype))
+    if tv is None:
+        tv = Tensor._make(np.zeros(v.shape, v._data.dtype))
+    return apply(index_put_p, tx, tv, **c.params)
+
+
+index_put_p = primitive("index_put", _index_put_fwd, vjp=_index_put_vjp,
+                        jvp=_index_put_jvp, saves=())
+
+
+def index_put(input, indices, values, accumulate=False):
+    """Out-of-place ``input[indices] = values`` (or ``+=`` with accumulate)."""
+    x = t_(input)
+    idx = normalize_index(x, indices, "index_put")
+    v = lift(t_(values), x._data.dtype)
+    return apply(index_put_p, x, v, index=idx, accumulate=bool(accumulate))
+
+
+# -- gather / scatter ------------------------------------------------------------------
+def _full_index(index, dim):
+    """Advanced index that addresses ``index`` entries along ``dim``."""
+    grids = np.ogrid[tuple(slice(0, s) for s in index.shape)]
+    grids[dim] = index
+    return tuple(grids)
+
+
+def _gather_fwd(x, index, dim):
+    return x[_full_index(index, dim)]
+
+
+gather_p = primitive(
+    "gather", _gather_fwd,
+    vjp=lambda n, g: (scatter_add(Tensor._make(np.zeros(n.metas[0][0], g._data.dtype)),
+                                  n.params["dim"], n.inputs[1], g), None),
+    jvp=lambda c, t: apply(gather_p, t[0], c.inputs[1], dim=c.params["dim"]),
+    saves=(1,),
+)
+
+
+def _scatter_fwd(x, index, src, dim, reduce):
+    out = x.copy()
+    fi = _full_index(index, dim)
+    src = src[tuple(slice(0, s) for s in index.shape)] if src.ndim else src
+    if reduce == "add":
+        np.add.at(out, fi, src)
+    else:
+        out[fi] = src
+    return out
+
+
+def _scatter_vjp(n, g):
+    index, dim, red = n.inputs[1], n.params["dim"], n.params["reduce"]
+    gx = gs = None
+    if n.needs[0]:
+        gx = g if red == "add" else scatter(g, dim, index, 0.0)
+    if n.needs[2]:
+        gs = apply(gather_p, g, index, dim=dim)
+        if gs.shape != n.metas[2][0]:
+            from ..ops.shape import pad as _pad
+
+            widths = []
+            for s_src, s_idx in zip(reversed(n.metas[2][0]), reversed(index.shape)):
+                widths += [0, s_src - s_idx]
+            gs = _pad(gs, widths)
+    return gx, None, gs
+
+
+scatter_p = primitive(
+    "scatter", _scatter_fwd, vjp=_scatter_vjp,
+    jvp=lambda c, t: apply(
+        scatter_p,
+        t[0] if t[0] is not None else Tensor._make(np.zeros(c.inputs[0].shape,
+                                                            c.inputs[0]._data.dtype)),
+        c.inputs[1],
+        t[2] if t[2] is not None else Tensor._make(np.zeros(c.inputs[2].shape,
+                                                            c.inputs[2]._data.dtype)),
+        **c.params),
+    saves=(1,),
+)
+
+
+def _check_index_tensor(x, index, dim, op, src=None):
+    if not isinstance(index, Tensor) or index._data.dtype.kind not in "iu":
+        raise DTypeError(f"{op}: index must be an int64 tensor, got "
+                         f"{getattr(index, 'dtype', type(index).__name__)}")
+    if index.ndim != x.ndim and not (index.ndim <= 1 and x.ndim <= 1):
+        raise ShapeError(f"{op}: index tensor must have the same number of dimensions "
+                         f"as input tensor (index {fmt_shape(index.shape)}, input "
+                         f"{fmt_shape(x.shape)})")
+    for d in range(index.ndim):
+        if d != dim and index.shape[d] > x.shape[d]:
+            raise ShapeError(f"{op}: size does not match at dimension {d}: expected "
+                             f"index {fmt_shape(index.shape)} to be no larger than "
+                             f"input {fmt_shape(x.shape)} apart from dimension {dim}")
+    a = index._data
+    if a.size and (a.min() < -x.shape[dim] or a.max() >= x.shape[dim]):
+        bad = a.max() if a.max() >= x.shape[dim] else a.min()
+        raise IndexOutOfRange(f"{op}: index {bad} is out of bounds for dimension {dim} "
+                              f"with size {x.shape[dim]}")
+
+
+def gather(input, dim, index, *, sparse_grad=False):
+    """``out[i][j] = input[index[i][j]][j]`` (for dim 0), like PyTorch's gather."""
+    x = t_(input)
+    d = dim1(dim, x.ndim, "gather") if x.ndim else 0
+    _check_index_tensor(x, index, d, "gather")
+    if x.ndim == 0:
+        return x.clone()
+    return apply(gather_p, x, index, dim=d)
+
+
+def scatter(input, dim, index, src=None, *, value=None, reduce=None):
+    """Out-of-place scatter: write ``src`` (or ``value``) at ``index`` along ``dim``."""
+    x = t_(input)
+    d = dim1(dim, x.ndim, "scatter")
+    _check_index_tensor(x, index, d, "scatter")
+    if src is None:
+        src = value
+    if not isinstance(src, Tensor):
+        src = Tensor._make(np.asarray(src, x._data.dtype))
+    src = lift(src, x._data.dtype)
+    red = {None: None, "add": "add", "sum": "add"}.get(reduce, "bad")
+    if red == "bad":
+        raise ArgumentError(f"scatter: reduce must be None or 'add', got {reduce!r}")
+    return apply(scatter_p, x, index, src, dim=d, reduce=red)
+
+
+def scatter_add(input, dim, index, src):
+    """Out-of-place scatter that adds ``src`` at ``index`` along ``dim``."""
+    return scatter(input, dim, index, src, reduce="add")
+
+
+def take_along_dim(input, indices, dim=None):
+    """Pick values along ``dim`` at ``indices`` (shapes broadcast elsewhere)."""
+    x = t_(input)
+    if dim is None:
+        return gather(reshape(x, (-1,)), 0, reshape(indices, (-1,)))
+    d = dim1(dim, x.ndim, "take_along_dim")
+    if indices.ndim != x.ndim:
+        raise ShapeError(f"take_along_dim: input and indices should have the same "
+                         f"number of dimensions, but got {x.ndim} and {indices.ndim}")
+    shp_x, shp_i = list(x.shape), list(indices.shape)
+    for k in range(x.ndim):
+        if k != d:
+            m = max(shp_x[k], shp_i[k])
+            shp_x[k] = shp_i[k] = m
+    x = expand(x, tuple(shp_x))
+    indices = expand(indices, tuple(shp_i))
+    return gather(x, d, indices)
+
+
+def index_select(input, dim, index):
+    """The entries of ``input`` at the 1-d ``index`` along ``dim``."""
+    x = t_(input)
+    index = t_(index)
+    if index.ndim > 1:
+        raise ShapeError(f"index_select: index must be 0-d or 1-d, got shape "
+                         f"{fmt_shape(index.shape)}")
+    d = dim1(dim, x.ndim, "index_select") if x.ndim else 0
+    if index.ndim == 0:
+        index = reshape(index, (1,))
+    return getitem(x, (slice(None),) * d + (index,))
+
+
+def masked_fill(input, mask, value):
+    """``input`` with ``value`` where ``mask`` is True (mask broadcasts)."""
+    from .elementwise import where
+
+    x = t_(input)
+    mask = t_(mask)
+    if mask._data.dtype != np.bool_:
+        raise DTypeError(f"masked_fill: expected a bool mask, got {mask._data.dtype}")
+    if isinstance(value, Tensor) and value.ndim:
+        raise ShapeError("masked_fill: only supports a 0-dimensional value tensor, "
+                         f"but got one with {value.ndim} dimension(s)")
+    return where(mask, lift(value, x._data.dtype), x)
+
+
+def masked_select(input, mask):
+    x, m = t_(input), t_(mask)
+    shape = np.broadcast_shapes(x.shape, m.shape)
+    return getitem(expand(x, shape), expand(m, shape))
+
+
+def index_add(input, dim, index, source, *, alpha=1):
+    x = t_(input)
+    d = dim1(dim, x.ndim, "index_add")
+    src = source if alpha == 1 else source * alpha
+    return index_put(x, (slice(None),) * d + (index,), src, accumulate=True)
+
+
+def index_fill(input, dim, index, value):
+    x = t_(input)
+    d = dim1(dim, x.ndim, "index_fill")
+    return index_put(x, (slice(None),) * d + (index,), value)
+
+
+nonzero_p = primitive("nonzero", lambda x: np.argwhere(x).astype(np.int64), saves=())
+
+
+def nonzero(input, *, as_tuple=False):
+    """Indices of non-zero elements: an (n, ndim) tensor, or a tuple of columns."""
+    x = t_(input)
+    idx = apply(nonzero_p, x)
+    if as_tuple:
+        if x.ndim == 0:
+            return (Tensor._make(np.zeros(int(bool(x._data)), np.int64)),)
+        return tuple(Tensor._make(np.ascontiguousarray(idx._data[:, i]))
+                     for i in range(x.ndim))
+    return idx
+
+
+def argwhere(input):
+    return nonzero(input)
+
+
+def _one_hot_fwd(x, num_classes):
+    out = np.zeros(x.shape + (num_classes,), np.int64)
+    np.put_along_axis(out, x[..., None], 1, axis=-1)
+    return out
+
+
+one_hot_p = primitive("one_hot", _one_hot_fwd, saves=())
+
+
+def one_hot(tensor, num_classes=-1):
+    """Integer class indices -> an int64 one-hot encoding in a new last dim."""
+    x = t_(tensor)
+    if x._data.dtype.kind not in "iu":
+        raise DTypeError(f"one_hot: is only applicable to index tensors (int64), got "
+                         f"{x._data.dtype}")
+    if x._data.size and x._data.min() < 0:
+        raise ArgumentError("one_hot: class values must be non-negative")
+    if num_classes == -1:
+        num_classes = int(x._data.max()) + 1 if x._data.size else 0
+    elif x._data.size and x._data.max() >= num_classes:
+        raise ArgumentError(f"one_hot: class values must be smaller than num_classes "
+                            f"({num_classes}); got {int(x._data.max())}")
+    return apply(one_hot_p, x, num_classes=int(num_classes))
+
+
+from ._util import public_names as _public  # noqa: E402
+
+__all__ = _public(globals())

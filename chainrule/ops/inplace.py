@@ -1,0 +1,135 @@
+"""In-place ops: ``x.add_(y)``, ``x[idx] = v`` and friends.
+
+An in-place op is its out-of-place twin followed by writing the result into
+the tensor's storage.  When gradients are being recorded, the tensor takes
+the new node as its ``grad_fn`` (the old history stays reachable through
+it); when the tensor is a view, its base is updated through an index map so
+that gradients reach the base's history too, as in PyTorch.
+"""
+import numpy as np
+
+from ..autograd.grad_mode import _state
+from ..errors import AutogradError, DTypeError, fmt_shape
+from ..tensor import Tensor
+from ._core import cast_like_result
+from ._util import lift, t_
+
+
+def _leaf_check(x, name):
+    base = x._base if x._base is not None else x
+    if _state.grad and base._rg and base.grad_fn is None:
+        what = "a leaf Variable" if base is x else "a view of a leaf Variable"
+        raise AutogradError(
+            f"{name}: {what} that requires grad (shape {fmt_shape(base.shape)}) is "
+            "being used in an in-place operation; wrap it in `with "
+            "chainrule.no_grad():` (as optimizers do) or use an out-of-place op")
+
+
+def inplace(x, fn, name):
+    """Apply ``fn`` (an out-of-place op on one tensor) to ``x`` in place."""
+    _leaf_check(x, name)
+    alias = Tensor._make(x._data, x._rg, x.grad_fn, x._oi)
+    res = fn(alias)
+    cast_like_result(res, x, name)
+    if res._data.dtype != x._data.dtype:
+        res = lift(res, x._data.dtype)
+    tracked = res._rg or x._rg or (x._base is not None and x._base._rg)
+    if not (_state.grad and tracked):
+        _write(x, res._data, name)
+        return x
+    node = res.grad_fn
+    if node is not None and any(t is alias for t in node.inputs):
+        alias._data = alias._data.copy()  # the node needs x's old values
+    if x._base is None:
+        _write(x, res._data, name)
+        # A constant result (fill_, copy_ of data) cuts x from its history.
+        x.grad_fn, x._oi, x._rg = res.grad_fn, res._oi, res._rg
+    else:
+        _rebase_view(x, res, name)
+    return x
+
+
+def _write(x, data, name):
+    try:
+        if data is not x._data:
+            np.copyto(x._data, data, casting="unsafe")
+    except ValueError as e:
+        raise AutogradError(f"{name}: cannot write into this tensor in place ({e}); "
+                            "expanded tensors are read-only, use .clone() first") from None
+    x._vc[0] += 1
+
+
+def _view_index(x):
+    """Flat indices into the base of the elements ``x`` views, shaped like x."""
+    base = x._base
+    idx = np.arange(base._data.size).reshape(base._data.shape)
+    for prim, params in x._view:
+        idx = prim.forward(idx, **params)
+    return idx
+
+
+def _rebase_view(x, res, name):
+    from .index import getitem, index_put
+    from .shape import reshape
+
+    base = x._base
+    idx = Tensor._make(np.ascontiguousarray(_view_index(x)).reshape(-1))
+    base_alias = Tensor._make(base._data, base._rg, base.grad_fn, base._oi)
+    flat = index_put(reshape(base_alias, (-1,)), (idx,), reshape(res, (-1,)))
+    new_base = reshape(flat, base.shape)
+    _write(base, new_base._data, name)  # also bumps x's shared version counter
+    base.grad_fn, base._oi, base._rg = new_base.grad_fn, new_base._oi, True
+    again = reshape(getitem(reshape(base, (-1,)), (idx,)), x.shape)
+    x.grad_fn, x._oi, x._rg = again.grad_fn, again._oi, True
+
+
+def setitem(x, index, value):
+    """``x[index] = value``: recorded for autograd when it matters."""
+    from .index import index_put, normalize_index
+
+    if isinstance(value, Tensor):
+        v_rg = value._rg
+    else:
+        v_rg = False
+    if not _state.grad or not (x._rg or v_rg):
+        idx = normalize_index(x, index, "setitem")
+        v = value._data if isinstance(value, Tensor) else value
+        try:
+            x._data[idx] = v
+        except ValueError as e:
+            from ..errors import ShapeError
+
+            raise ShapeError(f"setitem: cannot assign a value of shape "
+                             f"{fmt_shape(np.shape(v))} to the selection of shape "
+                             f"{fmt_shape(x._data[idx].shape)} ({e})") from None
+        except TypeError as e:
+            raise DTypeError(f"setitem: {e}") from None
+        x._vc[0] += 1
+        return
+    val = value if isinstance(value, Tensor) else Tensor._make(
+        np.asarray(value, x._data.dtype))
+    inplace(x, lambda a: index_put(a, index, val), "setitem")
+
+
+def fill_(x, value):
+    """Fill with ``value`` (a number or a 0-d tensor)."""
+    from .creation import full_like
+    from .shape import expand
+
+    if isinstance(value, Tensor) and value._rg:
+        return inplace(x, lambda a: expand(lift(value, a._data.dtype), a.shape), "fill_")
+    v = value.item() if isinstance(value, Tensor) else value
+    return inplace(x, lambda a: full_like(a, v), "fill_")
+
+
+def zero_(x):
+    """Fill with zeros."""
+    return fill_(x, 0)
+
+
+def copy_(x, src):
+    """Copy ``src`` (broadcast to x's shape, cast to x's dtype) into x."""
+    from .shape import expand
+
+    src = t_(src)
+    return inplace(x, lambda a: lift(expand(src, a.shape), a._data.dtype), "copy_")

@@ -1,0 +1,649 @@
+"""Linear algebra: matmul and its relatives, einsum, and ``linalg``
+(inverse, solves, Cholesky, determinants, eigh, SVD, norms).
+
+Matrix functions act on the last two dims and batch over the rest.
+"""
+import string
+
+import numpy as np
+
+from ..errors import ArgumentError, DTypeError, ShapeError, fmt_shape
+from ..tensor import Tensor
+from ._core import apply, primitive
+from ._util import floating, t_
+from .elementwise import abs, sqrt, _tadd
+from .reduce import amax, sum, vector_norm
+from .shape import diag_embed, diagonal, mT, reshape, squeeze, tril, triu, unsqueeze
+
+
+def _eye_like(x, n):
+    return Tensor._make(np.eye(n, dtype=x._data.dtype))
+
+
+# -- matmul -----------------------------------------------------------------------------
+matmul_p = primitive(
+    "matmul", np.matmul,
+    vjp=lambda n, g: (apply(matmul_p, g, mT(n.inputs[1])) if n.needs[0] else None,
+                      apply(matmul_p, mT(n.inputs[0]), g) if n.needs[1] else None),
+    jvp=lambda c, t: _tadd(
+        None if t[0] is None else apply(matmul_p, t[0], c.inputs[1]),
+        None if t[1] is None else apply(matmul_p, c.inputs[0], t[1])),
+)
+
+
+def _same_dtype(a, b, op):
+    if a._data.dtype != b._data.dtype:
+        raise DTypeError(
+            f"{op}: expected both operands to have the same dtype, but got "
+            f"{a.dtype.name} and {b.dtype.name}; convert one with .to(...)")
+
+
+def matmul(input, other):
+    """Matrix product with NumPy/PyTorch semantics: 1-d operands are vectors,
+    leading dims broadcast as batch dims."""
+    a, b = t_(input), t_(other)
+    _same_dtype(a, b, "matmul")
+    if a.ndim == 0 or b.ndim == 0:
+        raise ShapeError(f"matmul: both arguments need at least 1 dimension, got "
+                         f"shapes {fmt_shape(a.shape)} and {fmt_shape(b.shape)}")
+    ka = a.shape[-1]
+    kb = b.shape[-2] if b.ndim > 1 else b.shape[0]
+    if ka != kb:
+        sa = "x".join(map(str, a.shape))
+        sb = "x".join(map(str, b.shape))
+        raise ShapeError(
+            f"matmul: shapes cannot be multiplied ({sa} and {sb}): the last dim of "
+            f"the first ({ka}) must equal the {'first' if b.ndim == 1 else 'second-to-last'}"
+            f" dim of the second ({kb})")
+    if a.ndim == 1 and b.ndim == 1:
+        return squeeze(apply(matmul_p, reshape(a, (1, ka)), reshape(b, (kb, 1))))
+    if a.ndim == 1:
+        return squeeze(apply(matmul_p, reshape(a, (1, ka)), b), -2)
+    if b.ndim == 1:
+        return squeeze(apply(matmul_p, a, reshape(b, (kb, 1))), -1)
+    try:
+        np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    except ValueError:
+        raise ShapeError(f"matmul: batch dims of {fmt_shape(a.shape)} and "
+                         f"{fmt_shape(b.shape)} cannot be broadcast together") from None
+    return apply(matmul_p, a, b)
+
+
+def _need_dims(x, nd, op, what):
+    if x.ndim != nd:
+        raise ShapeError(f"{op}: {what} must be a {nd}-D tensor, got shape "
+                         f"{fmt_shape(x.shape)}")
+
+
+def mm(input, mat2):
+    """Product of two matrices (2-D only)."""
+    a, b = t_(input), t_(mat2)
+    _need_dims(a, 2, "mm", "self")
+    _need_dims(b, 2, "mm", "mat2")
+    if a.shape[1] != b.shape[0]:
+        raise ShapeError(f"mm: mat1 and mat2 shapes cannot be multiplied "
+                         f"({a.shape[0]}x{a.shape[1]} and {b.shape[0]}x{b.shape[1]})")
+    return matmul(a, b)
+
+
+def bmm(input, mat2):
+    """Batched product of (b, n, m) and (b, m, p) tensors."""
+    a, b = t_(input), t_(mat2)
+    _need_dims(a, 3, "bmm", "batch1")
+    _need_dims(b, 3, "bmm", "batch2")
+    if a.shape[0] != b.shape[0] or a.shape[2] != b.shape[1]:
+        raise ShapeError(f"bmm: expected batch1 {fmt_shape(a.shape)} and batch2 "
+                         f"{fmt_shape(b.shape)} to be [b, n, m] and [b, m, p]")
+    return matmul(a, b)
+
+
+def mv(input, vec):
+    """Matrix-vector product."""
+    a, v = t_(input), t_(vec)
+    _need_dims(a, 2, "mv", "input")
+    _need_dims(v, 1, "mv", "vec")
+    return matmul(a, v)
+
+
+def dot(input, other):
+    """Inner product of two 1-D tensors of the same size."""
+    a, b = t_(input), t_(other)
+    if a.ndim != 1 or b.ndim != 1:
+        raise ShapeError(f"dot: 1D tensors expected, but got {a.ndim}D and {b.ndim}D "
+                         "tensors")
+    if a.shape != b.shape:
+        raise ShapeError(f"dot: inconsistent tensor size, expected tensor "
+                         f"{fmt_shape(a.shape)} and src {fmt_shape(b.shape)} to have "
+                         "the same number of elements")
+    return matmul(a, b)
+
+
+inner = dot
+vdot = dot
+
+
+def outer(input, vec2):
+    """Outer product ``input[:, None] * vec2[None, :]``."""
+    a, b = t_(input), t_(vec2)
+    _need_dims(a, 1, "outer", "input")
+    _need_dims(b, 1, "outer", "vec2")
+    return unsqueeze(a, 1) * unsqueeze(b, 0)
+
+
+ger = outer
+
+
+def addmm(input, mat1, mat2, *, beta=1, alpha=1):
+    return input * beta + mm(mat1, mat2) * alpha
+
+
+# -- einsum --------------------------------------------------------------------------------
+def _parse_einsum(eq, shapes):
+    """Explicit subscripts (ellipses spelled out) for ``eq`` over ``shapes``."""
+    eq = eq.replace(" ", "")
+    lhs, arrow, rhs = eq.partition("->")
+    ins = lhs.split(",")
+    if len(ins) != len(shapes):
+        raise ArgumentError(f"einsum: the equation {eq!r} names {len(ins)} operands "
+                            f"but {len(shapes)} were given")
+    used = set(eq) - set(".,->")
+    spare = [c for c in string.ascii_letters if c not in used]
+    ell_n = 0
+    for s, shp in zip(ins, shapes):
+        if "..." in s:
+            ell_n = max(ell_n, len(shp) - (len(s) - 3))
+    ell = "".join(spare[:ell_n])
+    out_ins = []
+    for s, shp in zip(ins, shapes):
+        if "..." in s:
+            k = len(shp) - (len(s) - 3)
+            s = s.replace("...", ell[ell_n - k:])
+        if len(s) != len(shp):
+            raise ShapeError(f"einsum: subscripts {s!r} do not match an operand of "
+                             f"shape {fmt_shape(shp)}")
+        out_ins.append(s)
+    if arrow:
+        out = rhs.replace("...", ell)
+    else:
+        counts = {}
+        for s in out_ins:
+            for c in s:
+                counts[c] = counts.get(c, 0) + 1
+        out = ell + "".join(sorted(c for c, k in counts.items() if k == 1 and c not in ell))
+    return out_ins, out
+
+
+def _einsum_fwd(*xs, ins, out):
+    return np.einsum(",".join(ins) + "->" + out, *xs, optimize=len(xs) > 2)
+
+
+def _einsum_vjp(n, g):
+    ins, out = n.params["ins"], n.params["out"]
+    grads = []
+    for i, need in enumerate(n.needs):
+        if not need:
+            grads.append(None)
+            continue
+        target = ins[i]
+        if len(set(target)) != len(target):
+            raise ArgumentError(f"einsum: gradient for operand {i} with repeated "
+                                f"subscripts {target!r} is not supported")
+        others = [ins[j] for j in range(len(ins)) if j != i]
+        avail = set(out).union(*others) if others else set(out)
+        keep = "".join(c for c in target if c in avail)
+        ops_ = [g] + [n.inputs[j] for j in range(len(ins)) if j != i]
+        gi = apply(einsum_p, *ops_, ins=[out] + others, out=keep)
+        if keep != target:  # letters summed away only in this operand: broadcast
+            shape = n.metas[i][0]
+            gi = reshape(gi, tuple(shape[k] if c in avail else 1
+                                   for k, c in enumerate(target)))
+            from .shape import expand
+
+            gi = expand(gi, shape)
+        grads.append(gi)
+    return tuple(grads)
+
+
+def _einsum_jvp(c, t):
+    ins, out = c.params["ins"], c.params["out"]
+    total = None
+    for i, ti in enumerate(t):
+        if ti is None:
+            continue
+        ops_ = list(c.inputs)
+        ops_[i] = ti
+        total = _tadd(total, apply(einsum_p, *ops_, ins=ins, out=out))
+    return total
+
+
+einsum_p = primitive("einsum", _einsum_fwd, vjp=_einsum_vjp, jvp=_einsum_jvp)
+
+
+def einsum(equation, *operands):
+    """Einstein summation, e.g. ``einsum('bij,bjk->bik', a, b)``."""
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    ts = [t_(x) for x in operands]
+    dt = ts[0]._data.dtype
+    for x in ts[1:]:
+        if x._data.dtype != dt:
+            raise DTypeError(f"einsum: operands must share one dtype, got "
+                             + ", ".join(str(y._data.dtype) for y in ts))
+    ins, out = _parse_einsum(equation, [x.shape for x in ts])
+    sizes = {}
+    for s, x in zip(ins, ts):
+        for c, k in zip(s, x.shape):
+            if sizes.setdefault(c, k) != k and k != 1 and sizes[c] != 1:
+                raise ShapeError(f"einsum: subscript {c!r} has size {k} for one "
+                                 f"operand and {sizes[c]} for another")
+    return apply(einsum_p, *ts, ins=ins, out=out)
+
+
+def tensordot(a, b, dims=2):
+    """Contract the last ``dims`` dims of ``a`` with the first of ``b`` (or the
+    listed pairs of dims)."""
+    a, b = t_(a), t_(b)
+    if isinstance(dims, int):
+        da = list(range(a.ndim - dims, a.ndim))
+        db = list(range(dims))
+    else:
+        da, db = dims
+        da = [da] if isinstance(da, int) else [d % a.ndim for d in da]
+        db = [db] if isinstance(db, int) else [d % b.ndim for d in db]
+    for x, y in zip(da, db):
+        if a.shape[x] != b.shape[y]:
+            raise ShapeError(f"tensordot: contracted dimensions need to match, but "
+                             f"first has size {a.shape[x]} in dim {x} and second has "
+                             f"size {b.shape[y]} in dim {y}")
+    fa = [d for d in range(a.ndim) if d not in da]
+    fb = [d for d in range(b.ndim) if d not in db]
+    from .shape import permute
+
+    k = int(np.prod([a.shape[d] for d in da])) if da else 1
+    am = reshape(permute(a, fa + da), (-1, k))
+    bm = reshape(permute(b, db + fb), (k, -1))
+    return reshape(matmul(am, bm), tuple(a.shape[d] for d in fa) +
+                   tuple(b.shape[d] for d in fb))
+
+
+# -- matrix functions -------------------------------------------------------------------------
+def _square(x, op):
+    if x.ndim < 2 or x.shape[-1] != x.shape[-2]:
+        raise ShapeError(f"{op}: a must be batches of square matrices, but they are "
+                         f"{'x'.join(map(str, x.shape[-2:])) if x.ndim >= 2 else x.ndim}"
+                         f" (shape {fmt_shape(x.shape)})")
+    if x._data.dtype.kind != "f":
+        raise DTypeError(f"{op}: expected a floating-point tensor, got {x._data.dtype}")
+
+
+inv_p = primitive(
+    "inv", np.linalg.inv,
+    vjp=lambda n, g: (-(mT(n.out) @ g @ mT(n.out)),),
+    jvp=lambda c, t: -(c.out @ t[0] @ c.out),
+    saves=(), save_out=True,
+)
+
+
+def inv(A):
+    """Inverse of square matrices; singular input raises LinAlgError."""
+    A = t_(A)
+    _square(A, "linalg.inv")
+    return apply(inv_p, A)
+
+
+solve_p = primitive(
+    "solve", np.linalg.solve,
+    vjp=lambda n, g: _solve_vjp(n.inputs[0], n.out, g, n.needs),
+    jvp=lambda c, t: apply(solve_p, c.inputs[0], _tadd(
+        t[1], None if t[0] is None else -(t[0] @ c.out))),
+    saves=(0,), save_out=True,
+)
+
+
+def _solve_vjp(A, X, g, needs):
+    gB = apply(solve_p, mT(A), g)
+    return (-(gB @ mT(X)) if needs[0] else None, gB)
+
+
+def solve(A, B, *, left=True):
+    """Solve ``A X = B`` (``X A = B`` with left=False); B may be a vector."""
+    A, B = t_(A), t_(B)
+    _square(A, "linalg.solve")
+    _same_dtype(A, B, "linalg.solve")
+    if not left:
+        return mT(solve(mT(A), mT(B)))
+    vec = B.ndim == 1 or (B.ndim == A.ndim - 1 and B.shape == A.shape[:-1])
+    if vec:
+        B = unsqueeze(B, -1)
+    if B.shape[-2] != A.shape[-1]:
+        raise ShapeError(f"linalg.solve: incompatible shapes of A {fmt_shape(A.shape)} "
+                         f"and B {fmt_shape(B.shape)}")
+    X = apply(solve_p, A, B)
+    return squeeze(X, -1) if vec else X
+
+
+def _cholesky_fwd(A, upper):
+    L = np.linalg.cholesky(A)
+    return np.swapaxes(L, -1, -2) if upper else L
+
+
+def _cholesky_vjp(n, g):
+    L = n.out
+    if n.params["upper"]:
+        L, g = mT(L), mT(g)
+    n_ = L.shape[-1]
+    P = tril(mT(L) @ g)
+    P = P - 0.5 * diag_embed(diagonal(P, 0, -2, -1))
+    Linv = solve_triangular(L, _eye_like(L, n_), upper=False)
+    S = mT(Linv) @ P @ Linv
+    return (0.5 * (S + mT(S)),)
+
+
+def _cholesky_jvp(c, t):
+    L = c.out
+    if c.params["upper"]:
+        L = mT(L)
+    n_ = L.shape[-1]
+    Linv = solve_triangular(L, _eye_like(L, n_), upper=False)
+    M = Linv @ t[0] @ mT(Linv)
+    phi = tril(M) - 0.5 * diag_embed(diagonal(M, 0, -2, -1))
+    dL = L @ phi
+    return mT(dL) if c.params["upper"] else dL
+
+
+cholesky_p = primitive("cholesky", _cholesky_fwd, vjp=_cholesky_vjp,
+                       jvp=_cholesky_jvp, saves=(), save_out=True)
+
+
+def cholesky(A, *, upper=False):
+    """Cholesky factor L (lower) with ``A = L L^T``; A must be positive definite."""
+    A = t_(A)
+    _square(A, "linalg.cholesky")
+    return apply(cholesky_p, A, upper=bool(upper))
+
+
+def _tri_solve_fwd(A, B, upper, unitriangular):
+    A = np.triu(A) if upper else np.tril(A)
+    if unitriangular:
+        k = A.shape[-1]
+        A = A.copy()
+        A[..., np.arange(k), np.arange(k)] = 1
+    try:
+        from scipy.linalg import solve_triangular as _st
+    except ImportError:
+        _st = None
+    if _st is not None and A.ndim == 2 and B.ndim == 2:
+        return _st(A, B, lower=not upper).astype(A.dtype, copy=False)
+    return np.linalg.solve(A, B)
+
+
+def _tri_solve_vjp(n, g):
+    A, X = n.inputs[0], n.out
+    upper, unit = n.params["upper"], n.params["unitriangular"]
+    gB = apply(tri_solve_p, mT(A), g, upper=not upper, unitriangular=unit)
+    gA = None
+    if n.needs[0]:
+        gA = -(gB @ mT(X))
+        gA = triu(gA, 1 if unit else 0) if upper else tril(gA, -1 if unit else 0)
+    return gA, gB
+
+
+def _tri_solve_jvp(c, t):
+    A, X = c.inputs[0], c.out
+    upper, unit = c.params["upper"], c.params["unitriangular"]
+    rhs = t[1]
+    if t[0] is not None:
+        tA = triu(t[0], 1 if unit else 0) if upper else tril(t[0], -1 if unit else 0)
+        rhs = _tadd(rhs, -(tA @ X))
+    return apply(tri_solve_p, A, rhs, **c.params)
+
+
+tri_solve_p = primitive("solve_triangular", _tri_solve_fwd, vjp=_tri_solve_vjp,
+                        jvp=_tri_solve_jvp, saves=(0,), save_out=True)
+
+
+def solve_triangular(A, B, *, upper, left=True, unitriangular=False):
+    """Solve ``A X = B`` for triangular A (only its ``upper`` or lower part is read)."""
+    A, B = t_(A), t_(B)
+    _square(A, "linalg.solve_triangular")
+    _same_dtype(A, B, "linalg.solve_triangular")
+    if not left:
+        return mT(solve_triangular(mT(A), mT(B), upper=not upper,
+                                   unitriangular=unitriangular))
+    if B.ndim < 2 or B.shape[-2] != A.shape[-1]:
+        raise ShapeError(f"linalg.solve_triangular: incompatible shapes of A "
+                         f"{fmt_shape(A.shape)} and B {fmt_shape(B.shape)}")
+    return apply(tri_solve_p, A, B, upper=bool(upper), unitriangular=bool(unitriangular))
+
+
+det_p = primitive(
+    "det", np.linalg.det,
+    vjp=lambda n, g: (unsqueeze(unsqueeze(g * n.out, -1), -1) * mT(inv(n.inputs[0])),),
+    jvp=lambda c, t: c.out * _trace_last(solve(c.inputs[0], t[0])),
+    save_out=True,
+)
+
+
+def _trace_last(M):
+    return sum(diagonal(M, 0, -2, -1), -1)
+
+
+def det(A):
+    """Determinant of square matrices."""
+    A = t_(A)
+    _square(A, "linalg.det")
+    return apply(det_p, A)
+
+
+def _slogdet_fwd(A):
+    s, l = np.linalg.slogdet(A)
+    return np.asarray(s, A.dtype), np.asarray(l, A.dtype)
+
+
+slogdet_p = primitive(
+    "slogdet", _slogdet_fwd,
+    vjp=lambda n, g: (unsqueeze(unsqueeze(g[1], -1), -1) * mT(inv(n.inputs[0])),),
+    jvp=None,
+    n_out=2,
+)
+
+
+def slogdet(A):
+    """(sign, log|det|) of square matrices."""
+    import collections
+
+    A = t_(A)
+    _square(A, "linalg.slogdet")
+    s, l = apply(slogdet_p, A)
+    return collections.namedtuple("slogdet", ["sign", "logabsdet"])(s, l)
+
+
+def logdet(A):
+    s, l = slogdet(A)
+    from .elementwise import log, where
+
+    return where(s > 0, l, log(s))
+
+
+def _eigh_fwd(A, upper):
+    return np.linalg.eigh(A, "U" if upper else "L")
+
+
+def _eigh_vjp(n, g):
+    L, Q = n.out
+    gL, gQ = g
+    E = unsqueeze(L, -2) - unsqueeze(L, -1)
+    k = L.shape[-1]
+    eye = Tensor._make(np.eye(k, dtype=L._data.dtype))
+    F = (1.0 - eye) / (E + eye)
+    inner = diag_embed(gL) + F * (mT(Q) @ gQ)
+    return (Q @ inner @ mT(Q),)
+
+
+def _eigh_jvp(c, t):
+    L, Q = c.out
+    k = L.shape[-1]
+    eye = Tensor._make(np.eye(k, dtype=L._data.dtype))
+    E = unsqueeze(L, -2) - unsqueeze(L, -1)
+    F = (1.0 - eye) / (E + eye)
+    M = mT(Q) @ t[0] @ Q
+    return diagonal(M, 0, -2, -1), Q @ (F * M)
+
+
+eigh_p = primitive("eigh", _eigh_fwd, vjp=_eigh_vjp, jvp=_eigh_jvp, saves=(),
+                   save_out=True, n_out=2)
+
+
+def eigh(A, UPLO="L"):
+    """Eigenvalues (ascending) and eigenvectors of symmetric matrices."""
+    import collections
+
+    A = t_(A)
+    _square(A, "linalg.eigh")
+    L, Q = apply(eigh_p, A, upper=UPLO == "U")
+    return collections.namedtuple("eigh", ["eigenvalues", "eigenvectors"])(L, Q)
+
+
+def eigvalsh(A, UPLO="L"):
+    """Eigenvalues (ascending) of symmetric matrices."""
+    return eigh(A, UPLO)[0]
+
+
+def _svd_fwd(A, full_matrices):
+    U, S, Vh = np.linalg.svd(A, full_matrices=full_matrices)
+    return U, S.astype(A.dtype, copy=False), Vh
+
+
+def _svd_vjp(n, g):
+    U, S, Vh = n.out
+    gU, gS, gVh = g
+    m, nn = n.metas[0][0][-2:]
+    k = min(m, nn)
+    if n.params["full_matrices"]:
+        from .shape import narrow
+
+        U, gU = narrow(U, -1, 0, k), narrow(gU, -1, 0, k)
+        Vh, gVh = narrow(Vh, -2, 0, k), narrow(gVh, -2, 0, k)
+    UhgU = mT(U) @ gU
+    VhgV = Vh @ mT(gVh)
+    UhgU = UhgU - mT(UhgU)
+    VhgV = VhgV - mT(VhgV)
+    S2 = S * S
+    eye = Tensor._make(np.eye(k, dtype=S._data.dtype))
+    E = unsqueeze(S2, -2) - unsqueeze(S2, -1) + eye
+    gA = (UhgU * unsqueeze(S, -2) + unsqueeze(S, -1) * VhgV) / E + diag_embed(gS)
+    if m > k:
+        gA = U @ gA
+        gUSinv = gU / unsqueeze(S, -2)
+        gA = gA + gUSinv - U @ (mT(U) @ gUSinv)
+        gA = gA @ Vh
+    elif nn > k:
+        gA = gA @ Vh
+        SinvgVh = gVh / unsqueeze(S, -1)
+        gA = gA + SinvgVh - (SinvgVh @ mT(Vh)) @ Vh
+        gA = U @ gA
+    else:
+        gA = U @ gA @ Vh
+    return (gA,)
+
+
+svd_p = primitive("svd", _svd_fwd, vjp=_svd_vjp, jvp=None, saves=(), save_out=True,
+                  n_out=3)
+
+
+def svd(A, full_matrices=True):
+    """``A = U diag(S) Vh`` with singular values S in descending order."""
+    import collections
+
+    A = t_(A)
+    if A.ndim < 2:
+        raise ShapeError(f"linalg.svd: the input must have at least 2 dimensions, got "
+                         f"shape {fmt_shape(A.shape)}")
+    A = floating(A)
+    U, S, Vh = apply(svd_p, A, full_matrices=bool(full_matrices))
+    return collections.namedtuple("svd", ["U", "S", "Vh"])(U, S, Vh)
+
+
+def svdvals(A):
+    """Singular values, descending."""
+    return svd(A, full_matrices=False)[1]
+
+
+def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False):
+    """Frobenius, nuclear, spectral (2), 1- or inf-norm of matrices."""
+    from .shape import movedim
+
+    A = floating(A)
+    if ord == "fro":
+        return vector_norm(A, 2, dim, keepdim)
+    d0, d1 = dim
+    if ord in ("nuc", 2, -2):
+        B = movedim(A, (d0, d1), (-2, -1))
+        s = svdvals(B)
+        r = sum(s, -1) if ord == "nuc" else (amax(s, -1) if ord == 2 else
+                                             -amax(-s, -1))
+    elif ord in (1, -1, float("inf"), float("-inf")):
+        red, keep = (d0, d1) if ord in (1, -1) else (d1, d0)
+        s = sum(abs(A), red, keepdim=True)
+        keep_ = keep
+        r = amax(s, keep_, keepdim=True) if ord > 0 else -amax(-s, keep_, keepdim=True)
+        if not keepdim:
+            r = squeeze(r, (d0, d1))
+        return r
+    else:
+        raise ArgumentError(f"linalg.matrix_norm: order {ord!r} is not supported; use "
+                            "'fro', 'nuc', 2, -2, 1, -1, inf or -inf")
+    if keepdim:
+        r = unsqueeze(unsqueeze(r, -1), -1)
+    return r
+
+
+def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None):
+    """``linalg.norm``: a vector norm, or a matrix norm for 2-D input with ord or
+    a pair of dims."""
+    A = floating(A)
+    if dim is not None and not isinstance(dim, int) and len(dim) == 2:
+        return matrix_norm(A, "fro" if ord is None else ord, dim, keepdim)
+    if ord is None:
+        return vector_norm(A, 2, dim, keepdim, dtype=dtype)
+    if dim is None and A.ndim == 2:
+        return matrix_norm(A, ord, (-2, -1), keepdim)
+    return vector_norm(A, ord, dim, keepdim, dtype=dtype)
+
+
+def inverse(A):
+    """Alias of ``linalg.inv``."""
+    return inv(A)
+
+
+def pinverse(A):
+    """Alias of ``linalg.pinv``."""
+    return pinv(A)
+
+
+def pinv(A):
+    U, S, Vh = svd(A, full_matrices=False)
+    from .elementwise import where
+
+    tol = amax(S, -1, keepdim=True) * (max(A.shape[-2:]) * np.finfo(A._data.dtype).eps)
+    Sinv = where(S > tol, 1.0 / S, 0.0)
+    return mT(Vh) @ (unsqueeze(Sinv, -1) * mT(U))
+
+
+def cross(a, b, dim=-1):
+    from .shape import narrow, cat
+
+    a, b = t_(a), t_(b)
+
+    def c(x, i):
+        return narrow(x, dim, i, 1)
+
+    return cat([c(a, 1) * c(b, 2) - c(a, 2) * c(b, 1),
+                c(a, 2) * c(b, 0) - c(a, 0) * c(b, 2),
+                c(a, 0) * c(b, 1) - c(a, 1) * c(b, 0)], dim)
+
+
+# Top-level chainrule.* names; the rest live in chainrule.linalg as in PyTorch.
+__all__ = ["matmul", "mm", "bmm", "mv", "dot", "inner", "vdot", "outer", "ger",
+           "addmm", "einsum", "tensordot", "det", "logdet", "slogdet", "inverse",
+           "pinverse"]

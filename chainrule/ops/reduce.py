@@ -1,0 +1,602 @@
+"""Reductions: sum, mean, prod, var/std, max/min, arg-reductions, norms,
+cumulative sums and products, sorting and top-k.
+
+Primitives are ``sum``, ``sum_to``, ``prod``, ``amax``, ``amin``,
+``cumsum``, ``cumprod`` and the non-differentiable arg-reductions; the rest
+are composites whose gradients come for free.
+"""
+import collections
+
+import numpy as np
+
+from ..errors import ArgumentError, DTypeError
+from ..tensor import Tensor
+from ._core import apply, primitive
+from ._util import dim1, dims, floating, t_
+from .elementwise import (
+    abs, eq, exp, isinf, log, maximum, pow, sqrt, where, _zero_vjp,
+)
+
+
+def _keep_shape(shape, axis):
+    """The shape a reduction over ``axis`` has with keepdim=True."""
+    if axis is None:
+        return (1,) * len(shape)
+    return tuple(1 if i in axis else s for i, s in enumerate(shape))
+
+
+def _unreduce(g, in_shape, axis, keepdim):
+    """Broadcast a reduced gradient back over the reduced dims."""
+    from .shape import expand, reshape
+
+    if not keepdim:
+        g = reshape(g, _keep_shape(in_shape, axis))
+    return expand(g, in_shape)
+
+
+# -- sum ---------------------------------------------------------------------------
+def _sum_fwd(x, axis, keepdim):
+    if x.dtype.kind in "bi" and x.dtype != np.int64:
+        return np.sum(x, axis=axis, keepdims=keepdim, dtype=np.int64)
+    return np.sum(x, axis=axis, keepdims=keepdim)
+
+
+sum_p = primitive(
+    "sum", _sum_fwd,
+    vjp=lambda n, g: (_unreduce(g, n.metas[0][0], n.params["axis"],
+                                n.params["keepdim"]),),
+    jvp=lambda c, t: apply(sum_p, t[0], **c.params),
+    saves=(),
+)
+
+
+def _sum_to_fwd(x, shape):
+    lead = x.ndim - len(shape)
+    axis = tuple(range(lead)) + tuple(
+        lead + i for i, s in enumerate(shape) if s == 1 and x.shape[lead + i] != 1
+    )
+    out = np.sum(x, axis=axis, keepdims=True) if axis else x
+    return out.reshape(shape)
+
+
+sum_to_p = primitive(
+    "sum_to", _sum_to_fwd,
+    vjp=lambda n, g: (_expand(g, n.metas[0][0]),),
+    jvp=lambda c, t: sum_to(t[0], c.params["shape"]),
+    saves=(),
+)
+
+
+def _expand(g, shape):
+    from .shape import expand
+
+    return expand(g, shape)
+
+
+def sum_to(x, shape):
+    """Sum ``x`` down to ``shape`` (the inverse of broadcasting)."""
+    shape = tuple(shape)
+    if x._data.shape == shape:
+        return x
+    return apply(sum_to_p, x, shape=shape)
+
+
+def sum(input, dim=None, keepdim=False, *, dtype=None):
+    """Sum over ``dim`` (an int, a tuple, or None for all elements)."""
+    x = t_(input)
+    if dtype is not None:
+        x = x.to(dtype)
+    axis = dims(dim, x.ndim, "sum")
+    if axis == () and dim is not None:
+        return x
+    return apply(sum_p, x, axis=axis, keepdim=bool(keepdim))
+
+
+def _count(shape, axis):
+    if axis is None:
+        return int(np.prod(shape)) if shape else 1
+    return int(np.prod([shape[i] for i in axis])) if axis else 1
+
+
+def mean(input, dim=None, keepdim=False, *, dtype=None):
+    """Arithmetic mean over ``dim``; only floating-point inputs, as in PyTorch."""
+    x = t_(input)
+    if dtype is not None:
+        x = x.to(dtype)
+    if x._data.dtype.kind != "f":
+        raise DTypeError(
+            f"mean: could not infer output dtype; the input must be floating point, "
+            f"got {x._data.dtype}. Use x.float().mean()"
+        )
+    axis = dims(dim, x.ndim, "mean")
+    n = _count(x.shape, axis)
+    return sum(x, dim, keepdim) * (1.0 / n if n else float("nan"))
+
+
+def nansum(input, dim=None, keepdim=False):
+    x = t_(input)
+    return sum(where(x != x, 0.0, x), dim, keepdim)
+
+
+def _var_args(dim, unbiased, correction):
+    if isinstance(dim, bool):
+        dim, unbiased = None, dim
+    if correction is None:
+        correction = 1 if unbiased is None or unbiased else 0
+    return dim, correction
+
+
+def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """Variance with Bessel's ``correction`` (1 by default; 0 = population)."""
+    dim, correction = _var_args(dim, unbiased, correction)
+    x = t_(input)
+    if x._data.dtype.kind != "f":
+        raise DTypeError(f"var: expected a floating-point tensor, got {x._data.dtype}")
+    axis = dims(dim, x.ndim, "var")
+    n = _count(x.shape, axis)
+    d = x - mean(x, dim, keepdim=True)
+    denom = n - correction
+    return sum(d * d, dim, keepdim) * (1.0 / denom if denom > 0 else float("nan"))
+
+
+def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """Standard deviation: ``sqrt(var(...))`` with the same arguments."""
+    return sqrt(var(input, dim, unbiased, keepdim, correction=correction))
+
+
+_VM = collections.namedtuple("var_mean", ["var", "mean"])
+
+
+def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    return _VM(var(input, dim, unbiased, keepdim, correction=correction),
+               mean(input, dim, keepdim))
+
+
+def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    return _VM(std(input, dim, unbiased, keepdim, correction=correction),
+               mean(input, dim, keepdim))
+
+
+# -- prod --------------------------------------------------------------------------
+def _prod_fwd(x, axis, keepdim):
+    if x.dtype.kind in "bi":
+        return np.prod(x, axis=axis, keepdims=keepdim, dtype=np.int64)
+    return np.prod(x, axis=axis, keepdims=keepdim)
+
+
+def _prod_vjp(n, g):
+    """Product of all *other* elements, via exclusive cumulative products.
+
+    Correct when the input contains zeros, unlike ``out / x``.
+    """
+    from .shape import cat, flip, movedim, narrow, reshape
+
+    x = n.inputs[0]
+    axis, keepdim = n.params["axis"], n.params["keepdim"]
+    shape = x.shape
+    if axis is None:
+        xs = reshape(x, (-1,))
+        ax = 0
+    else:
+        xs, ax = x, axis[0]
+    xs = movedim(xs, ax, -1)
+    L = xs.shape[-1]
+    ones = Tensor._make(np.ones(xs.shape[:-1] + (1,), xs._data.dtype))
+    left = cat([ones, cumprod(narrow(xs, -1, 0, L - 1), -1)], -1)
+    rxs = flip(xs, (-1,))
+    right = flip(cat([ones, cumprod(narrow(rxs, -1, 0, L - 1), -1)], -1), (-1,))
+    others = movedim(left * right, -1, ax)
+    if axis is None:
+        others = reshape(others, shape)
+    return (_unreduce(g, shape, axis, keepdim) * others,)
+
+
+prod_p = primitive(
+    "prod", _prod_fwd, vjp=_prod_vjp,
+    jvp=lambda c, t: sum(t[0] * _prod_vjp_others(c), c.params["axis"],
+                         c.params["keepdim"]),
+)
+
+
+def _prod_vjp_others(c):
+    ones = Tensor._make(np.ones(c.out.shape, c.out._data.dtype))
+    return _prod_vjp(c, ones)[0]
+
+
+def prod(input, dim=None, keepdim=False, *, dtype=None):
+    """Product over one ``dim`` or all elements."""
+    x = t_(input)
+    if dtype is not None:
+        x = x.to(dtype)
+    axis = None if dim is None else (dim1(dim, x.ndim, "prod"),)
+    if x.ndim == 0:
+        axis = None
+    return apply(prod_p, x, axis=axis, keepdim=bool(keepdim))
+
+
+# -- max / min ---------------------------------------------------------------------
+def _amax_vjp(n, g):
+    x, out = n.inputs[0], n.out
+    axis, keepdim = n.params["axis"], n.params["keepdim"]
+    if not keepdim:
+        from .shape import reshape
+
+        ks = _keep_shape(x.shape, axis)
+        out, g = reshape(out, ks), reshape(g, ks)
+    mask = eq(x, out)
+    cnt = sum(mask, axis, keepdim=True)
+    return (g * mask / cnt,)
+
+
+def _amax_jvp(c, t):
+    x, out = c.inputs[0], c.out
+    axis, keepdim = c.params["axis"], c.params["keepdim"]
+    from .shape import reshape
+
+    ks = _keep_shape(x.shape, axis)
+    mask = eq(x, reshape(out, ks))
+    return sum(t[0] * mask, axis, keepdim) / sum(mask, axis, keepdim)
+
+
+def _check_nonempty(x, axis, op):
+    if x._data.size == 0 and (axis is None or any(x.shape[a] == 0 for a in axis)):
+        raise ArgumentError(
+            f"{op}: expected a non-empty tensor (or a dim with non-zero size); got "
+            f"shape {list(x.shape)}"
+        )
+
+
+amax_p = primitive("amax", lambda x, axis, keepdim: np.max(x, axis, keepdims=keepdim),
+                   vjp=_amax_vjp, jvp=_amax_jvp, save_out=True)
+amin_p = primitive("amin", lambda x, axis, keepdim: np.min(x, axis, keepdims=keepdim),
+                   vjp=_amax_vjp, jvp=_amax_jvp, save_out=True)
+
+
+def amax(input, dim=(), keepdim=False):
+    """Maximum over ``dim`` (all dims by default); ties share the gradient."""
+    x = t_(input)
+    axis = None if dim == () or dim is None else dims(dim, x.ndim, "amax")
+    _check_nonempty(x, axis, "amax")
+    return apply(amax_p, x, axis=axis, keepdim=bool(keepdim))
+
+
+def amin(input, dim=(), keepdim=False):
+    """Minimum over ``dim`` (all dims by default); ties share the gradient."""
+    x = t_(input)
+    axis = None if dim == () or dim is None else dims(dim, x.ndim, "amin")
+    _check_nonempty(x, axis, "amin")
+    return apply(amin_p, x, axis=axis, keepdim=bool(keepdim))
+
+
+argmax_p = primitive("argmax", lambda x, axis, keepdim: np.argmax(x, axis, keepdims=keepdim),
+                     saves=())
+argmin_p = primitive("argmin", lambda x, axis, keepdim: np.argmin(x, axis, keepdims=keepdim),
+                     saves=())
+
+
+def argmax(input, dim=None, keepdim=False):
+    """Index of the (first) maximum, over the flattened tensor or along ``dim``."""
+    x = t_(input)
+    if dim is None:
+        _check_nonempty(x, None, "argmax")
+        return apply(argmax_p, x, axis=None, keepdim=False)
+    d = dim1(dim, x.ndim, "argmax")
+    _check_nonempty(x, (d,), "argmax")
+    return apply(argmax_p, x, axis=d if x.ndim else None, keepdim=bool(keepdim))
+
+
+def argmin(input, dim=None, keepdim=False):
+    """Index of the (first) minimum, over the flattened tensor or along ``dim``."""
+    x = t_(input)
+    if dim is None:
+        _check_nonempty(x, None, "argmin")
+        return apply(argmin_p, x, axis=None, keepdim=False)
+    d = dim1(dim, x.ndim, "argmin")
+    _check_nonempty(x, (d,), "argmin")
+    return apply(argmin_p, x, axis=d if x.ndim else None, keepdim=bool(keepdim))
+
+
+MaxMin = collections.namedtuple("return_types", ["values", "indices"])
+
+
+def _select(x, idx, d, keepdim):
+    from .index import take_along_dim
+    from .shape import squeeze, unsqueeze
+
+    v = take_along_dim(x, unsqueeze(idx, d), d)
+    return v if keepdim else squeeze(v, d)
+
+
+def max(input, dim=None, keepdim=False, *, other=None):
+    """``max(x)``: the largest element; ``max(x, dim)``: (values, indices);
+    ``max(x, other_tensor)``: elementwise maximum."""
+    x = t_(input)
+    if isinstance(dim, Tensor) or other is not None:
+        return maximum(x, dim if other is None else other)
+    if dim is None:
+        return amax(x)
+    d = dim1(dim, x.ndim, "max")
+    if x.ndim == 0:
+        return MaxMin(x, Tensor._make(np.zeros((), np.int64)))
+    idx = argmax(x, d, keepdim=False)
+    return MaxMin(_select(x, idx, d, keepdim), argmax(x, d, keepdim))
+
+
+def min(input, dim=None, keepdim=False, *, other=None):
+    """Counterpart of :func:`max`."""
+    from .elementwise import minimum
+
+    x = t_(input)
+    if isinstance(dim, Tensor) or other is not None:
+        return minimum(x, dim if other is None else other)
+    if dim is None:
+        return amin(x)
+    d = dim1(dim, x.ndim, "min")
+    if x.ndim == 0:
+        return MaxMin(x, Tensor._make(np.zeros((), np.int64)))
+    idx = argmin(x, d, keepdim=False)
+    return MaxMin(_select(x, idx, d, keepdim), argmin(x, d, keepdim))
+
+
+def aminmax(input, *, dim=None, keepdim=False):
+    r = collections.namedtuple("aminmax", ["min", "max"])
+    return r(amin(input, dim if dim is not None else (), keepdim),
+             amax(input, dim if dim is not None else (), keepdim))
+
+
+def logsumexp(input, dim, keepdim=False):
+    """``log(sum(exp(x)))`` over ``dim``, computed stably."""
+    x = floating(input)
+    axis = dims(dim, x.ndim, "logsumexp")
+    m = amax(x, axis, keepdim=True).detach()
+    m = where(isinf(m), 0.0, m)
+    s = log(sum(exp(x - m), axis, keepdim=True)) + m
+    if not keepdim:
+        from .shape import squeeze
+
+        s = squeeze(s, axis) if axis else s
+    return s
+
+
+# -- cumulative ------------------------------------------------------------------------
+def _flip_cumsum(g, axis):
+    from .shape import flip
+
+    return flip(cumsum(flip(g, (axis,)), axis), (axis,))
+
+
+def _cumsum_fwd(x, axis):
+    if x.dtype.kind in "bi":
+        return np.cumsum(x, axis, dtype=np.int64)
+    return np.cumsum(x, axis)
+
+
+cumsum_p = primitive(
+    "cumsum", _cumsum_fwd,
+    vjp=lambda n, g: (_flip_cumsum(g, n.params["axis"]),),
+    jvp=lambda c, t: apply(cumsum_p, t[0], axis=c.params["axis"]),
+    saves=(),
+)
+
+
+def cumsum(input, dim, *, dtype=None):
+    """Running sum along ``dim``."""
+    x = t_(input)
+    if dtype is not None:
+        x = x.to(dtype)
+    if x.ndim == 0:
+        return x.clone()
+    return apply(cumsum_p, x, axis=dim1(dim, x.ndim, "cumsum"))
+
+
+def _cumprod_vjp(n, g):
+    # d out_j / d x_i = out_j / x_i for j >= i (inputs without zeros).
+    x, out, ax = n.inputs[0], n.out, n.params["axis"]
+    return (_flip_cumsum(g * out, ax) / x,)
+
+
+def _cumprod_fwd(x, axis):
+    if x.dtype.kind in "bi":
+        return np.cumprod(x, axis, dtype=np.int64)
+    return np.cumprod(x, axis)
+
+
+cumprod_p = primitive(
+    "cumprod", _cumprod_fwd, vjp=_cumprod_vjp,
+    jvp=lambda c, t: cumsum(t[0] / c.inputs[0], c.params["axis"]) * c.out,
+    save_out=True, quiet=True,
+)
+
+
+def cumprod(input, dim, *, dtype=None):
+    """Running product along ``dim``.  (Its gradient assumes no zero inputs.)"""
+    x = t_(input)
+    if dtype is not None:
+        x = x.to(dtype)
+    if x.ndim == 0:
+        return x.clone()
+    return apply(cumprod_p, x, axis=dim1(dim, x.ndim, "cumprod"))
+
+
+def cummax(input, dim):
+    x = t_(input)
+    d = dim1(dim, x.ndim, "cummax")
+    idx = _cum_arg(x._data, d, np.greater_equal)
+    from .index import take_along_dim
+
+    return MaxMin(take_along_dim(x, idx, d), idx)
+
+
+def cummin(input, dim):
+    x = t_(input)
+    d = dim1(dim, x.ndim, "cummin")
+    idx = _cum_arg(x._data, d, np.less_equal)
+    from .index import take_along_dim
+
+    return MaxMin(take_along_dim(x, idx, d), idx)
+
+
+def _cum_arg(a, d, better):
+    a = np.moveaxis(a, d, -1)
+    idx = np.zeros(a.shape, np.int64)
+    best = a[..., 0].copy()
+    for i in range(1, a.shape[-1]):
+        take = better(a[..., i], best)
+        best = np.where(take, a[..., i], best)
+        idx[..., i] = np.where(take, i, idx[..., i - 1])
+    return Tensor._make(np.moveaxis(idx, -1, d))
+
+
+# -- logic reductions ----------------------------------------------------------------
+all_p = primitive("all", lambda x, axis, keepdim: np.all(x, axis, keepdims=keepdim),
+                  saves=())
+any_p = primitive("any", lambda x, axis, keepdim: np.any(x, axis, keepdims=keepdim),
+                  saves=())
+
+
+def all(input, dim=None, keepdim=False):
+    """True where every element (over ``dim``) is non-zero."""
+    x = t_(input)
+    return apply(all_p, x, axis=dims(dim, x.ndim, "all"), keepdim=bool(keepdim))
+
+
+def any(input, dim=None, keepdim=False):
+    """True where some element (over ``dim``) is non-zero."""
+    x = t_(input)
+    return apply(any_p, x, axis=dims(dim, x.ndim, "any"), keepdim=bool(keepdim))
+
+
+def count_nonzero(input, dim=None):
+    x = t_(input)
+    return sum(x != 0, dim)
+
+
+# -- norms ------------------------------------------------------------------------------
+def _safe_sqrt(s):
+    """sqrt with gradient 0 (not NaN) where the argument is 0, as PyTorch's norm."""
+    zero = s == 0
+    return where(zero, 0.0, sqrt(where(zero, 1.0, s)))
+
+
+def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
+    """The ``ord``-norm of ``x`` flattened, or over ``dim``."""
+    x = floating(x)
+    if dtype is not None:
+        x = x.to(dtype)
+    if isinstance(dim, int):
+        dim = (dim,)
+    if ord == 2:
+        return _safe_sqrt(sum(x * x, dim, keepdim))
+    if ord == float("inf"):
+        return amax(abs(x), dim if dim is not None else (), keepdim)
+    if ord == float("-inf"):
+        return amin(abs(x), dim if dim is not None else (), keepdim)
+    if ord == 0:
+        return sum((x != 0).to(x.dtype), dim, keepdim)
+    if ord == 1:
+        return sum(abs(x), dim, keepdim)
+    if not isinstance(ord, (int, float)):
+        raise ArgumentError(f"vector_norm: ord must be a number, got {ord!r}")
+    s = sum(pow(abs(x), float(ord)), dim, keepdim)
+    return pow(s, 1.0 / ord)
+
+
+def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
+    """``torch.norm``: vector p-norms, or 'fro' / 'nuc' for matrices."""
+    x = floating(input)
+    if p == "fro" or p is None:
+        return vector_norm(x, 2, dim, keepdim, dtype=dtype)
+    if p == "nuc":
+        from .linalg import matrix_norm
+
+        return matrix_norm(x, "nuc", dim if dim is not None else (-2, -1), keepdim)
+    return vector_norm(x, p, dim, keepdim, dtype=dtype)
+
+
+# -- sorting --------------------------------------------------------------------------
+argsort_p = primitive(
+    "argsort",
+    lambda x, axis, descending, stable: _argsort(x, axis, descending),
+    saves=(),
+)
+
+
+def _argsort(x, axis, descending):
+    if not descending:
+        return np.argsort(x, axis, kind="stable")
+    # Stable descending order: sort the negated keys (NaN last either way).
+    if x.dtype == np.bool_:
+        x = x.astype(np.int8)
+    n = x.shape[axis]
+    idx = np.argsort(np.flip(x, axis), axis, kind="stable")
+    idx = np.flip(n - 1 - idx, axis)
+    return np.ascontiguousarray(idx)
+
+
+def argsort(input, dim=-1, descending=False, stable=False):
+    """Indices that sort ``input`` along ``dim`` (stable)."""
+    x = t_(input)
+    if x.ndim == 0:
+        return Tensor._make(np.zeros((), np.int64))
+    return apply(argsort_p, x, axis=dim1(dim, x.ndim, "argsort"),
+                 descending=bool(descending), stable=True)
+
+
+Sorted = collections.namedtuple("sort", ["values", "indices"])
+
+
+def sort(input, dim=-1, descending=False, stable=False):
+    """(values, indices) sorted along ``dim``; the gradient follows indices."""
+    from .index import take_along_dim
+
+    x = t_(input)
+    if x.ndim == 0:
+        return Sorted(x, Tensor._make(np.zeros((), np.int64)))
+    d = dim1(dim, x.ndim, "sort")
+    idx = argsort(x, d, descending)
+    return Sorted(take_along_dim(x, idx, d), idx)
+
+
+def topk(input, k, dim=-1, largest=True, sorted=True):
+    """The ``k`` largest (or smallest) elements along ``dim`` and their indices."""
+    from .index import take_along_dim
+    from .shape import narrow
+
+    x = t_(input)
+    d = dim1(dim, x.ndim, "topk") if x.ndim else 0
+    n = x.shape[d] if x.ndim else 1
+    if not 0 <= k <= n:
+        raise ArgumentError(f"topk: k ({k}) must be between 0 and the size of dim "
+                            f"{dim}, which is {n}")
+    if x.ndim == 0:
+        return Sorted(x, Tensor._make(np.zeros((), np.int64)))
+    idx = narrow(argsort(x, d, descending=largest), d, 0, k)
+    return Sorted(take_along_dim(x, idx, d), idx)
+
+
+def kthvalue(input, k, dim=-1, keepdim=False):
+    from .index import take_along_dim
+    from .shape import narrow, squeeze
+
+    x = t_(input)
+    d = dim1(dim, x.ndim, "kthvalue")
+    idx = narrow(argsort(x, d), d, k - 1, 1)
+    v = take_along_dim(x, idx, d)
+    if not keepdim:
+        v, idx = squeeze(v, d), squeeze(idx, d)
+    return MaxMin(v, idx)
+
+
+def median(input, dim=None, keepdim=False):
+    """Lower median (PyTorch's convention), overall or along ``dim``."""
+    x = t_(input)
+    if dim is None:
+        flat = x.reshape(-1)
+        return kthvalue(flat, (flat.shape[0] + 1) // 2, 0).values
+    d = dim1(dim, x.ndim, "median")
+    return kthvalue(x, (x.shape[d] + 1) // 2, d, keepdim)
+
+
+from ._util import public_names as _public  # noqa: E402
+
+__all__ = _public(globals())

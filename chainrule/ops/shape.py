@@ -1,0 +1,744 @@
+"""Shape primitives and the composites built on them.
+
+Primitives: ``reshape``, ``expand``, ``permute``, ``cat``, ``flip``,
+``roll``, ``pad``, ``tril``/``triu``, ``diagonal`` and ``diag_embed``.
+Views (reshape, permute, basic slicing) share memory and a version counter
+with their base, as in PyTorch.
+"""
+import builtins
+import math
+
+import numpy as np
+
+from ..errors import ArgumentError, ShapeError, fmt_shape
+from ..tensor import Tensor
+from ._core import apply, primitive
+from ._util import dim1, dims, pair, shape_arg, t_
+from .reduce import sum, sum_to
+
+
+def _zeros(shape, dtype):
+    return Tensor._make(np.zeros(shape, dtype))
+
+
+# -- reshape -------------------------------------------------------------------------
+reshape_p = primitive(
+    "reshape", lambda x, shape: x.reshape(shape),
+    vjp=lambda n, g: (reshape(g, n.metas[0][0]),),
+    jvp=lambda c, t: reshape(t[0], c.params["shape"]),
+    saves=(), view=True,
+)
+
+
+def _infer_shape(shape, numel, op):
+    shape = list(shape)
+    neg = [i for i, s in enumerate(shape) if s == -1]
+    if len(neg) > 1 or any(s < -1 for s in shape):
+        raise ShapeError(f"{op}: only one dimension can be inferred (-1) and sizes "
+                         f"must be >= -1; got shape {fmt_shape(shape)}")
+    known = math.prod(s for s in shape if s != -1)
+    if neg:
+        if known == 0 or numel % known:
+            raise ShapeError(f"{op}: shape '{fmt_shape(shape)}' is invalid for input "
+                             f"of size {numel}")
+        shape[neg[0]] = numel // known
+    elif known != numel:
+        raise ShapeError(f"{op}: shape '{fmt_shape(shape)}' is invalid for input of "
+                         f"size {numel}")
+    return tuple(shape)
+
+
+def reshape(input, *shape):
+    """Same elements, new ``shape`` (one size may be -1); a view when possible."""
+    x = t_(input)
+    shape = _infer_shape(shape_arg(shape, "reshape"), x._data.size, "reshape")
+    if shape == x._data.shape:
+        return x
+    return apply(reshape_p, x, shape=shape)
+
+
+def view(input, *shape):
+    """Like :func:`reshape`, but refuses when a copy would be needed (as PyTorch)."""
+    x = t_(input)
+    if len(shape) == 1 and not isinstance(shape[0], (tuple, list, int)):
+        return x.to(shape[0])  # view(dtype) with the same itemsize
+    shape = _infer_shape(shape_arg(shape, "view"), x._data.size, "view")
+    probe = x._data.view()
+    try:
+        probe.shape = shape
+    except AttributeError:
+        raise ShapeError(
+            f"view: view size {fmt_shape(shape)} is not compatible with the input's "
+            f"size and stride (shape {fmt_shape(x.shape)}, at least one dimension "
+            "spans across two contiguous subspaces); use .reshape(...) instead"
+        ) from None
+    if shape == x._data.shape:
+        return apply(reshape_p, x, shape=shape)
+    return apply(reshape_p, x, shape=shape)
+
+
+def view_as(input, other):
+    return view(input, other.shape)
+
+
+def reshape_as(input, other):
+    return reshape(input, other.shape)
+
+
+def flatten(input, start_dim=0, end_dim=-1):
+    """Merge dims ``start_dim..end_dim`` into one."""
+    x = t_(input)
+    if x.ndim == 0:
+        return reshape(x, (1,))
+    s, e = dim1(start_dim, x.ndim, "flatten"), dim1(end_dim, x.ndim, "flatten")
+    if s > e:
+        raise ArgumentError("flatten: start_dim cannot come after end_dim")
+    sh = x.shape
+    return reshape(x, sh[:s] + (math.prod(sh[s:e + 1]),) + sh[e + 1:])
+
+
+def unflatten(input, dim, sizes):
+    """Split ``dim`` into ``sizes`` (one may be -1)."""
+    x = t_(input)
+    d = dim1(dim, x.ndim, "unflatten")
+    sizes = _infer_shape(tuple(sizes), x.shape[d], "unflatten")
+    return reshape(x, x.shape[:d] + sizes + x.shape[d + 1:])
+
+
+def squeeze(input, dim=None):
+    """Remove size-1 dims (all, one, or a tuple of them)."""
+    x = t_(input)
+    if x.ndim == 0:
+        return x
+    if dim is None:
+        shape = tuple(s for s in x.shape if s != 1)
+    else:
+        ds = dims(dim, x.ndim, "squeeze")
+        shape = tuple(s for i, s in enumerate(x.shape) if not (i in ds and s == 1))
+    return reshape(x, shape)
+
+
+def unsqueeze(input, dim):
+    """Insert a size-1 dim at ``dim`` (in the output's numbering)."""
+    x = t_(input)
+    d = dim1(dim, x.ndim + 1, "unsqueeze")
+    return reshape(x, x.shape[:d] + (1,) + x.shape[d:])
+
+
+# -- expand --------------------------------------------------------------------------
+expand_p = primitive(
+    "expand", lambda x, shape: np.broadcast_to(x, shape),
+    vjp=lambda n, g: (sum_to(g, n.metas[0][0]),),
+    jvp=lambda c, t: expand(t[0], c.params["shape"]),
+    saves=(),
+)
+
+
+def expand(input, *sizes):
+    """Broadcast to ``sizes`` without copying (-1 keeps a dim)."""
+    x = t_(input)
+    sizes = shape_arg(sizes, "expand")
+    if len(sizes) < x.ndim:
+        raise ShapeError(
+            f"expand: the number of sizes provided ({len(sizes)}) must be greater or "
+            f"equal to the number of dimensions in the tensor ({x.ndim})"
+        )
+    lead = len(sizes) - x.ndim
+    shape = []
+    for i, s in enumerate(sizes):
+        cur = x.shape[i - lead] if i >= lead else None
+        if s == -1:
+            if cur is None:
+                raise ShapeError("expand: -1 is not allowed in a leading, new dimension")
+            s = cur
+        elif cur is not None and cur != s and cur != 1:
+            raise ShapeError(
+                f"expand: the expanded size of the tensor ({s}) must match the "
+                f"existing size ({cur}) at non-singleton dimension {i}. Target "
+                f"sizes: {fmt_shape(sizes)}. Tensor sizes: {fmt_shape(x.shape)}"
+            )
+        shape.append(s)
+    shape = tuple(shape)
+    if shape == x._data.shape:
+        return x
+    return apply(expand_p, x, shape=shape)
+
+
+def expand_as(input, other):
+    return expand(input, other.shape)
+
+
+def broadcast_to(input, shape):
+    return expand(input, tuple(shape))
+
+
+def broadcast_shapes(*shapes):
+    try:
+        return tuple(np.broadcast_shapes(*[tuple(s) for s in shapes]))
+    except ValueError:
+        raise ShapeError("broadcast_shapes: shapes " + ", ".join(
+            fmt_shape(s) for s in shapes) + " cannot be broadcast together") from None
+
+
+def broadcast_tensors(*tensors):
+    ts = [t_(t) for t in tensors]
+    shape = broadcast_shapes(*[t.shape for t in ts])
+    return tuple(expand(t, shape) for t in ts)
+
+
+# -- permute -------------------------------------------------------------------------
+permute_p = primitive(
+    "permute", lambda x, axes: np.transpose(x, axes),
+    vjp=lambda n, g: (apply(permute_p, g, axes=tuple(np.argsort(n.params["axes"]))),),
+    jvp=lambda c, t: apply(permute_p, t[0], axes=c.params["axes"]),
+    saves=(), view=True,
+)
+
+
+def permute(input, *dims_):
+    """Reorder dims: ``out.shape[i] = input.shape[dims[i]]``."""
+    x = t_(input)
+    axes = shape_arg(dims_, "permute")
+    if len(axes) != x.ndim:
+        raise ShapeError(f"permute: number of dims {len(axes)} doesn't match the "
+                         f"tensor's number of dims {x.ndim} (shape {fmt_shape(x.shape)})")
+    axes = tuple(dim1(a, x.ndim, "permute") for a in axes)
+    if len(set(axes)) != len(axes):
+        raise ShapeError(f"permute: repeated dim in {dims_}")
+    if axes == tuple(range(x.ndim)):
+        return x
+    return apply(permute_p, x, axes=axes)
+
+
+def transpose(input, dim0, dim1_):
+    """Swap two dims."""
+    x = t_(input)
+    if x.ndim == 0:
+        return x
+    a, b = dim1(dim0, x.ndim, "transpose"), dim1(dim1_, x.ndim, "transpose")
+    axes = list(range(x.ndim))
+    axes[a], axes[b] = axes[b], axes[a]
+    return permute(x, axes)
+
+
+swapaxes = swapdims = transpose
+
+
+def t(input):
+    """Transpose a matrix; 0-d and 1-d tensors come back as they are."""
+    x = t_(input)
+    if x.ndim > 2:
+        raise ShapeError(f"t: expects a tensor with <= 2 dimensions, but self is "
+                         f"{x.ndim}D (shape {fmt_shape(x.shape)})")
+    return x if x.ndim < 2 else transpose(x, 0, 1)
+
+
+def movedim(input, source, destination):
+    """Move dims ``source`` to positions ``destination``."""
+    x = t_(input)
+    src = [source] if isinstance(source, int) else list(source)
+    dst = [destination] if isinstance(destination, int) else list(destination)
+    if len(src) != len(dst):
+        raise ArgumentError("movedim: Invalid source or destination dims: source "
+                            f"({src}) and destination ({dst}) must have the same "
+                            "number of elements")
+    src = [dim1(s, x.ndim, "movedim") for s in src]
+    dst = [dim1(d, x.ndim, "movedim") for d in dst]
+    order = [i for i in range(x.ndim) if i not in src]
+    for d, s in sorted(zip(dst, src)):
+        order.insert(d, s)
+    return permute(x, order)
+
+
+moveaxis = movedim
+
+
+def mT(input):
+    """Transpose the last two dims."""
+    return transpose(input, -2, -1)
+
+
+# -- cat / stack / split ---------------------------------------------------------------
+def _cat_vjp(n, g):
+    axis = n.params["axis"]
+    out, start = [], 0
+    for need, (shape, _) in zip(n.needs, n.metas):
+        size = shape[axis]
+        out.append(narrow(g, axis, start, size) if need else None)
+        start += size
+    return tuple(out)
+
+
+def _cat_jvp(c, t):
+    if all(x is None for x in t):
+        return None
+    return cat([x if x is not None else _zeros(p.shape, p._data.dtype)
+                for x, p in zip(t, c.inputs)], c.params["axis"])
+
+
+cat_p = primitive("cat", lambda *xs, axis: np.concatenate(xs, axis),
+                  vjp=_cat_vjp, jvp=_cat_jvp, saves=())
+
+
+def cat(tensors, dim=0, *, out=None):
+    """Join tensors along an existing ``dim`` (shapes must match elsewhere)."""
+    ts = [t_(x) for x in tensors]
+    if not ts:
+        raise ArgumentError("cat: expected a non-empty list of Tensors")
+    # PyTorch skips legacy empty 1-d tensors of shape [0].
+    ts = [x for x in ts if not (x.ndim == 1 and x.shape[0] == 0)] or ts[:1]
+    if len(ts) > 1:
+        dt = ts[0]
+        for x in ts[1:]:
+            dt = pair(dt, x)[0] if dt._data.dtype != x._data.dtype else dt
+        from ._util import lift
+
+        ts = [lift(x, dt._data.dtype) for x in ts]
+    ref = ts[0]
+    if ref.ndim == 0:
+        raise ShapeError("cat: zero-dimensional tensor (at position 0) cannot be "
+                         "concatenated")
+    d = dim1(dim, ref.ndim, "cat")
+    for i, x in enumerate(ts[1:], 1):
+        if x.ndim != ref.ndim:
+            raise ShapeError(
+                f"cat: tensors must have the same number of dimensions: got "
+                f"{ref.ndim} and {x.ndim} (tensor {i}, shape {fmt_shape(x.shape)})")
+        for k in range(ref.ndim):
+            if k != d and x.shape[k] != ref.shape[k]:
+                raise ShapeError(
+                    f"cat: sizes of tensors must match except in dimension {d}. "
+                    f"Expected size {ref.shape[k]} but got size {x.shape[k]} for "
+                    f"tensor number {i} in the list (shapes "
+                    + ", ".join(fmt_shape(y.shape) for y in ts) + ")")
+    if len(ts) == 1:
+        return ts[0]
+    return apply(cat_p, *ts, axis=d)
+
+
+concat = concatenate = cat
+
+
+def stack(tensors, dim=0):
+    """Join same-shaped tensors along a new ``dim``."""
+    ts = [t_(x) for x in tensors]
+    if not ts:
+        raise ArgumentError("stack: expected a non-empty list of Tensors")
+    for i, x in enumerate(ts[1:], 1):
+        if x.shape != ts[0].shape:
+            raise ShapeError(
+                f"stack: expects each tensor to be equal size, but got "
+                f"{fmt_shape(ts[0].shape)} at entry 0 and {fmt_shape(x.shape)} at "
+                f"entry {i}")
+    d = dim1(dim, ts[0].ndim + 1, "stack")
+    return cat([unsqueeze(x, d) for x in ts], d)
+
+
+def hstack(tensors):
+    ts = [t_(x) for x in tensors]
+    return cat(ts, 0 if ts[0].ndim == 1 else 1)
+
+
+def vstack(tensors):
+    return cat([atleast_2d(x) for x in tensors], 0)
+
+
+def atleast_2d(x):
+    x = t_(x)
+    return reshape(x, (1,) * (2 - x.ndim) + x.shape) if x.ndim < 2 else x
+
+
+def narrow(input, dim, start, length):
+    """The slice ``start:start+length`` of ``dim`` (a view)."""
+    from .index import getitem
+
+    x = t_(input)
+    d = dim1(dim, x.ndim, "narrow")
+    n = x.shape[d]
+    if start < 0:
+        start += n
+    if not (0 <= start <= n and 0 <= length and start + length <= n):
+        raise ArgumentError(f"narrow: start ({start}) + length ({length}) exceeds "
+                            f"dimension size ({n}) of dim {dim}")
+    idx = (slice(None),) * d + (slice(start, start + length),)
+    return getitem(x, idx)
+
+
+def split(tensor, split_size_or_sections, dim=0):
+    """Split into chunks of ``split_size`` (the last may be smaller), or into the
+    listed ``sections`` sizes."""
+    x = t_(tensor)
+    d = dim1(dim, x.ndim, "split")
+    n = x.shape[d]
+    if isinstance(split_size_or_sections, int):
+        s = split_size_or_sections
+        if s <= 0 and n:
+            raise ArgumentError(f"split: split_size must be positive, got {s}")
+        sizes = [min(s, n - i) for i in range(0, n, s)] if n else [0]
+    else:
+        sizes = list(split_size_or_sections)
+        if builtins.sum(sizes) != n:
+            raise ShapeError(
+                f"split: split_with_sizes expects split_sizes to sum exactly to {n} "
+                f"(input tensor's size at dimension {d}), but got split_sizes={sizes}")
+    out, start = [], 0
+    for s in sizes:
+        out.append(narrow(x, d, start, s))
+        start += s
+    return tuple(out)
+
+
+def chunk(input, chunks, dim=0):
+    """Split into ``chunks`` pieces of equal size (the last may be smaller)."""
+    x = t_(input)
+    d = dim1(dim, x.ndim, "chunk")
+    if chunks <= 0:
+        raise ArgumentError(f"chunk: chunks must be positive, got {chunks}")
+    size = -(-x.shape[d] // chunks)
+    return split(x, size, d) if x.shape[d] else (x,)
+
+
+def tensor_split(input, indices_or_sections, dim=0):
+    x = t_(input)
+    d = dim1(dim, x.ndim, "tensor_split")
+    n = x.shape[d]
+    if isinstance(indices_or_sections, int):
+        k = indices_or_sections
+        q, r = divmod(n, k)
+        sizes = [q + 1] * r + [q] * (k - r)
+    else:
+        idx = [0] + list(indices_or_sections) + [n]
+        sizes = [max(0, idx[i + 1] - idx[i]) for i in range(len(idx) - 1)]
+    return split(x, sizes, d)
+
+
+def unbind(input, dim=0):
+    """The slices along ``dim``, as a tuple of tensors with that dim removed."""
+    from .index import getitem
+
+    x = t_(input)
+    d = dim1(dim, x.ndim, "unbind")
+    return tuple(getitem(x, (slice(None),) * d + (i,)) for i in range(x.shape[d]))
+
+
+# -- repeat ------------------------------------------------------------------------------
+def repeat(input, *sizes):
+    """Tile ``input`` ``sizes[i]`` times along each dim (PyTorch's repeat)."""
+    x = t_(input)
+    reps = shape_arg(sizes, "repeat")
+    if len(reps) < x.ndim:
+        raise ShapeError(
+            f"repeat: number of dimensions of repeat dims ({len(reps)}) can not be "
+            f"smaller than number of dimensions of tensor ({x.ndim})")
+    x = reshape(x, (1,) * (len(reps) - x.ndim) + x.shape)
+    # Interleave a broadcast dim before each dim, expand it, then merge.
+    inter = []
+    big = []
+    for r, s in zip(reps, x.shape):
+        inter += [1, s]
+        big += [r, s]
+    y = expand(reshape(x, inter), big)
+    return reshape(y, tuple(r * s for r, s in zip(reps, x.shape)))
+
+
+def tile(input, dims_):
+    x = t_(input)
+    dims_ = tuple(dims_)
+    if len(dims_) < x.ndim:
+        dims_ = (1,) * (x.ndim - len(dims_)) + dims_
+    return repeat(x, dims_)
+
+
+def repeat_interleave(input, repeats, dim=None, *, output_size=None):
+    """Repeat each element ``repeats`` times (an int or a tensor of counts)."""
+    from .index import index_select
+
+    x = t_(input)
+    if dim is None:
+        x = reshape(x, (-1,))
+        d = 0
+    else:
+        d = dim1(dim, x.ndim, "repeat_interleave")
+    n = x.shape[d]
+    if isinstance(repeats, Tensor):
+        r = repeats._data.astype(np.int64)
+        if r.ndim == 0:
+            r = np.full(n, int(r))
+    else:
+        r = np.full(n, int(repeats))
+    if r.shape != (n,):
+        raise ShapeError(f"repeat_interleave: repeats must have the same size as "
+                         f"input along dim ({n}), got {r.shape[0]}")
+    idx = np.repeat(np.arange(n), r)
+    return index_select(x, d, Tensor._make(idx))
+
+
+# -- flip / roll ----------------------------------------------------------------------
+flip_p = primitive(
+    "flip", lambda x, axes: np.flip(x, axes),
+    vjp=lambda n, g: (apply(flip_p, g, axes=n.params["axes"]),),
+    jvp=lambda c, t: apply(flip_p, t[0], axes=c.params["axes"]),
+    saves=(), view=True,
+)
+
+
+def flip(input, dims_):
+    """Reverse the order of elements along ``dims``."""
+    x = t_(input)
+    axes = dims(dims_ if isinstance(dims_, (list, tuple)) else (dims_,), x.ndim, "flip")
+    return apply(flip_p, x, axes=axes) if axes else x
+
+
+def fliplr(x):
+    return flip(x, (1,))
+
+
+def flipud(x):
+    return flip(x, (0,))
+
+
+roll_p = primitive(
+    "roll", lambda x, shifts, axes: np.roll(x, shifts, axes),
+    vjp=lambda n, g: (apply(roll_p, g, shifts=tuple(-s for s in n.params["shifts"])
+                            if n.params["axes"] is not None else -n.params["shifts"],
+                            axes=n.params["axes"]),),
+    jvp=lambda c, t: apply(roll_p, t[0], **c.params),
+    saves=(),
+)
+
+
+def roll(input, shifts, dims=None):
+    """Rotate elements along ``dims`` by ``shifts`` (flattened if dims is None)."""
+    x = t_(input)
+    if dims is None:
+        if not isinstance(shifts, int):
+            shifts = shifts[0]
+        return reshape(apply(roll_p, reshape(x, (-1,)), shifts=int(shifts), axes=None),
+                       x.shape)
+    sh = (shifts,) if isinstance(shifts, int) else tuple(shifts)
+    ds = (dims,) if isinstance(dims, int) else tuple(dims)
+    if len(sh) != len(ds):
+        raise ArgumentError(f"roll: shifts and dims must align: shifts {len(sh)}, "
+                            f"dims {len(ds)}")
+    ds = tuple(dim1(d, x.ndim, "roll") for d in ds)
+    return apply(roll_p, x, shifts=sh, axes=ds)
+
+
+# -- triangles and diagonals -----------------------------------------------------------
+tril_p = primitive(
+    "tril", lambda x, k: np.tril(x, k),
+    vjp=lambda n, g: (apply(tril_p, g, k=n.params["k"]),),
+    jvp=lambda c, t: apply(tril_p, t[0], k=c.params["k"]),
+    saves=(),
+)
+triu_p = primitive(
+    "triu", lambda x, k: np.triu(x, k),
+    vjp=lambda n, g: (apply(triu_p, g, k=n.params["k"]),),
+    jvp=lambda c, t: apply(triu_p, t[0], k=c.params["k"]),
+    saves=(),
+)
+
+
+def _need_2d(x, op):
+    if x.ndim < 2:
+        raise ShapeError(f"{op}: input tensor must have at least 2 dimensions, got "
+                         f"shape {fmt_shape(x.shape)}")
+
+
+def tril(input, diagonal=0):
+    """Lower triangle of the last two dims (elements above ``diagonal`` zeroed)."""
+    x = t_(input)
+    _need_2d(x, "tril")
+    return apply(tril_p, x, k=int(diagonal))
+
+
+def triu(input, diagonal=0):
+    """Upper triangle of the last two dims (elements below ``diagonal`` zeroed)."""
+    x = t_(input)
+    _need_2d(x, "triu")
+    return apply(triu_p, x, k=int(diagonal))
+
+
+def _diag_embed_fwd(x, offset, a1, a2, size):
+    """Place ``x``'s last dim on the ``offset`` diagonal of new dims a1, a2."""
+    lead = x.shape[:-1]
+    out = np.zeros(lead + (size, size), x.dtype)
+    k = x.shape[-1]
+    i = np.arange(k)
+    r, c = (i, i + offset) if offset >= 0 else (i - offset, i)
+    out[..., r, c] = x
+    return np.moveaxis(out, (-2, -1), (a1, a2))
+
+
+def _diagonal_fwd(x, offset, a1, a2):
+    return np.diagonal(x, offset, a1, a2).copy()
+
+
+diagonal_p = primitive(
+    "diagonal", _diagonal_fwd,
+    vjp=lambda n, g: (_diag_back(g, n.metas[0][0], n.params),),
+    jvp=lambda c, t: apply(diagonal_p, t[0], **c.params),
+    saves=(),
+)
+
+
+def _diag_back(g, in_shape, p):
+    a1, a2, off = p["a1"], p["a2"], p["offset"]
+    n1, n2 = in_shape[a1], in_shape[a2]
+    size = builtins.max(n1, n2) + builtins.abs(off)
+    emb = apply(diag_embed_p, g, offset=off, a1=a1, a2=a2, size=size)
+    from .index import getitem
+
+    idx = [slice(None)] * len(in_shape)
+    idx[a1], idx[a2] = slice(0, n1), slice(0, n2)
+    return getitem(emb, tuple(idx))
+
+
+diag_embed_p = primitive(
+    "diag_embed", _diag_embed_fwd,
+    vjp=lambda n, g: (_diag_embed_vjp(g, n.params, n.metas[0][0]),),
+    jvp=lambda c, t: apply(diag_embed_p, t[0], **c.params),
+    saves=(),
+)
+
+
+def _diag_embed_vjp(g, p, in_shape):
+    d = apply(diagonal_p, g, offset=p["offset"], a1=p["a1"], a2=p["a2"])
+    return narrow(d, -1, 0, in_shape[-1])
+
+
+def diagonal(input, offset=0, dim1=0, dim2=1):
+    """The ``offset`` diagonal of dims (dim1, dim2), appended as the last dim."""
+    from ._util import dim1 as _d
+
+    x = t_(input)
+    _need_2d(x, "diagonal")
+    a1, a2 = _d(dim1, x.ndim, "diagonal"), _d(dim2, x.ndim, "diagonal")
+    if a1 == a2:
+        raise ArgumentError(f"diagonal: dim1 and dim2 cannot be identical, both {dim1}")
+    return apply(diagonal_p, x, offset=int(offset), a1=a1, a2=a2)
+
+
+def diag_embed(input, offset=0, dim1=-2, dim2=-1):
+    """Matrices whose ``offset`` diagonal is ``input``'s last dim."""
+    x = t_(input)
+    nd = x.ndim + 1
+    from ._util import dim1 as _d
+
+    a1, a2 = _d(dim1, nd, "diag_embed"), _d(dim2, nd, "diag_embed")
+    size = x.shape[-1] + builtins.abs(offset)
+    return apply(diag_embed_p, x, offset=int(offset), a1=a1, a2=a2, size=size)
+
+
+_diagonal = diagonal
+
+
+def diag(input, diagonal=0):
+    """1-d input: a square matrix with it on a diagonal; 2-d: that diagonal."""
+    x = t_(input)
+    if x.ndim == 1:
+        return diag_embed(x, diagonal, 0, 1)
+    if x.ndim == 2:
+        return _diagonal(x, diagonal, 0, 1)
+    raise ShapeError(f"diag: expected a 1-d or 2-d tensor, got shape {fmt_shape(x.shape)}")
+
+
+def trace(input):
+    """Sum of the main diagonal of a matrix."""
+    x = t_(input)
+    if x.ndim != 2:
+        raise ShapeError(f"trace: expected a matrix, got shape {fmt_shape(x.shape)}")
+    return sum(diagonal(x))
+
+
+# -- copies ------------------------------------------------------------------------------
+clone_p = primitive(
+    "clone", lambda x: x.copy(),
+    vjp=lambda n, g: (g,),
+    jvp=lambda c, t: t[0],
+    saves=(),
+)
+
+
+def clone(input, *, memory_format=None):
+    """A copy with its own storage (the gradient passes through)."""
+    return apply(clone_p, t_(input))
+
+
+def contiguous(input, memory_format=None):
+    """A C-contiguous tensor (``input`` itself when it already is)."""
+    x = t_(input)
+    if x._data.flags.c_contiguous:
+        return x
+    return clone(x)
+
+
+# -- pad --------------------------------------------------------------------------------
+def _pad_fwd(x, widths, value):
+    return np.pad(x, widths, mode="constant", constant_values=value)
+
+
+def _pad_vjp(n, g):
+    from .index import getitem
+
+    idx = tuple(slice(lo, g.shape[i] - hi) for i, (lo, hi) in
+                enumerate(n.params["widths"]))
+    return (getitem(g, idx),)
+
+
+pad_p = primitive(
+    "pad", _pad_fwd, vjp=_pad_vjp,
+    jvp=lambda c, t: apply(pad_p, t[0], widths=c.params["widths"], value=0),
+    saves=(),
+)
+
+
+def pad(input, pad, mode="constant", value=None):
+    """``nn.functional.pad``: ``pad`` lists (left, right) widths from the last dim
+    backwards; negative widths crop.  Modes: constant, reflect, replicate, circular."""
+    from .index import getitem, index_select
+
+    x = t_(input)
+    pad = tuple(int(p) for p in pad)
+    if len(pad) % 2 or len(pad) // 2 > x.ndim:
+        raise ArgumentError(
+            f"pad: padding length must be even and at most twice the number of "
+            f"dims ({x.ndim}), got {len(pad)}")
+    widths = [(0, 0)] * x.ndim
+    for i in range(len(pad) // 2):
+        widths[x.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
+    # Negative widths crop first.
+    if any(lo < 0 or hi < 0 for lo, hi in widths):
+        idx = tuple(slice(-lo if lo < 0 else 0, s + hi if hi < 0 else s)
+                    for (lo, hi), s in zip(widths, x.shape))
+        x = getitem(x, idx)
+        widths = [(builtins.max(lo, 0), builtins.max(hi, 0)) for lo, hi in widths]
+    if mode == "constant":
+        return apply(pad_p, x, widths=tuple(widths), value=0 if value is None else value)
+    if mode not in ("reflect", "replicate", "circular"):
+        raise ArgumentError(f"pad: mode must be 'constant', 'reflect', 'replicate' or "
+                            f"'circular', got {mode!r}")
+    for d, (lo, hi) in enumerate(widths):
+        if lo == 0 and hi == 0:
+            continue
+        n = x.shape[d]
+        i = np.arange(-lo, n + hi)
+        if mode == "reflect":
+            if lo >= n or hi >= n:
+                raise ArgumentError(f"pad: padding size should be less than the "
+                                    f"corresponding input dimension, but got padding "
+                                    f"({lo}, {hi}) at dimension {d} of size {n}")
+            period = 2 * (n - 1)
+            i = np.abs(i) % period if period else np.zeros_like(i)
+            i = np.where(i >= n, period - i, i)
+        elif mode == "replicate":
+            i = np.clip(i, 0, n - 1)
+        else:
+            i = i % n
+        x = index_select(x, d, Tensor._make(i))
+    return x
+
+
+from ._util import public_names as _public  # noqa: E402
+
+__all__ = _public(globals())
