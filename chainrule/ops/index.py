@@ -175,7 +175,7 @@ def index_put(input, indices, values, accumulate=False):
 # -- gather / scatter ------------------------------------------------------------------
 def _full_index(index, dim):
     """Advanced index that addresses ``index`` entries along ``dim``."""
-    grids = np.ogrid[tuple(slice(0, s) for s in index.shape)]
+    grids = list(np.ogrid[tuple(slice(0, s) for s in index.shape)])
     grids[dim] = index
     return tuple(grids)
 

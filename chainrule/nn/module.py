@@ -1,0 +1,413 @@
+"""``Module``: the base of every layer, with PyTorch's registration rules.
+
+Assigning a :class:`Parameter` to an attribute registers it in
+``_parameters``; a Module goes to ``_modules``; ``register_buffer`` puts
+state such as running means in ``_buffers``.  Names are dotted paths
+(``encoder.0.weight``), so state dicts line up with PyTorch's.
+"""
+from collections import OrderedDict, namedtuple
+
+import numpy as np
+
+from ..autograd.grad_mode import no_grad
+from ..errors import ArgumentError, ShapeError, fmt_shape
+from ..tensor import Tensor
+from .parameter import Buffer, Parameter
+
+
+class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys",
+                                                        "unexpected_keys"])):
+    def __repr__(self):
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return super().__repr__()
+
+
+class _Handle:
+    def __init__(self, d, key):
+        self._d, self._key = d, key
+
+    def remove(self):
+        self._d.pop(self._key, None)
+
+
+class Module:
+    """Base class of all layers and models: subclass it and define ``forward``."""
+
+    _version = 1
+    training = True
+
+    def __init__(self, *args, **kwargs):
+        d = self.__dict__
+        d["training"] = True
+        d["_parameters"] = OrderedDict()
+        d["_buffers"] = OrderedDict()
+        d["_non_persistent"] = set()
+        d["_modules"] = OrderedDict()
+        d["_forward_pre_hooks"] = OrderedDict()
+        d["_forward_hooks"] = OrderedDict()
+        d["_hook_id"] = 0
+
+    # -- forward --------------------------------------------------------------
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(
+            f"Module [{type(self).__name__}] is missing the required \"forward\" function")
+
+    def __call__(self, *args, **kwargs):
+        if self._forward_pre_hooks:
+            for hook in list(self._forward_pre_hooks.values()):
+                res = hook(self, args)
+                if res is not None:
+                    args = res if isinstance(res, tuple) else (res,)
+        out = self.forward(*args, **kwargs)
+        if self._forward_hooks:
+            for hook in list(self._forward_hooks.values()):
+                res = hook(self, args, out)
+                if res is not None:
+                    out = res
+        return out
+
+    def register_forward_pre_hook(self, hook):
+        """``hook(module, args)`` runs before forward; may return new args."""
+        self.__dict__["_hook_id"] += 1
+        self._forward_pre_hooks[self._hook_id] = hook
+        return _Handle(self._forward_pre_hooks, self._hook_id)
+
+    def register_forward_hook(self, hook):
+        """``hook(module, args, output)`` runs after forward; may return a new output."""
+        self.__dict__["_hook_id"] += 1
+        self._forward_hooks[self._hook_id] = hook
+        return _Handle(self._forward_hooks, self._hook_id)
+
+    # -- registration -------------------------------------------------------------
+    def __setattr__(self, name, value):
+        d = self.__dict__
+        if "_parameters" not in d:
+            if isinstance(value, (Parameter, Module)):
+                raise AttributeError(
+                    f"cannot assign {'parameters' if isinstance(value, Parameter) else 'module'}"
+                    " before Module.__init__() call")
+            object.__setattr__(self, name, value)
+            return
+        params, modules, buffers = d["_parameters"], d["_modules"], d["_buffers"]
+        if isinstance(value, Parameter):
+            self._drop(name)
+            params[name] = value
+        elif isinstance(value, Module):
+            self._drop(name)
+            modules[name] = value
+        elif isinstance(value, Buffer):
+            self._drop(name)
+            self.register_buffer(name, Tensor._make(value._data), value.persistent)
+        elif name in params:
+            if value is not None:
+                raise TypeError(f"cannot assign '{type(value).__name__}' as parameter "
+                                f"'{name}' (chainrule.nn.Parameter or None expected)")
+            params[name] = None
+        elif name in modules:
+            if value is not None:
+                raise TypeError(f"cannot assign '{type(value).__name__}' as child "
+                                f"module '{name}' (chainrule.nn.Module or None expected)")
+            modules[name] = None
+        elif name in buffers:
+            if value is not None and not isinstance(value, Tensor):
+                raise TypeError(f"cannot assign '{type(value).__name__}' as buffer "
+                                f"'{name}' (chainrule.Tensor or None expected)")
+            buffers[name] = value
+        else:
+            object.__setattr__(self, name, value)
+
+    def _drop(self, name):
+        d = self.__dict__
+        d.pop(name, None)
+        for k in ("_parameters", "_modules", "_buffers"):
+            d[k].pop(name, None)
+
+    def __getattr__(self, name):
+        d = self.__dict__
+        for k in ("_parameters", "_buffers", "_modules"):
+            store = d.get(k)
+            if store is not None and name in store:
+                return store[name]
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def __delattr__(self, name):
+        d = self.__dict__
+        for k in ("_parameters", "_buffers", "_modules"):
+            if name in d[k]:
+                del d[k][name]
+                d["_non_persistent"].discard(name)
+                return
+        object.__delattr__(self, name)
+
+    def __dir__(self):
+        return sorted(set(super().__dir__()) | set(self._parameters) |
+                      set(self._buffers) | set(self._modules))
+
+    def register_parameter(self, name, param):
+        """Register ``param`` (a Parameter or None) under ``name``."""
+        if "_parameters" not in self.__dict__:
+            raise AttributeError("cannot assign parameter before Module.__init__() call")
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(f"cannot assign '{type(param).__name__}' object to parameter "
+                            f"'{name}' (chainrule.nn.Parameter or None required)")
+        self._drop(name)
+        self._parameters[name] = param
+
+    def register_buffer(self, name, tensor, persistent=True):
+        """Register state that is saved in ``state_dict`` but not trained."""
+        if "_buffers" not in self.__dict__:
+            raise AttributeError("cannot assign buffer before Module.__init__() call")
+        if tensor is not None and not isinstance(tensor, Tensor):
+            raise TypeError(f"cannot assign '{type(tensor).__name__}' object to buffer "
+                            f"'{name}' (chainrule.Tensor or None required)")
+        self._drop(name)
+        self._buffers[name] = tensor
+        if persistent:
+            self._non_persistent.discard(name)
+        else:
+            self._non_persistent.add(name)
+
+    def add_module(self, name, module):
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"{type(module).__name__} is not a Module subclass")
+        if "." in name or name == "":
+            raise KeyError(f"module name can't contain \".\" or be empty, got {name!r}")
+        self._drop(name)
+        self._modules[name] = module
+
+    register_module = add_module
+
+    def get_submodule(self, target):
+        mod = self
+        if target == "":
+            return mod
+        for item in target.split("."):
+            if item not in mod._modules:
+                raise AttributeError(f"{type(mod).__name__} has no attribute `{item}`")
+            mod = mod._modules[item]
+        return mod
+
+    def get_parameter(self, target):
+        mod_path, _, name = target.rpartition(".")
+        return getattr(self.get_submodule(mod_path), name)
+
+    # -- iteration ----------------------------------------------------------------------
+    def named_modules(self, memo=None, prefix="", remove_duplicate=True):
+        """(dotted name, module) for self and every descendant, each once."""
+        if memo is None:
+            memo = set()
+        if remove_duplicate and id(self) in memo:
+            return
+        memo.add(id(self))
+        yield prefix, self
+        for name, m in self._modules.items():
+            if m is None:
+                continue
+            yield from m.named_modules(memo, prefix + ("." if prefix else "") + name,
+                                       remove_duplicate)
+
+    def modules(self):
+        for _, m in self.named_modules():
+            yield m
+
+    def named_children(self):
+        seen = set()
+        for name, m in self._modules.items():
+            if m is not None and id(m) not in seen:
+                seen.add(id(m))
+                yield name, m
+
+    def children(self):
+        for _, m in self.named_children():
+            yield m
+
+    def _named_members(self, store, prefix, recurse, remove_duplicate=True):
+        seen = set()
+        mods = self.named_modules(prefix=prefix) if recurse else [(prefix, self)]
+        for mp, m in mods:
+            for k, v in getattr(m, store).items():
+                if v is None or (remove_duplicate and id(v) in seen):
+                    continue
+                seen.add(id(v))
+                yield mp + ("." if mp else "") + k, v
+
+    def named_parameters(self, prefix="", recurse=True, remove_duplicate=True):
+        """(dotted name, Parameter) pairs; shared parameters appear once."""
+        yield from self._named_members("_parameters", prefix, recurse, remove_duplicate)
+
+    def parameters(self, recurse=True):
+        for _, p in self.named_parameters(recurse=recurse):
+            yield p
+
+    def named_buffers(self, prefix="", recurse=True, remove_duplicate=True):
+        yield from self._named_members("_buffers", prefix, recurse, remove_duplicate)
+
+    def buffers(self, recurse=True):
+        for _, b in self.named_buffers(recurse=recurse):
+            yield b
+
+    # -- state ---------------------------------------------------------------------------
+    def state_dict(self, destination=None, prefix="", keep_vars=False):
+        """An OrderedDict of every parameter and persistent buffer, by dotted name.
+
+        The tensors are detached and share storage with the module.
+        """
+        if destination is None:
+            destination = OrderedDict()
+        for name, p in self._parameters.items():
+            if p is not None:
+                destination[prefix + name] = p if keep_vars else p.detach()
+        for name, b in self._buffers.items():
+            if b is not None and name not in self._non_persistent:
+                destination[prefix + name] = b if keep_vars else b.detach()
+        for name, m in self._modules.items():
+            if m is not None:
+                m.state_dict(destination, prefix + name + ".", keep_vars)
+        return destination
+
+    def load_state_dict(self, state_dict, strict=True, assign=False):
+        """Copy tensors from ``state_dict`` into this module's parameters and buffers.
+
+        All problems are reported together: missing keys, unexpected keys (when
+        ``strict``) and shape mismatches (always).  Nothing is modified unless
+        the whole load can succeed.
+        """
+        own = self.state_dict(keep_vars=True)
+        missing = [k for k in own if k not in state_dict]
+        unexpected = [k for k in state_dict if k not in own]
+        wrong = []
+        for k, v in state_dict.items():
+            if k in own:
+                shape = tuple(getattr(v, "shape", np.shape(v)))
+                if shape != own[k].shape:
+                    wrong.append(f"size mismatch for {k}: copying a param with shape "
+                                 f"{fmt_shape(shape)} from checkpoint, the shape in "
+                                 f"current model is {fmt_shape(own[k].shape)}")
+        errors = []
+        if strict and missing:
+            errors.append("Missing key(s) in state_dict: " +
+                          ", ".join(f'"{k}"' for k in missing) + ".")
+        if strict and unexpected:
+            errors.append("Unexpected key(s) in state_dict: " +
+                          ", ".join(f'"{k}"' for k in unexpected) + ".")
+        errors += wrong
+        if errors:
+            raise ShapeError(f"Error(s) in loading state_dict for {type(self).__name__}:"
+                             "\n\t" + "\n\t".join(errors))
+        with no_grad():
+            for k, v in state_dict.items():
+                if k not in own:
+                    continue
+                dst = own[k]
+                src = v._data if isinstance(v, Tensor) else np.asarray(v)
+                np.copyto(dst._data, src, casting="unsafe")
+                dst._vc[0] += 1
+        return _IncompatibleKeys(missing, unexpected)
+
+    # -- modes and conversion ------------------------------------------------------------
+    def train(self, mode=True):
+        """Set training mode (dropout active, batch norm uses batch statistics)."""
+        if not isinstance(mode, bool):
+            raise ArgumentError(f"train: mode is expected to be a bool, got {mode!r}")
+        for m in self.modules():
+            m.__dict__["training"] = mode
+        return self
+
+    def eval(self):
+        """Set evaluation mode: ``train(False)``."""
+        return self.train(False)
+
+    def requires_grad_(self, requires_grad=True):
+        for p in self.parameters():
+            p.requires_grad_(requires_grad)
+        return self
+
+    def zero_grad(self, set_to_none=True):
+        """Clear every parameter's ``.grad`` (to None by default)."""
+        for p in self.parameters():
+            if p.grad is not None:
+                if set_to_none:
+                    p.grad = None
+                else:
+                    p.grad = Tensor._make(np.zeros_like(p.grad._data))
+
+    def apply(self, fn):
+        """Call ``fn`` on every submodule (children first) and self."""
+        for m in self.children():
+            m.apply(fn)
+        fn(self)
+        return self
+
+    def _cast(self, np_dtype):
+        with no_grad():
+            for m in self.modules():
+                for store in (m._parameters, m._buffers):
+                    for k, t in store.items():
+                        if t is not None and t._data.dtype.kind == "f":
+                            t._data = t._data.astype(np_dtype)
+                            t._vc[0] += 1
+                            if t.grad is not None:
+                                t.grad = t.grad.to(np_dtype)
+        return self
+
+    def to(self, *args, **kwargs):
+        """``to(dtype)`` casts floating-point parameters and buffers in place;
+        devices other than 'cpu' are rejected."""
+        from .._dtype import as_dtype
+
+        dtype = kwargs.get("dtype")
+        for a in args:
+            if isinstance(a, str):
+                if a.split(":")[0] != "cpu":
+                    raise ArgumentError(f"to: device {a!r} is not available; "
+                                        "chainrule runs on the CPU")
+            else:
+                dtype = a
+        return self if dtype is None else self._cast(as_dtype(dtype).np)
+
+    def float(self):
+        return self._cast(np.float32)
+
+    def double(self):
+        return self._cast(np.float64)
+
+    def cpu(self):
+        return self
+
+    def type(self, dst_type):
+        return self.to(dst_type)
+
+    def share_memory(self):
+        return self
+
+    # -- printing ---------------------------------------------------------------------------
+    def extra_repr(self):
+        return ""
+
+    def _get_name(self):
+        return type(self).__name__
+
+    def __repr__(self):
+        lines = []
+        extra = self.extra_repr()
+        if extra:
+            lines = extra.split("\n")
+        child = []
+        for name, m in self._modules.items():
+            r = repr(m).replace("\n", "\n  ")
+            child.append(f"({name}): {r}")
+        s = self._get_name() + "("
+        body = lines + child
+        if body:
+            if len(lines) == 1 and not child:
+                s += lines[0]
+            else:
+                s += "\n  " + "\n  ".join(body) + "\n"
+        return s + ")"
+
+    def __getstate__(self):
+        return self.__dict__
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
