@@ -104,7 +104,7 @@ def _run(roots, grads, retain_graph, create_graph, capture, accumulate, ops):
     order = _topo_order([r.grad_fn for r in roots])
     needed = None
     if capture is not None and not accumulate:
-        needed = _needed(order, cap_leaf, cap_node)
+        needed = _needed(order, cap_leaf, {node for node, _ in cap_node})
 
     buffers = {}
     fresh = set()
@@ -165,7 +165,7 @@ def _run(roots, grads, retain_graph, create_graph, capture, accumulate, ops):
             if needed is not None:
                 tgt = edge[0]
                 if tgt.__class__ is _Node:
-                    if tgt not in needed:
+                    if tgt not in needed and (tgt, edge[1]) not in cap_node:
                         continue
                 elif id(tgt) not in cap_leaf:
                     continue
@@ -178,7 +178,7 @@ def _run(roots, grads, retain_graph, create_graph, capture, accumulate, ops):
     return captured
 
 
-def _needed(order, cap_leaf, cap_node):
+def _needed(order, cap_leaf, cap_nodes):
     """Nodes whose vjp must run to reach a captured tensor (children first)."""
     needed = set()
     for node in reversed(order):
@@ -186,7 +186,8 @@ def _needed(order, cap_leaf, cap_node):
             if e is None:
                 continue
             tgt = e[0]
-            if (id(tgt) in cap_leaf) if tgt.__class__ is not _Node else (tgt in needed):
+            if (id(tgt) in cap_leaf) if tgt.__class__ is not _Node else (
+                    tgt in needed or tgt in cap_nodes):
                 needed.add(node)
                 break
     return needed
