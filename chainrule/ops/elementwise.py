@@ -258,7 +258,9 @@ def pow_scalar(x, exponent):
 
 
 def float_power(input, exponent):
-    """``input ** exponent`` computed in float64."""
+    """``input ** exponent`` computed in float64 (a tensor exponent is cast too)."""
+    if isinstance(exponent, Tensor):
+        exponent = lift(exponent, np.float64)
     return pow(lift(t_(input), np.float64), exponent)
 
 

@@ -1,0 +1,2 @@
+"""Op rows: shape."""
+ROWS = []
