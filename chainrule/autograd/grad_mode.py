@@ -9,14 +9,26 @@ import functools
 class _State:
     """Process-wide autograd flags read by the dispatcher on every op."""
 
-    __slots__ = ("grad", "forward_ad", "anomaly", "anomaly_check_inf", "counter")
+    __slots__ = ("grad", "_forward_ad", "_anomaly", "anomaly_check_inf", "_counter",
+                 "slow")
 
     def __init__(self):
         self.grad = True  # record ops on the tape?
-        self.forward_ad = 0  # number of active forward-mode dual levels
-        self.anomaly = False  # check every result for NaN (and Inf)?
+        self._forward_ad = 0  # number of active forward-mode dual levels
+        self._anomaly = False  # check every result for NaN (and Inf)?
         self.anomaly_check_inf = True
-        self.counter = None  # dict name -> count while counting primitives
+        self._counter = None  # dict name -> count while counting primitives
+        self.slow = False  # any of the three above on: one check per op
+
+    def _update(self):
+        self.slow = bool(self._forward_ad or self._anomaly or self._counter is not None)
+
+    forward_ad = property(lambda s: s._forward_ad,
+                          lambda s, v: (setattr(s, "_forward_ad", v), s._update()))
+    anomaly = property(lambda s: s._anomaly,
+                       lambda s, v: (setattr(s, "_anomaly", v), s._update()))
+    counter = property(lambda s: s._counter,
+                       lambda s, v: (setattr(s, "_counter", v), s._update()))
 
 
 _state = _State()
