@@ -14,7 +14,7 @@ class Node:
     __slots__ = (
         "prim", "params", "edges", "metas", "inputs", "versions", "needs",
         "out_data", "out_vc", "out_ver", "out_metas", "hooks", "freed",
-        "trace", "__weakref__",
+        "trace", "out_fw", "__weakref__",
     )
 
     def name(self):
@@ -31,10 +31,23 @@ class Node:
     # -- what vjp rules read ------------------------------------------------
     @property
     def out(self):
-        """The output as a Tensor whose grad_fn is this node (for create_graph)."""
+        """The output as a Tensor whose grad_fn is this node (for create_graph);
+        a tuple of Tensors for multi-output primitives.  Forward-mode tangents
+        the outputs carried (``out_fw``, set by forward_ad) are re-attached, so
+        vjp rules that read the output differentiate in forward mode too."""
         from ..tensor import Tensor
 
-        return Tensor._make(self.out_data, True, self, 0)
+        fw = getattr(self, "out_fw", None)
+        if self.out_metas is None:
+            t = Tensor._make(self.out_data, True, self, 0)
+            if fw:
+                t._fw = fw[0]
+            return t
+        outs = tuple(Tensor._make(d, True, self, i) for i, d in enumerate(self.out_data))
+        if fw:
+            for t, f in zip(outs, fw):
+                t._fw = f
+        return outs
 
     def check(self):
         """Before the vjp runs: saved values must exist and be unmodified."""
@@ -69,4 +82,4 @@ class Node:
         if self.out_data is not None or any(t is not None for t in self.inputs):
             self.freed = True  # only nodes that saved something can't rerun
         self.inputs = (None,) * len(self.inputs)
-        self.out_data = self.out_vc = None
+        self.out_data = self.out_vc = self.out_fw = None
