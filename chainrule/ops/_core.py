@@ -217,10 +217,11 @@ def _record(prim, inputs, params, outs):
         from ..autograd.anomaly import user_frame
 
         node.trace = user_frame()
-    for o in outs:
+    for i, o in enumerate(outs):
         if o._data.dtype.kind == "f":
             o._rg = True
             o.grad_fn = node
+            o._oi = i  # which output: the engine routes its gradient by this
     return node
 
 
