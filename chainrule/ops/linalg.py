@@ -443,7 +443,8 @@ def _slogdet_fwd(A):
 slogdet_p = primitive(
     "slogdet", _slogdet_fwd,
     vjp=lambda n, g: (unsqueeze(unsqueeze(g[1], -1), -1) * mT(inv(n.inputs[0])),),
-    jvp=None,
+    # d log|det A| = tr(A^-1 dA); the sign is locally constant.
+    jvp=lambda c, t: (None, _trace_last(solve(c.inputs[0], t[0]))),
     n_out=2,
 )
 
@@ -547,8 +548,41 @@ def _svd_vjp(n, g):
     return (gA,)
 
 
-svd_p = primitive("svd", _svd_fwd, vjp=_svd_vjp, jvp=None, saves=(), save_out=True,
-                  n_out=3)
+def _svd_jvp(c, t):
+    """Tangents of (U, S, Vh) for A = U diag(S) Vh (thin SVD, distinct S > 0).
+
+    With dP = U^T dA V and F_ij = 1 / (s_j^2 - s_i^2) off the diagonal:
+    dS = diag(dP), dU = U (F o (dP S + S dP^T)) + (I - U U^T) dA V S^-1, and
+    dV likewise with the roles of A and A^T swapped.
+    """
+    from ..errors import AutogradError
+
+    U, S, Vh = c.out
+    m, n_ = c.inputs[0].shape[-2:]
+    k = min(m, n_)
+    if c.params["full_matrices"] and m != n_:
+        raise AutogradError(
+            f"linalg.svd: forward-mode AD with full_matrices=True needs square "
+            f"matrices (got {m}x{n_}); the extra singular vectors are not unique. "
+            "Use full_matrices=False")
+    dA, V = t[0], mT(Vh)
+    dP = mT(U) @ dA @ V
+    dPt = mT(dP)
+    S2 = S * S
+    eye = Tensor._make(np.eye(k, dtype=S._data.dtype))
+    F = (1.0 - eye) / (unsqueeze(S2, -2) - unsqueeze(S2, -1) + eye)
+    Sr, Sc = unsqueeze(S, -2), unsqueeze(S, -1)  # scale columns / rows by S
+    dU = U @ (F * (dP * Sr + Sc * dPt))
+    dV = V @ (F * (Sc * dP + dPt * Sr))
+    if m > k:
+        dU = dU + (dA @ V - U @ dP) / Sr
+    if n_ > k:
+        dV = dV + (mT(dA) @ U - V @ dPt) / Sr
+    return dU, diagonal(dP, 0, -2, -1), mT(dV)
+
+
+svd_p = primitive("svd", _svd_fwd, vjp=_svd_vjp, jvp=_svd_jvp, saves=(),
+                  save_out=True, n_out=3)
 
 
 def svd(A, full_matrices=True):
