@@ -1,0 +1,22 @@
+"""Data pipelines: datasets, samplers, the DataLoader and transforms.
+
+Mirrors ``torch.utils.data``; real and synthetic data sets live in
+:mod:`chainrule.data.datasets`.
+"""
+from .collate import default_collate, default_convert
+from .dataloader import DataLoader
+from .dataset import (
+    ConcatDataset, Dataset, IterableDataset, Subset, TensorDataset, random_split,
+)
+from .sampler import (
+    BatchSampler, RandomSampler, Sampler, SequentialSampler, SubsetRandomSampler,
+    WeightedRandomSampler,
+)
+from .transforms import Standardize
+
+__all__ = [
+    "BatchSampler", "ConcatDataset", "DataLoader", "Dataset", "IterableDataset",
+    "RandomSampler", "Sampler", "SequentialSampler", "Standardize", "Subset",
+    "SubsetRandomSampler", "TensorDataset", "WeightedRandomSampler",
+    "default_collate", "default_convert", "random_split",
+]
