@@ -14,7 +14,7 @@ from ..tensor import Tensor
 from ._core import apply, primitive
 from ._util import dim1, dims, floating, t_
 from .elementwise import (
-    abs, eq, exp, isinf, log, maximum, pow, sqrt, where, _zero_vjp,
+    abs, eq, exp, isinf, log, maximum, pow, sign, sqrt, where, _zero_vjp,
 )
 
 
@@ -23,6 +23,13 @@ def _keep_shape(shape, axis):
     if axis is None:
         return (1,) * len(shape)
     return tuple(1 if i in axis else s for i, s in enumerate(shape))
+
+
+def _axes(dim, x, op):
+    """``dim`` normalised for a reduction; on a 0-d tensor dim 0 (or -1) is the
+    tensor itself, so the reduction runs over all (no) axes."""
+    axis = dims(dim, x.ndim, op)
+    return None if x.ndim == 0 and axis is not None else axis
 
 
 def _unreduce(g, in_shape, axis, keepdim):
@@ -86,7 +93,7 @@ def sum(input, dim=None, keepdim=False, *, dtype=None):
     x = t_(input)
     if dtype is not None:
         x = x.to(dtype)
-    axis = dims(dim, x.ndim, "sum")
+    axis = _axes(dim, x, "sum")
     if axis == () and dim is not None:
         return x
     return apply(sum_p, x, axis=axis, keepdim=bool(keepdim))
@@ -108,7 +115,7 @@ def mean(input, dim=None, keepdim=False, *, dtype=None):
             f"mean: could not infer output dtype; the input must be floating point, "
             f"got {x._data.dtype}. Use x.float().mean()"
         )
-    axis = dims(dim, x.ndim, "mean")
+    axis = _axes(dim, x, "mean")
     n = _count(x.shape, axis)
     return sum(x, dim, keepdim) * (1.0 / n if n else float("nan"))
 
@@ -132,7 +139,7 @@ def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     x = t_(input)
     if x._data.dtype.kind != "f":
         raise DTypeError(f"var: expected a floating-point tensor, got {x._data.dtype}")
-    axis = dims(dim, x.ndim, "var")
+    axis = _axes(dim, x, "var")
     n = _count(x.shape, axis)
     d = x - mean(x, dim, keepdim=True)
     denom = n - correction
@@ -255,7 +262,7 @@ amin_p = primitive("amin", lambda x, axis, keepdim: np.min(x, axis, keepdims=kee
 def amax(input, dim=(), keepdim=False):
     """Maximum over ``dim`` (all dims by default); ties share the gradient."""
     x = t_(input)
-    axis = None if dim == () or dim is None else dims(dim, x.ndim, "amax")
+    axis = None if dim == () or dim is None else _axes(dim, x, "amax")
     _check_nonempty(x, axis, "amax")
     return apply(amax_p, x, axis=axis, keepdim=bool(keepdim))
 
@@ -263,7 +270,7 @@ def amax(input, dim=(), keepdim=False):
 def amin(input, dim=(), keepdim=False):
     """Minimum over ``dim`` (all dims by default); ties share the gradient."""
     x = t_(input)
-    axis = None if dim == () or dim is None else dims(dim, x.ndim, "amin")
+    axis = None if dim == () or dim is None else _axes(dim, x, "amin")
     _check_nonempty(x, axis, "amin")
     return apply(amin_p, x, axis=axis, keepdim=bool(keepdim))
 
@@ -347,7 +354,7 @@ def aminmax(input, *, dim=None, keepdim=False):
 def logsumexp(input, dim, keepdim=False):
     """``log(sum(exp(x)))`` over ``dim``, computed stably."""
     x = floating(input)
-    axis = dims(dim, x.ndim, "logsumexp")
+    axis = _axes(dim, x, "logsumexp")
     m = amax(x, axis, keepdim=True).detach()
     m = where(isinf(m), 0.0, m)
     s = log(sum(exp(x - m), axis, keepdim=True)) + m
@@ -390,9 +397,27 @@ def cumsum(input, dim, *, dtype=None):
 
 
 def _cumprod_vjp(n, g):
-    # d out_j / d x_i = out_j / x_i for j >= i (inputs without zeros).
+    # d out_j / d x_i = out_j / x_i for j >= i -- unless x has zeros.
     x, out, ax = n.inputs[0], n.out, n.params["axis"]
+    if np.any(x._data == 0):
+        return (_cumprod_grad_with_zeros(x, g, ax),)
     return (_flip_cumsum(g * out, ax) / x,)
+
+
+def _cumprod_grad_with_zeros(x, g, ax):
+    """The cumprod gradient without dividing by x: O(n^2) along ``ax``.
+
+    Row i of an (n, n) stack is x with x_i replaced by 1; its running product
+    at j >= i is d out_j / d x_i.
+    """
+    from .shape import movedim, unsqueeze
+
+    xs, gs = movedim(x, ax, -1), movedim(g, ax, -1)
+    n = xs.shape[-1]
+    rows = where(Tensor._make(np.eye(n, dtype=bool)), 1.0, unsqueeze(xs, -2))
+    upper = Tensor._make(np.triu(np.ones((n, n), dtype=bool)))  # j >= i
+    gx = sum(where(upper, cumprod(rows, -1) * unsqueeze(gs, -2), 0.0), -1)
+    return movedim(gx, -1, ax)
 
 
 def _cumprod_fwd(x, axis):
@@ -457,13 +482,13 @@ any_p = primitive("any", lambda x, axis, keepdim: np.any(x, axis, keepdims=keepd
 def all(input, dim=None, keepdim=False):
     """True where every element (over ``dim``) is non-zero."""
     x = t_(input)
-    return apply(all_p, x, axis=dims(dim, x.ndim, "all"), keepdim=bool(keepdim))
+    return apply(all_p, x, axis=_axes(dim, x, "all"), keepdim=bool(keepdim))
 
 
 def any(input, dim=None, keepdim=False):
     """True where some element (over ``dim``) is non-zero."""
     x = t_(input)
-    return apply(any_p, x, axis=dims(dim, x.ndim, "any"), keepdim=bool(keepdim))
+    return apply(any_p, x, axis=_axes(dim, x, "any"), keepdim=bool(keepdim))
 
 
 def count_nonzero(input, dim=None):
@@ -492,7 +517,8 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
     if ord == float("-inf"):
         return amin(abs(x), dim if dim is not None else (), keepdim)
     if ord == 0:
-        return sum((x != 0).to(x.dtype), dim, keepdim)
+        # abs(sign(x)) counts non-zeros and, like PyTorch, has a (zero) gradient.
+        return sum(abs(sign(x)), dim, keepdim)
     if ord == 1:
         return sum(abs(x), dim, keepdim)
     if not isinstance(ord, (int, float)):
