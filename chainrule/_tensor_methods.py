@@ -35,40 +35,39 @@ for _name in _METHODS:
     setattr(Tensor, _name, getattr(ops, _name))
 
 
-def _binary(fn, reverse=False):
-    if reverse:
-        return lambda self, other: fn(other, self)
-    return lambda self, other: fn(self, other)
+def _reflected(fn):
+    return lambda self, other: fn(other, self)
 
 
-Tensor.__add__ = _binary(ops.add)
-Tensor.__radd__ = _binary(ops.add, True)
-Tensor.__sub__ = _binary(ops.sub)
-Tensor.__rsub__ = _binary(ops.sub, True)
-Tensor.__mul__ = _binary(ops.mul)
-Tensor.__rmul__ = _binary(ops.mul, True)
-Tensor.__truediv__ = _binary(ops.div)
-Tensor.__rtruediv__ = _binary(ops.div, True)
-Tensor.__floordiv__ = _binary(ops.floor_divide)
-Tensor.__rfloordiv__ = _binary(ops.floor_divide, True)
-Tensor.__mod__ = _binary(ops.remainder)
-Tensor.__rmod__ = _binary(ops.remainder, True)
-Tensor.__pow__ = _binary(ops.pow)
-Tensor.__rpow__ = _binary(ops.pow, True)
-Tensor.__matmul__ = _binary(ops.matmul)
-Tensor.__rmatmul__ = _binary(ops.matmul, True)
-Tensor.__and__ = _binary(ops.bitwise_and)
-Tensor.__rand__ = _binary(ops.bitwise_and, True)
-Tensor.__or__ = _binary(ops.bitwise_or)
-Tensor.__ror__ = _binary(ops.bitwise_or, True)
-Tensor.__xor__ = _binary(ops.bitwise_xor)
-Tensor.__rxor__ = _binary(ops.bitwise_xor, True)
-Tensor.__eq__ = _binary(ops.eq)
-Tensor.__ne__ = _binary(ops.ne)
-Tensor.__lt__ = _binary(ops.lt)
-Tensor.__le__ = _binary(ops.le)
-Tensor.__gt__ = _binary(ops.gt)
-Tensor.__ge__ = _binary(ops.ge)
+# Forward operators bind the op functions directly (no extra Python frame).
+Tensor.__add__ = ops.add
+Tensor.__radd__ = _reflected(ops.add)
+Tensor.__sub__ = ops.sub
+Tensor.__rsub__ = _reflected(ops.sub)
+Tensor.__mul__ = ops.mul
+Tensor.__rmul__ = _reflected(ops.mul)
+Tensor.__truediv__ = ops.div
+Tensor.__rtruediv__ = _reflected(ops.div)
+Tensor.__floordiv__ = ops.floor_divide
+Tensor.__rfloordiv__ = _reflected(ops.floor_divide)
+Tensor.__mod__ = ops.remainder
+Tensor.__rmod__ = _reflected(ops.remainder)
+Tensor.__pow__ = ops.pow
+Tensor.__rpow__ = _reflected(ops.pow)
+Tensor.__matmul__ = ops.matmul
+Tensor.__rmatmul__ = _reflected(ops.matmul)
+Tensor.__and__ = ops.bitwise_and
+Tensor.__rand__ = _reflected(ops.bitwise_and)
+Tensor.__or__ = ops.bitwise_or
+Tensor.__ror__ = _reflected(ops.bitwise_or)
+Tensor.__xor__ = ops.bitwise_xor
+Tensor.__rxor__ = _reflected(ops.bitwise_xor)
+Tensor.__eq__ = ops.eq
+Tensor.__ne__ = ops.ne
+Tensor.__lt__ = ops.lt
+Tensor.__le__ = ops.le
+Tensor.__gt__ = ops.gt
+Tensor.__ge__ = ops.ge
 Tensor.__neg__ = ops.neg
 Tensor.__pos__ = lambda self: self
 Tensor.__abs__ = ops.abs
