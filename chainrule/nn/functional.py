@@ -1,4 +1,26 @@
-"""``chainrule.nn.functional``: stateless layer functions (PyTorch's ``F``)."""
-from ..ops.elementwise import relu, sigmoid, tanh  # noqa: F401
+"""``chainrule.nn.functional``: stateless layer functions (PyTorch's ``F``).
+
+The functions live next to their Module classes (``activation.py``,
+``loss.py``...); this module gathers them under PyTorch's names.
+"""
+from ..ops import sigmoid, tanh  # noqa: F401
 from ..ops.index import one_hot  # noqa: F401
 from ..ops.shape import pad  # noqa: F401
+from .activation import (  # noqa: F401
+    arctan, arsinh, celu, elu, gelu, glu, hardshrink, hardsigmoid, hardswish,
+    hardtanh, heaviside_step, isru, leaky_relu, log_softmax, logsigmoid, mish, prelu,
+    relu, relu6, selu, silu, softmax, softmin, softplus, softshrink, softsign,
+    tanhshrink, threshold,
+)
+from .dropout import dropout, dropout1d, dropout2d, dropout3d  # noqa: F401
+from .embedding import embedding  # noqa: F401
+from .linear import bilinear, linear  # noqa: F401
+from .loss import (  # noqa: F401
+    binary_cross_entropy, binary_cross_entropy_with_logits, cosine_embedding_loss,
+    cosine_similarity, cross_entropy, epsilon_insensitive_loss, gaussian_nll_loss,
+    hinge_embedding_loss, huber_loss, kl_div, l1_loss, margin_ranking_loss,
+    mse_loss, multi_margin_loss, multilabel_soft_margin_loss, nll_loss, normalize,
+    pairwise_distance, perceptron_loss, poisson_nll_loss, smooth_l1_loss,
+    soft_margin_loss, triplet_margin_loss,
+)
+from .normalization import batch_norm, group_norm, layer_norm, rms_norm  # noqa: F401

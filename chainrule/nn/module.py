@@ -10,7 +10,7 @@ from collections import OrderedDict, namedtuple
 import numpy as np
 
 from ..autograd.grad_mode import no_grad
-from ..errors import ArgumentError, ShapeError, fmt_shape
+from ..errors import ArgumentError, ChainruleError, ShapeError, fmt_shape
 from ..tensor import Tensor
 from .parameter import Buffer, Parameter
 
@@ -29,6 +29,29 @@ class _Handle:
 
     def remove(self):
         self._d.pop(self._key, None)
+
+
+def _locate(err, module):
+    """Prefix ``err``'s message with where in the model it was raised.
+
+    The innermost module's ``__call__`` tags the error with itself; each
+    enclosing module that called it then finds the child's attribute name,
+    so the message reads ``in encoder.fc1 (Linear): ...`` once it reaches
+    the top, whatever layer raised it.
+    """
+    d = err.__dict__
+    last = d.get("_cr_module")
+    if last is None:
+        d["_cr_msg"], d["_cr_path"], d["_cr_cls"] = (
+            str(err.args[0]) if err.args else "", [], type(module).__name__)
+    elif last is not module:
+        name = next((k for k, m in module._modules.items() if m is last), None)
+        if name is None:  # raised by a module that is not our child
+            return
+        d["_cr_path"].insert(0, name)
+        path = ".".join(d["_cr_path"])
+        err.args = (f"in {path} ({d['_cr_cls']}): {d['_cr_msg']}",) + err.args[1:]
+    d["_cr_module"] = module
 
 
 class Module:
@@ -54,30 +77,56 @@ class Module:
             f"Module [{type(self).__name__}] is missing the required \"forward\" function")
 
     def __call__(self, *args, **kwargs):
-        if self._forward_pre_hooks:
-            for hook in list(self._forward_pre_hooks.values()):
+        try:
+            if self._forward_pre_hooks:
+                args, kwargs = self._run_pre_hooks(args, kwargs)
+            out = self.forward(*args, **kwargs)
+            if self._forward_hooks:
+                out = self._run_hooks(args, kwargs, out)
+        except ChainruleError as e:
+            _locate(e, self)
+            raise
+        return out
+
+    def _run_pre_hooks(self, args, kwargs):
+        for hook, with_kwargs in list(self._forward_pre_hooks.values()):
+            if with_kwargs:
+                res = hook(self, args, kwargs)
+                if res is not None:
+                    args, kwargs = res
+            else:
                 res = hook(self, args)
                 if res is not None:
                     args = res if isinstance(res, tuple) else (res,)
-        out = self.forward(*args, **kwargs)
-        if self._forward_hooks:
-            for hook in list(self._forward_hooks.values()):
-                res = hook(self, args, out)
-                if res is not None:
-                    out = res
+        return args, kwargs
+
+    def _run_hooks(self, args, kwargs, out):
+        for hook, with_kwargs in list(self._forward_hooks.values()):
+            res = hook(self, args, kwargs, out) if with_kwargs else hook(self, args, out)
+            if res is not None:
+                out = res
         return out
 
-    def register_forward_pre_hook(self, hook):
-        """``hook(module, args)`` runs before forward; may return new args."""
+    def _add_hook(self, store, hook, prepend, with_kwargs):
         self.__dict__["_hook_id"] += 1
-        self._forward_pre_hooks[self._hook_id] = hook
-        return _Handle(self._forward_pre_hooks, self._hook_id)
+        key = self._hook_id
+        store[key] = (hook, with_kwargs)
+        if prepend:
+            store.move_to_end(key, last=False)
+        return _Handle(store, key)
 
-    def register_forward_hook(self, hook):
-        """``hook(module, args, output)`` runs after forward; may return a new output."""
-        self.__dict__["_hook_id"] += 1
-        self._forward_hooks[self._hook_id] = hook
-        return _Handle(self._forward_hooks, self._hook_id)
+    def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
+        """``hook(module, args)`` runs before forward and may return new args.
+
+        With ``with_kwargs=True`` it is ``hook(module, args, kwargs)`` and may
+        return a new ``(args, kwargs)`` pair.  Returns a handle with ``remove()``.
+        """
+        return self._add_hook(self._forward_pre_hooks, hook, prepend, with_kwargs)
+
+    def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False):
+        """``hook(module, args, output)`` runs after forward and may return a new
+        output (``hook(module, args, kwargs, output)`` with ``with_kwargs``)."""
+        return self._add_hook(self._forward_hooks, hook, prepend, with_kwargs)
 
     # -- registration -------------------------------------------------------------
     def __setattr__(self, name, value):
