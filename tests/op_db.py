@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 import chainrule as cr
+import chainrule.nn  # noqa: F401  (rows call m.nn.functional, as torch.nn is)
 from tests import (
     op_db_elementwise, op_db_index, op_db_linalg, op_db_reduce, op_db_shape,
 )

@@ -170,3 +170,36 @@ def test_gradgrad(op):
         _assert_grads(cg1, tg1, shapes, rtol, atol, f"{what}: first order")
         _assert_grads(cg2, tg2, shapes + [w.shape for w in ws if w is not None],
                       rtol, atol, f"{what}: second order")
+
+
+# -- the checks above can fail ---------------------------------------------------------
+def _unregistered(name, forward, vjp):
+    """A primitive outside the table (so the registry test never sees it)."""
+    from chainrule.ops._core import Primitive, apply
+
+    p = Primitive(name, forward, vjp, None, None, False, 1, False, False)
+    return lambda x: apply(p, x)
+
+
+def test_harness_catches_wrong_values_and_gradients():
+    from tests.op_db_base import Op
+
+    wrong_value = Op("bad", lambda m, x: x * (2.0 if m is cr else 2.001), [((3,),)])
+    with pytest.raises(AssertionError, match="output 0"):
+        test_oracle(wrong_value, F64)
+
+    # f(x) = 2x with a vjp that says 3.
+    double = _unregistered("bad_double", lambda x: 2 * x, lambda n, g: (g * 3.0,))
+    wrong_grad = Op("bad", lambda m, x: double(x) if m is cr else 2 * x, [((3,),)])
+    with pytest.raises(AssertionError, match="gradient"):
+        test_oracle(wrong_grad, F64)
+    with pytest.raises(AssertionError, match="finite differences"):
+        test_finite_differences(wrong_grad)
+
+    # f(x) = x^2 whose vjp is right once but constant in x: wrong second order.
+    square = _unregistered("bad_square", np.square,
+                           lambda n, g: (g * 2.0 * n.inputs[0].detach(),))
+    wrong_gg = Op("bad", lambda m, x: square(x) if m is cr else x * x, [((3,),)])
+    test_oracle(wrong_gg, F64)
+    with pytest.raises(AssertionError, match="second order"):
+        test_gradgrad(wrong_gg)
