@@ -24,6 +24,8 @@ from .normalization import (  # noqa: F401
     BatchNorm1d, BatchNorm2d, BatchNorm3d, GroupNorm, LayerNorm, RMSNorm,
 )
 from .parameter import Buffer, Parameter  # noqa: F401
+from .summary import summary  # noqa: F401,E402  (the function shadows the module)
+from . import utils  # noqa: F401,E402
 from .rnn import (  # noqa: F401
     GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase,
 )
