@@ -88,6 +88,10 @@ JOIN_SPLIT = [
     Op("tensor_split", lambda m, x: m.tensor_split(x, 3, 1), [((2, 7),)]),
     Op("unbind", lambda m, x: x.unbind(1), X3),
     Op("unbind.fn", lambda m, x: m.unbind(x), X2 + [((3,),)]),
+    Op("split_copy", lambda m, x: m.split_copy(x, 2, 1), [((3, 5),)], gradgrad=True),
+    Op("split_copy.sizes", lambda m, x: m.split_copy(x, [1, 0, 2], 0), [((3, 2),)],
+       ref=lambda m, x: m.split_with_sizes_copy(x, [1, 0, 2], 0)),
+    Op("unbind_copy", lambda m, x: m.unbind_copy(x, 1), X3, gradgrad=True),
     Op("narrow", lambda m, x: x.narrow(1, 1, 2), X2),
     Op("narrow.neg", lambda m, x: m.narrow(x, -1, -3, 2), X3),
 ]

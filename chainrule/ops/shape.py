@@ -421,6 +421,68 @@ def unbind(input, dim=0):
     return tuple(getitem(x, (slice(None),) * d + (i,)) for i in range(x.shape[d]))
 
 
+# -- split into copies: all pieces from one node ---------------------------------------
+# ``split``/``unbind`` make one getitem per piece, and each piece's gradient comes
+# back full-size, so walking a length-T sequence costs O(T^2) in backward.  Here
+# the pieces are outputs of one node whose vjp is a single cat: O(T).  They are
+# copies because a multi-output node cannot be tracked as a view.
+def _split_copy_fwd(x, axis, sizes, squeeze):
+    pieces = np.split(x, np.cumsum(sizes)[:-1], axis)
+    if squeeze:
+        return tuple(np.squeeze(p, axis).copy() for p in pieces)
+    return tuple(p.copy() for p in pieces)
+
+
+def _split_copy_vjp(n, g):
+    axis = n.params["axis"]
+    parts = [unsqueeze(x, axis) for x in g] if n.params["squeeze"] else list(g)
+    return (apply(cat_p, *parts, axis=axis),)
+
+
+split_copy_p = primitive(
+    "split_copy", _split_copy_fwd, vjp=_split_copy_vjp,
+    jvp=lambda c, t: apply(split_copy_p, t[0], **c.params),
+    saves=(), n_out=2,  # n_out != 1 marks several outputs; their count is per call
+)
+
+
+def split_copy(tensor, split_size_or_sections, dim=0):
+    """:func:`split` into copies made by one primitive (backward is one cat).
+
+    Use it to walk a long tensor piece by piece, e.g. the time steps of a
+    sequence.  Pieces have ``split_size`` along ``dim`` (the last may be
+    smaller) or the listed ``sections`` sizes.
+    """
+    x = t_(tensor)
+    d = dim1(dim, x.ndim, "split_copy")
+    n = x.shape[d]
+    s = split_size_or_sections
+    if isinstance(s, int):
+        if s <= 0:
+            raise ArgumentError(f"split_copy: split_size must be positive, got {s}")
+        sizes = [min(s, n - i) for i in range(0, n, s)] or [0]
+    else:
+        sizes = [int(k) for k in s]
+        if builtins.sum(sizes) != n or builtins.any(k < 0 for k in sizes):
+            raise ShapeError(
+                f"split_copy: split sizes must be non-negative and sum exactly to {n} "
+                f"(the size of dim {d} of input {fmt_shape(x.shape)}), got {sizes}")
+    return apply(split_copy_p, x, axis=d, sizes=tuple(sizes), squeeze=False)
+
+
+def unbind_copy(input, dim=0):
+    """:func:`unbind` into copies made by one primitive (backward is one stack).
+
+    ``(T, B, F) -> T`` tensors of ``(B, F)`` for ``dim=0``.
+    """
+    x = t_(input)
+    d = dim1(dim, x.ndim, "unbind_copy")
+    n = x.shape[d]
+    if n == 0:
+        return ()
+    return apply(split_copy_p, x, axis=d, sizes=(1,) * n, squeeze=True)
+
+
 # -- repeat ------------------------------------------------------------------------------
 def repeat(input, *sizes):
     """Tile ``input`` ``sizes[i]`` times along each dim (PyTorch's repeat)."""
