@@ -1,0 +1,382 @@
+"""Trainer: Keras's ``fit`` / ``evaluate`` / ``predict`` around a PyTorch model.
+
+::
+
+    trainer = Trainer(model, optimizer=chainrule.optim.Adam(model.parameters()),
+                      loss="cross_entropy", metrics=["accuracy"])
+    history = trainer.fit((x_train, y_train), epochs=10, batch_size=32,
+                          validation_split=0.2,
+                          callbacks=[EarlyStopping(patience=3,
+                                                   restore_best_weights=True)])
+    trainer.evaluate((x_test, y_test))   # {'loss': ..., 'accuracy': ...}
+
+Randomness: during ``fit`` only the training loader's shuffling (from
+``generator``, default the global generator) and the model's own random
+layers (dropout) draw random numbers.  Validation, ``evaluate`` and
+``predict`` draw none, so adding validation never changes the training
+trajectory.
+"""
+from numbers import Integral
+
+from .. import ops
+from ..autograd import no_grad
+from ..data import DataLoader, Dataset, Subset, TensorDataset
+from ..errors import ArgumentError
+from ..tensor import Tensor
+from . import metrics as _metrics
+from .callbacks import CallbackList, History
+from .progress import ProgressBar
+
+# Loss names -> (function name in chainrule.nn.functional, works on logits).
+_LOSSES = {
+    "cross_entropy": "cross_entropy", "categorical_crossentropy": "cross_entropy",
+    "sparse_categorical_crossentropy": "cross_entropy", "nll": "nll_loss",
+    "nll_loss": "nll_loss", "mse": "mse_loss", "mse_loss": "mse_loss",
+    "mean_squared_error": "mse_loss", "mae": "l1_loss", "l1": "l1_loss",
+    "l1_loss": "l1_loss", "mean_absolute_error": "l1_loss", "huber": "huber_loss",
+    "huber_loss": "huber_loss", "smooth_l1": "smooth_l1_loss",
+    "smooth_l1_loss": "smooth_l1_loss", "bce": "binary_cross_entropy",
+    "binary_cross_entropy": "binary_cross_entropy",
+    "binary_crossentropy": "binary_cross_entropy",
+    "bce_with_logits": "binary_cross_entropy_with_logits",
+    "binary_cross_entropy_with_logits": "binary_cross_entropy_with_logits",
+    "poisson": "poisson_nll_loss", "poisson_nll_loss": "poisson_nll_loss",
+    "kl_div": "kl_div",
+}
+
+_OPTIMIZERS = {"sgd": "SGD", "adam": "Adam", "adamw": "AdamW", "rmsprop": "RMSprop",
+               "adagrad": "Adagrad", "adadelta": "Adadelta", "adamax": "Adamax",
+               "nadam": "NAdam"}
+
+
+def _resolve_loss(loss):
+    """(callable(outputs, targets) -> scalar Tensor, whether it takes logits)."""
+    if isinstance(loss, str):
+        name = _LOSSES.get(loss.lower())
+        if name is None:
+            raise ArgumentError(f"Trainer: unknown loss {loss!r}; valid names are "
+                                + ", ".join(sorted(_LOSSES)))
+        from ..nn import functional as F
+
+        return getattr(F, name), name == "binary_cross_entropy_with_logits"
+    if callable(loss):
+        return loss, type(loss).__name__ == "BCEWithLogitsLoss"
+    raise ArgumentError(f"Trainer: loss must be a name such as 'cross_entropy' or a "
+                        f"callable (outputs, targets) -> Tensor, got "
+                        f"{type(loss).__name__}")
+
+
+def _resolve_optimizer(optimizer, model):
+    if isinstance(optimizer, str):
+        cls = _OPTIMIZERS.get(optimizer.lower())
+        if cls is None:
+            raise ArgumentError(f"Trainer: unknown optimizer {optimizer!r}; valid names "
+                                f"are {', '.join(sorted(_OPTIMIZERS))}")
+        from .. import optim
+
+        return getattr(optim, cls)(model.parameters())
+    if optimizer is None or hasattr(optimizer, "step") and hasattr(
+            optimizer, "param_groups"):
+        return optimizer
+    raise ArgumentError(f"Trainer: optimizer must be an Optimizer or a name such as "
+                        f"'adam', got {type(optimizer).__name__}")
+
+
+def _as_tensor(x):
+    return x if isinstance(x, Tensor) else ops.as_tensor(x)
+
+
+def _to_dataset(data, who, targets=True):
+    """A map-style Dataset from (X, y) tensors, X alone, or a Dataset."""
+    if isinstance(data, Dataset) or (hasattr(data, "__getitem__") and hasattr(
+            data, "__len__") and not isinstance(data, (tuple, list, Tensor))):
+        return data
+    if isinstance(data, (tuple, list)):
+        if not data or not all(
+                isinstance(t, Tensor) or hasattr(t, "__array__") for t in data):
+            raise ArgumentError(f"{who}: expected (inputs, targets) tensors, a Dataset "
+                                f"or a DataLoader, got a {type(data).__name__} of "
+                                f"{len(data)} items")
+        return TensorDataset(*(_as_tensor(t) for t in data))
+    if isinstance(data, Tensor) or hasattr(data, "__array__"):
+        if targets:
+            raise ArgumentError(f"{who}: got inputs without targets; pass (inputs, "
+                                "targets) as a tuple")
+        return TensorDataset(_as_tensor(data))
+    raise ArgumentError(f"{who}: expected (inputs, targets) tensors, a Dataset or a "
+                        f"DataLoader, got {type(data).__name__}")
+
+
+def _split_batch(batch, who):
+    """(inputs tuple, targets or None) from what a loader yields."""
+    if isinstance(batch, Tensor):
+        return (batch,), None
+    if isinstance(batch, (tuple, list)):
+        if len(batch) == 1:
+            return (batch[0],), None
+        return tuple(batch[:-1]), batch[-1]
+    raise ArgumentError(f"{who}: a batch must be a tensor or a (inputs..., targets) "
+                        f"sequence, got {type(batch).__name__}")
+
+
+def _batch_size(inputs):
+    x = inputs[0]
+    return x.shape[0] if isinstance(x, Tensor) and x.ndim else 1
+
+
+class Trainer:
+    """Trains ``model`` with ``optimizer`` on ``loss``, reporting ``metrics``.
+
+    Args:
+        model: an ``nn.Module`` mapping a batch of inputs to outputs.
+        optimizer: an optimizer over ``model``'s parameters, or a name
+            ('adam', 'sgd', ...) for one with default settings.
+        loss: a name ('cross_entropy', 'mse', 'mae', 'bce',
+            'bce_with_logits', 'nll', 'huber', ...) or a callable
+            ``loss(outputs, targets) -> scalar Tensor`` (e.g.
+            ``nn.CrossEntropyLoss()``).
+        metrics: names ('accuracy', 'top_k_accuracy', 'precision', 'recall',
+            'f1', 'mse', 'mae'), :class:`~chainrule.train.metrics.Metric`
+            objects or functions ``f(outputs, targets) -> float``.
+        generator: the ``chainrule.Generator`` that shuffles the training
+            data when ``fit`` builds the loader (default: the global one).
+
+    Attributes: ``history`` (the last fit's :class:`History`),
+    ``stop_training`` (set it from a callback to stop after this batch),
+    ``epoch`` (epochs completed, across fits).
+    """
+
+    def __init__(self, model, optimizer="adam", loss="cross_entropy", metrics=(), *,
+                 generator=None):
+        if not callable(model) or not hasattr(model, "parameters"):
+            raise ArgumentError(f"Trainer: model must be an nn.Module, got "
+                                f"{type(model).__name__}")
+        self.model = model
+        self.optimizer = _resolve_optimizer(optimizer, model)
+        self.loss_fn, self._logits = _resolve_loss(loss)
+        if isinstance(metrics, (str, _metrics.Metric)) or callable(metrics):
+            metrics = [metrics]
+        self.metrics = list(metrics)
+        threshold = 0.0 if self._logits else None
+        names = [_metrics.get(m, threshold).name for m in self.metrics]
+        if len(set(names)) != len(names) or "loss" in names:
+            raise ArgumentError(f"Trainer: metric names must be unique and not 'loss', "
+                                f"got {names}")
+        self.generator = generator
+        self.history = History()
+        self.stop_training = False
+        self.terminated_on_nan = False
+        self.epoch = 0
+        self.train_loader = None
+
+    # -- data ---------------------------------------------------------------------------
+    def _loader(self, data, batch_size, shuffle, who, targets=True):
+        if isinstance(data, DataLoader):
+            if batch_size is not None:
+                raise ArgumentError(f"{who}: batch_size must not be given with a "
+                                    "DataLoader (it already batches)")
+            return data
+        if batch_size is None:
+            batch_size = 32
+        if not isinstance(batch_size, Integral) or batch_size < 1:
+            raise ArgumentError(f"{who}: batch_size must be a positive int, got "
+                                f"{batch_size!r}")
+        ds = _to_dataset(data, who, targets)
+        return DataLoader(ds, batch_size=int(batch_size), shuffle=shuffle,
+                          generator=self.generator if shuffle else None)
+
+    def _make_metrics(self):
+        threshold = 0.0 if self._logits else None
+        return [_metrics.get(m, threshold) for m in self.metrics]
+
+    def _forward(self, inputs):
+        return self.model(*inputs)
+
+    # -- fit ------------------------------------------------------------------------------
+    def fit(self, train, epochs=1, *, batch_size=None, validation_data=None,
+            validation_split=0.0, callbacks=None, shuffle=True, verbose=1,
+            initial_epoch=0, validation_batch_size=None):
+        """Train for ``epochs`` epochs; returns the :class:`History`.
+
+        ``train``: ``(inputs, targets)`` tensors (inputs (N, ...), targets
+        (N, ...)), a Dataset yielding such pairs, or a DataLoader.
+        ``validation_data``: the same kinds, evaluated after every epoch
+        (logged with a ``val_`` prefix); or ``validation_split``: the fraction
+        of ``train`` held out, taken from its end before any shuffling.
+        ``verbose``: 0 silent, 1 a progress bar per epoch on a terminal (one
+        line per epoch otherwise), 2 one line per epoch.
+        """
+        if isinstance(epochs, Tensor):
+            raise ArgumentError("fit: the second argument is epochs; pass inputs and "
+                                "targets together as fit((x, y), ...)")
+        if not isinstance(epochs, Integral) or epochs < 0:
+            raise ArgumentError(f"fit: epochs must be an int >= 0, got {epochs!r}")
+        if verbose not in (0, 1, 2):
+            raise ArgumentError(f"fit: verbose must be 0, 1 or 2, got {verbose!r}")
+        if self.optimizer is None:
+            raise ArgumentError("fit: the Trainer has no optimizer")
+        if not 0.0 <= validation_split < 1.0:
+            raise ArgumentError(f"fit: validation_split must be in [0, 1), got "
+                                f"{validation_split!r}")
+        if validation_split and validation_data is not None:
+            raise ArgumentError("fit: give validation_data or validation_split, not "
+                                "both")
+        if validation_split:
+            if isinstance(train, DataLoader):
+                raise ArgumentError("fit: validation_split needs tensors or a Dataset, "
+                                    "not a DataLoader; pass validation_data instead")
+            ds = _to_dataset(train, "fit")
+            n = len(ds)
+            n_val = int(n * validation_split)
+            if n_val == 0 or n_val == n:
+                raise ArgumentError(f"fit: validation_split={validation_split} of {n} "
+                                    f"samples leaves {n_val} for validation")
+            train = Subset(ds, range(n - n_val))
+            validation_data = Subset(ds, range(n - n_val, n))
+        loader = self._loader(train, batch_size, shuffle, "fit")
+        self.train_loader = loader
+        val_loader = None
+        if validation_data is not None:
+            val_loader = self._loader(validation_data, validation_batch_size or (
+                batch_size if not isinstance(validation_data, DataLoader) else None),
+                False, "fit(validation_data)")
+
+        self.history = history = History()
+        cbs = list(callbacks or [])
+        if verbose:
+            cbs.append(ProgressBar(verbose))
+        cb = CallbackList([history] + cbs)
+        cb.set_trainer(self)
+        try:
+            steps = len(loader)
+        except TypeError:
+            steps = None
+        train_metrics = self._make_metrics()
+        cb.set_params({"epochs": epochs, "steps": steps, "verbose": verbose,
+                       "metrics": ["loss"] + [m.name for m in train_metrics]})
+        self.stop_training = False
+        self.terminated_on_nan = False
+        was_training = self.model.training
+        logs = {}
+        cb.on_train_begin()
+        try:
+            for epoch in range(initial_epoch, epochs):
+                cb.on_epoch_begin(epoch)
+                logs = self._train_epoch(loader, train_metrics, cb)
+                if val_loader is not None and not self.terminated_on_nan:
+                    val = self._evaluate(val_loader)
+                    logs.update({"val_" + k: v for k, v in val.items()})
+                logs["lr"] = float(self.optimizer.param_groups[0]["lr"])
+                self.epoch = epoch + 1
+                cb.on_epoch_end(epoch, logs)
+                if self.stop_training:
+                    break
+            cb.on_train_end(logs)
+        finally:
+            for c in cbs:
+                if isinstance(c, ProgressBar):
+                    c.close()
+            self.model.train(was_training)
+        return history
+
+    def _train_epoch(self, loader, metrics, cb):
+        model, opt = self.model, self.optimizer
+        model.train()
+        for m in metrics:
+            m.reset()
+        total, count = 0.0, 0
+        logs = {}
+        for step, batch in enumerate(loader):
+            cb.on_batch_begin(step)
+            inputs, targets = _split_batch(batch, "fit")
+            if targets is None:
+                raise ArgumentError("fit: the training data yields batches without "
+                                    "targets; expected (inputs, targets)")
+            opt.zero_grad()
+            outputs = self._forward(inputs)
+            loss = self.loss_fn(outputs, targets)
+            loss.backward()
+            opt.step()
+            n = _batch_size(inputs)
+            value = loss.item()
+            total += value * n
+            count += n
+            for m in metrics:
+                m.update(outputs.detach(), targets)
+            logs = {"loss": total / count}
+            logs.update({m.name: m.compute() for m in metrics})
+            cb.on_batch_end(step, dict(logs, batch_loss=value, size=n))
+            if self.stop_training:
+                break
+        if not count:
+            raise ArgumentError("fit: the training data produced no batches")
+        return logs
+
+    # -- evaluate / predict -------------------------------------------------------------
+    def _evaluate(self, loader):
+        metrics = self._make_metrics()
+        total, count = 0.0, 0
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            with no_grad():
+                for batch in loader:
+                    inputs, targets = _split_batch(batch, "evaluate")
+                    if targets is None:
+                        raise ArgumentError("evaluate: the data yields batches without "
+                                            "targets; expected (inputs, targets)")
+                    outputs = self._forward(inputs)
+                    n = _batch_size(inputs)
+                    total += self.loss_fn(outputs, targets).item() * n
+                    count += n
+                    for m in metrics:
+                        m.update(outputs, targets)
+        finally:
+            self.model.train(was_training)
+        if not count:
+            raise ArgumentError("evaluate: the data produced no batches")
+        out = {"loss": total / count}
+        out.update({m.name: m.compute() for m in metrics})
+        return out
+
+    def evaluate(self, data, *, batch_size=None, verbose=0):
+        """Loss and metrics over ``data`` as ``{'loss': float, name: float, ...}``.
+
+        ``data``: (inputs, targets) tensors, a Dataset or a DataLoader.  Runs
+        in eval mode without gradients and restores the model's mode.
+        """
+        res = self._evaluate(self._loader(data, batch_size, False, "evaluate"))
+        if verbose:
+            from .progress import format_logs
+
+            print("Evaluation - " + format_logs(res), flush=True)
+        return res
+
+    def predict(self, data, *, batch_size=None):
+        """The model's outputs for ``data``, concatenated: (N, ...) Tensor.
+
+        ``data``: an inputs tensor, (inputs, targets) (targets ignored), a
+        Dataset or a DataLoader.  Eval mode, no gradients, mode restored.
+        """
+        loader = self._loader(data, batch_size, False, "predict", targets=False)
+        outs = []
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            with no_grad():
+                for batch in loader:
+                    inputs, _ = _split_batch(batch, "predict")
+                    outs.append(self._forward(inputs))
+        finally:
+            self.model.train(was_training)
+        if not outs:
+            raise ArgumentError("predict: the data produced no batches")
+        return ops.cat(outs)
+
+    def __repr__(self):
+        return (f"Trainer(model={type(self.model).__name__}, optimizer="
+                f"{type(self.optimizer).__name__}, metrics={self.metrics})")
+
+
+
+__all__ = ["Trainer"]
