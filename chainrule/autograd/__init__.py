@@ -1,5 +1,9 @@
-"""Automatic differentiation: the tape engine, grad modes, anomaly mode."""
-from .anomaly import detect_anomaly, is_anomaly_enabled, set_detect_anomaly  # noqa: F401
+"""Automatic differentiation: the tape engine, grad modes, anomaly mode,
+forward mode (``forward_ad``), custom ``Function``s and ``gradcheck``."""
+from .anomaly import (  # noqa: F401
+    detect_anomaly, is_anomaly_check_nan_enabled, is_anomaly_enabled,
+    set_detect_anomaly,
+)
 from .engine import backward as _tensor_backward  # noqa: F401
 from .engine import grad  # noqa: F401
 from .grad_mode import (  # noqa: F401
@@ -24,3 +28,17 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
         gs.append(_check_grad(t, g, "backward"))
     run_backward(tensors, gs, create_graph if retain_graph is None else retain_graph,
                  create_graph)
+
+
+def _load_late():
+    """Import the parts that define primitives or call ops at import time.
+
+    The op table imports this package (for the grad-mode switches), so these
+    can only be loaded once ``chainrule.ops`` is complete; ``chainrule``'s
+    ``__init__`` calls this at its end.
+    """
+    global Function, FunctionCtx, once_differentiable
+    global gradcheck, gradgradcheck, GradcheckError
+    from . import forward_ad  # noqa: F401
+    from .function import Function, FunctionCtx, once_differentiable
+    from .gradcheck import GradcheckError, gradcheck, gradgradcheck

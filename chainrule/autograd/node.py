@@ -18,6 +18,9 @@ class Node:
     )
 
     def name(self):
+        fn = self.params.get("fn") if self.prim.name == "custom_function" else None
+        if fn is not None:  # a custom autograd.Function: name it after its class
+            return fn.__name__ + "Backward"
         return self.prim.name.capitalize().replace("_", "") + "Backward"
 
     def __repr__(self):
