@@ -401,13 +401,16 @@ class ReduceLROnPlateau(Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         current = self._m.value(logs)
+        better = self._m.better(current, self.best)
+        if better:
+            self.best = current
         if self.cooldown_counter > 0:
+            # Epochs right after a reduction neither count nor reduce again.
             self.cooldown_counter -= 1
             self.wait = 0
-        if self._m.better(current, self.best):
-            self.best, self.wait = current, 0
             return
-        if self.cooldown_counter > 0:
+        if better:
+            self.wait = 0
             return
         self.wait += 1
         if self.wait >= self.patience:
