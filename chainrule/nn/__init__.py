@@ -9,6 +9,9 @@ from .activation import (  # noqa: F401
 from .containers import (  # noqa: F401
     ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential,
 )
+from .conv import (  # noqa: F401
+    Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d,
+)
 from .dropout import Dropout, Dropout1d, Dropout2d, Dropout3d  # noqa: F401
 from .embedding import Embedding  # noqa: F401
 from .linear import Bilinear, Flatten, Identity, Linear, Unflatten  # noqa: F401
@@ -24,6 +27,11 @@ from .normalization import (  # noqa: F401
     BatchNorm1d, BatchNorm2d, BatchNorm3d, GroupNorm, LayerNorm, RMSNorm,
 )
 from .parameter import Buffer, Parameter  # noqa: F401
+from .pooling import (  # noqa: F401
+    AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveMaxPool1d, AdaptiveMaxPool2d,
+    AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d,
+)
+from .upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d  # noqa: F401
 from .summary import summary  # noqa: F401,E402  (the function shadows the module)
 from . import utils  # noqa: F401,E402
 from .rnn import (  # noqa: F401

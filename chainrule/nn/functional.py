@@ -12,6 +12,9 @@ from .activation import (  # noqa: F401
     relu, relu6, selu, silu, softmax, softmin, softplus, softshrink, softsign,
     tanhshrink, threshold,
 )
+from .conv import (  # noqa: F401
+    conv1d, conv2d, conv_transpose1d, conv_transpose2d, fold, unfold,
+)
 from .dropout import dropout, dropout1d, dropout2d, dropout3d  # noqa: F401
 from .embedding import embedding  # noqa: F401
 from .linear import bilinear, linear  # noqa: F401
@@ -24,3 +27,11 @@ from .loss import (  # noqa: F401
     soft_margin_loss, triplet_margin_loss,
 )
 from .normalization import batch_norm, group_norm, layer_norm, rms_norm  # noqa: F401
+from .pooling import (  # noqa: F401
+    adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_max_pool1d, adaptive_max_pool2d,
+    avg_pool1d, avg_pool2d, max_pool1d, max_pool1d_with_indices, max_pool2d,
+    max_pool2d_with_indices,
+)
+from .upsampling import (  # noqa: F401
+    interpolate, upsample, upsample_bilinear, upsample_nearest,
+)

@@ -1,0 +1,362 @@
+"""Sliding-window primitives: convolution and pooling are built on these.
+
+Every window op works on 4-d ``(N, C, H, W)`` arrays (1-d ops pass H = 1)
+and shares one *geometry*, passed as keyword params:
+
+- ``kernel``   (kh, kw)          window size
+- ``dilation`` (dh, dw)          spacing between window elements
+- ``padding``  (top, bottom, left, right)  implicit padding
+- ``stride``   (sh, sw)          step between windows
+- ``windows``  (oh, ow)          number of window positions
+- ``size``     (H, W)            spatial size of the unpadded image
+
+Window (a, b) covers padded rows ``a*sh + i*dh`` (i < kh) and columns
+``b*sw + j*dw`` (j < kw).  ``windows`` is explicit so that ``fold`` can
+rebuild an image larger than the windows strictly need (transposed
+convolution with output_padding), and so unfold and fold are exact
+adjoints with identical params.
+
+Primitives:
+
+- ``unfold`` (im2col): (N, C, H, W) -> (N, C*kh*kw, oh*ow), one strided
+  view copied once.  Its vjp is ``fold``.
+- ``fold`` (col2im): the adjoint, summing overlapping windows back; a loop
+  over the kh*kw kernel offsets, never over batch or pixels.  Its vjp is
+  ``unfold``.
+- ``max_pool_indices`` / ``adaptive_max_pool_indices``: where each window's
+  maximum is, as PyTorch reports it (flat index into H*W of the input;
+  ties go to the first maximum, NaN wins).  Not differentiable.
+- ``pool_gather`` (pick values at those indices) and ``pool_scatter``
+  (add gradients back at them): adjoints of each other, so max pooling
+  has first and higher derivatives.
+
+Convolution (``nn/conv.py``) is unfold plus one matmul; average pooling is
+unfold plus a sum; adaptive average pooling is two matmuls with constant
+averaging matrices built here.
+"""
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from ..errors import ShapeError
+from ..tensor import Tensor
+from ._core import apply, primitive
+
+def _check_fits(hp, wp, kernel, dilation, stride, windows):
+    """Guard the strided view: every window must lie inside the padded image."""
+    (kh, kw), (dh, dw), (sh, sw), (oh, ow) = kernel, dilation, stride, windows
+    if (oh - 1) * sh + (kh - 1) * dh >= hp or (ow - 1) * sw + (kw - 1) * dw >= wp:
+        raise ShapeError(
+            f"unfold: {oh}x{ow} windows of size {kh}x{kw} (stride {sh}x{sw}, "
+            f"dilation {dh}x{dw}) do not fit a padded image of {hp}x{wp}")
+
+
+# -- unfold / fold (im2col / col2im) ------------------------------------------------
+def _unfold_fwd(x, kernel, dilation, padding, stride, windows, size):
+    n, c, h, w = x.shape
+    pt, pb, pl, pr = padding
+    if pt or pb or pl or pr:
+        xp = np.zeros((n, c, h + pt + pb, w + pl + pr), x.dtype)
+        xp[:, :, pt:pt + h, pl:pl + w] = x
+    else:
+        xp = x
+    _check_fits(xp.shape[2], xp.shape[3], kernel, dilation, stride, windows)
+    (kh, kw), (dh, dw), (sh, sw), (oh, ow) = kernel, dilation, stride, windows
+    s = xp.strides
+    # (N, C, kh, kw, oh, ow): the image's own row order stays innermost, so the
+    # one copy below streams through memory and the result is already the
+    # (N, K, L) layout the convolution matmul wants.
+    view = as_strided(xp, (n, c, kh, kw, oh, ow),
+                      (s[0], s[1], dh * s[2], dw * s[3], sh * s[2], sw * s[3]),
+                      writeable=False)
+    return np.ascontiguousarray(view).reshape(n, c * kh * kw, oh * ow)
+
+
+def _fold_fwd(cols, kernel, dilation, padding, stride, windows, size):
+    (kh, kw), (dh, dw), (sh, sw), (oh, ow) = kernel, dilation, stride, windows
+    pt, pb, pl, pr = padding
+    h, w = size
+    n = cols.shape[0]
+    c = cols.shape[1] // (kh * kw)
+    blocks = cols.reshape(n, c, kh, kw, oh, ow)
+    hp, wp = h + pt + pb, w + pl + pr
+    _check_fits(hp, wp, kernel, dilation, stride, windows)
+    out = np.zeros((n, c, hp, wp), cols.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            out[:, :, i * dh:i * dh + sh * (oh - 1) + 1:sh,
+                j * dw:j * dw + sw * (ow - 1) + 1:sw] += blocks[:, :, i, j]
+    if pt or pb or pl or pr:
+        out = np.ascontiguousarray(out[:, :, pt:pt + h, pl:pl + w])
+    return out
+
+
+unfold_p = primitive(
+    "unfold", _unfold_fwd,
+    vjp=lambda n, g: (apply(fold_p, g, **n.params),),
+    jvp=lambda c, t: apply(unfold_p, t[0], **c.params),
+    saves=(),
+)
+fold_p = primitive(
+    "fold", _fold_fwd,
+    vjp=lambda n, g: (apply(unfold_p, g, **n.params),),
+    jvp=lambda c, t: apply(fold_p, t[0], **c.params),
+    saves=(),
+)
+
+
+def unfold(x, **geom):
+    """(N, C, H, W) -> (N, C*kh*kw, oh*ow): every window as a column."""
+    return apply(unfold_p, x, **geom)
+
+
+def fold(cols, **geom):
+    """(N, C*kh*kw, oh*ow) -> (N, C, H, W): sum the windows back (unfold's adjoint)."""
+    return apply(fold_p, cols, **geom)
+
+
+# -- geometry -----------------------------------------------------------------------
+def out_len(size, kernel, dilation, pad_lo, pad_hi, stride, ceil_mode=False):
+    """Number of window positions along one axis (PyTorch's pooling formula
+    with ``ceil_mode``: a last partial window counts if it starts inside the
+    input or the left padding)."""
+    span = size + pad_lo + pad_hi - dilation * (kernel - 1) - 1
+    if span < 0:
+        return 0
+    if not ceil_mode:
+        return span // stride + 1
+    n = -(-span // stride) + 1
+    if (n - 1) * stride >= size + pad_lo:
+        n -= 1
+    return n
+
+
+def positions(windows, kernel, dilation, pad_lo, stride):
+    """(windows, kernel) table of input positions each window reads;
+    positions outside [0, size) are padding."""
+    return (np.arange(windows)[:, None] * stride - pad_lo
+            + np.arange(kernel)[None, :] * dilation)
+
+
+def adaptive_bounds(size, out):
+    """PyTorch's adaptive windows: start floor(i*size/out), end ceil((i+1)*size/out)."""
+    i = np.arange(out)
+    start = (i * size) // out
+    end = -((-(i + 1) * size) // out)
+    return start, end
+
+
+# -- max pooling: where the maxima are -------------------------------------------------
+def _first_max(slabs):
+    """Index into ``slabs`` of the first maximum per element (NaN counts as max).
+
+    ``slabs`` are equally shaped arrays, one per kernel offset in window order.
+    Returns (max values, offset index).
+    """
+    v = slabs[0].copy()
+    for s in slabs[1:]:
+        np.maximum(v, s, out=v)  # propagates NaN, as PyTorch's pooling does
+    k = len(slabs)
+    q = np.full(v.shape, k - 1, np.int32)
+    # Walking backwards leaves the smallest offset holding the maximum.
+    for i in range(k - 2, -1, -1):
+        np.copyto(q, i, where=slabs[i] == v)
+    nan = np.isnan(v)
+    if nan.any():
+        for i in range(k - 1, -1, -1):
+            np.copyto(q, i, where=np.isnan(slabs[i]))
+    return v, q
+
+
+def _flat_index(q, hpos, wpos, kw, width):
+    """Offset index ``q`` (N, C, oh, ow) -> flat input index ``h * W + w``."""
+    qi, qj = np.divmod(q, kw)
+    rows = np.arange(hpos.shape[0])[:, None]
+    cols = np.arange(wpos.shape[0])[None, :]
+    return (hpos[rows, qi] * width + wpos[cols, qj]).astype(np.int64)
+
+
+def _max_pool_fwd(x, kernel, dilation, padding, stride, windows, size):
+    n, c, h, w = x.shape
+    (kh, kw), (dh, dw), (sh, sw), (oh, ow) = kernel, dilation, stride, windows
+    pt, pb, pl, pr = padding
+    if pt or pb or pl or pr:
+        xp = np.full((n, c, h + pt + pb, w + pl + pr), -np.inf, x.dtype)
+        xp[:, :, pt:pt + h, pl:pl + w] = x
+    else:
+        xp = x
+    _check_fits(xp.shape[2], xp.shape[3], kernel, dilation, stride, windows)
+    slabs = [xp[:, :, i * dh:i * dh + sh * (oh - 1) + 1:sh,
+                j * dw:j * dw + sw * (ow - 1) + 1:sw]
+             for i in range(kh) for j in range(kw)]
+    v, q = _first_max(slabs)
+    if pt or pb or pl or pr:
+        neg = np.isneginf(v)
+        if neg.any():
+            # A window of -inf values ties with the padding; PyTorch then
+            # reports the window's first element that lies inside the input.
+            hpos = positions(oh, kh, dh, pt, sh)
+            wpos = positions(ow, kw, dw, pl, sw)
+            fh = np.argmax((hpos >= 0) & (hpos < h), axis=1)
+            fw = np.argmax((wpos >= 0) & (wpos < w), axis=1)
+            first = (fh[:, None] * kw + fw[None, :]).astype(np.int32)
+            np.copyto(q, np.broadcast_to(first, q.shape), where=neg)
+    # Window (a, b), offset (i, j) reads input (a*sh - pt + i*dh, b*sw - pl + j*dw):
+    # the flat index is a per-window base plus a per-offset step.
+    base = ((np.arange(oh) * sh - pt)[:, None] * w + (np.arange(ow) * sw - pl)[None, :])
+    step = (np.arange(kh)[:, None] * dh * w + np.arange(kw)[None, :] * dw).reshape(-1)
+    return np.take(step.astype(np.int64), q) + base
+
+
+max_pool_indices_p = primitive("max_pool_indices", _max_pool_fwd, saves=())
+
+
+def _adaptive_max_fwd(x, windows):
+    n, c, h, w = x.shape
+    oh, ow = windows
+    tables = []
+    for size, out in ((h, oh), (w, ow)):
+        start, end = adaptive_bounds(size, out)
+        k = int((end - start).max())
+        # Short windows repeat their last element: a repeat never beats the
+        # first occurrence, so the reported index is unchanged.
+        tables.append(start[:, None] + np.minimum(np.arange(k)[None, :],
+                                                  (end - start - 1)[:, None]))
+    hpos, wpos = tables
+    kh, kw = hpos.shape[1], wpos.shape[1]
+    g = x[:, :, hpos[:, None, :, None], wpos[None, :, None, :]]
+    q = np.argmax(g.reshape(n, c, oh, ow, kh * kw), axis=-1)  # first max; NaN wins
+    return _flat_index(q, hpos, wpos, kw, w)
+
+
+adaptive_max_pool_indices_p = primitive("adaptive_max_pool_indices", _adaptive_max_fwd,
+                                        saves=())
+
+
+def max_pool_indices(x, **geom):
+    """Flat (h * W + w) index of each window's maximum, shape (N, C, oh, ow)."""
+    return apply(max_pool_indices_p, x, **geom)
+
+
+def adaptive_max_pool_indices(x, windows):
+    """Like :func:`max_pool_indices` over PyTorch's adaptive windows."""
+    return apply(adaptive_max_pool_indices_p, x, windows=tuple(windows))
+
+
+# -- gather / scatter at pooling indices ----------------------------------------------
+def _global_index(idx, hw):
+    """Per-(n, c) flat indices -> indices into the whole flattened input."""
+    n, c = idx.shape[:2]
+    base = (np.arange(n * c, dtype=np.int64) * hw).reshape(n, c, *(1,) * (idx.ndim - 2))
+    return idx + base
+
+
+def _pool_gather_fwd(x, idx):
+    hw = int(np.prod(x.shape[2:]))
+    return np.take(x.reshape(-1), _global_index(idx, hw))
+
+
+def _pool_scatter_fwd(g, idx, size):
+    n, c = g.shape[:2]
+    out = np.zeros(n * c * int(np.prod(size)), g.dtype)
+    # Overlapping windows can pick the same input twice: add, not assign.
+    np.add.at(out, _global_index(idx, int(np.prod(size))).reshape(-1), g.reshape(-1))
+    return out.reshape((n, c) + tuple(size))
+
+
+pool_gather_p = primitive(
+    "pool_gather", _pool_gather_fwd,
+    vjp=lambda n, g: (apply(pool_scatter_p, g, n.inputs[1],
+                            size=n.metas[0][0][2:]), None),
+    jvp=lambda c, t: apply(pool_gather_p, t[0], c.inputs[1]),
+    saves=(1,),
+)
+pool_scatter_p = primitive(
+    "pool_scatter", _pool_scatter_fwd,
+    vjp=lambda n, g: (apply(pool_gather_p, g, n.inputs[1]), None),
+    jvp=lambda c, t: apply(pool_scatter_p, t[0], c.inputs[1], **c.params),
+    saves=(1,),
+)
+
+
+def pool_gather(x, idx):
+    """``x`` (N, C, *S) at per-(n, c) flat indices ``idx`` (N, C, *O) -> (N, C, *O)."""
+    return apply(pool_gather_p, x, idx)
+
+
+def pool_scatter(g, idx, size):
+    """Adjoint of :func:`pool_gather`: add ``g`` into zeros of shape (N, C, *size)."""
+    return apply(pool_scatter_p, g, idx, size=tuple(size))
+
+
+# -- constant tables for average pooling and resizing ---------------------------------
+def avg_divisor(size, kernel, padding, stride, windows, count_include_pad, like):
+    """(oh, ow) tensor of PyTorch's average-pooling divisors, dtype of ``like``.
+
+    ``padding`` is (ph, pw), the symmetric user padding: a window is clipped
+    to the padded image before counting, and further to the input when
+    padded cells do not count.
+    """
+    counts = []
+    for n, k, p, s, o in zip(size, kernel, padding, stride, windows):
+        start = np.arange(o) * s - p
+        end = np.minimum(start + k, n + p)
+        full = end - start
+        inner = np.minimum(end, n) - np.maximum(start, 0)
+        counts.append(full if count_include_pad else inner)
+    return Tensor._make(np.outer(counts[0], counts[1]).astype(like._data.dtype))
+
+
+def adaptive_avg_matrix(size, out, like):
+    """(out, size) matrix whose row i averages PyTorch's adaptive window i
+    (dtype of ``like``)."""
+    start, end = adaptive_bounds(size, out)
+    cols = np.arange(size)[None, :]
+    inside = (cols >= start[:, None]) & (cols < end[:, None])
+    return Tensor._make((inside / (end - start)[:, None]).astype(like._data.dtype))
+
+
+def nearest_index(size, out, scale, exact=False):
+    """PyTorch's nearest-neighbour source index for each of ``out`` outputs.
+
+    ``scale`` is the user's scale factor or None (then size/out is used).
+    The arithmetic is float32, as in PyTorch's CPU kernel, so the chosen
+    pixels agree exactly.  Returns (index tensor, r) where r > 0 means the
+    index is simply each input repeated r times (callers can then use a
+    broadcast instead of a gather).
+    """
+    if out == size and not exact:
+        idx = np.arange(size, dtype=np.int64)
+    else:
+        r = np.float32(1.0 / scale) if scale else np.float32(size) / np.float32(out)
+        i = np.arange(out, dtype=np.float32)
+        src = np.floor((i + np.float32(0.5)) * r if exact else i * r)
+        idx = np.minimum(src.astype(np.int64), size - 1)
+    rep = out // size if out % size == 0 else 0
+    if rep and not np.array_equal(idx, np.repeat(np.arange(size), rep)):
+        rep = 0
+    return Tensor._make(idx), rep
+
+
+def linear_weights(size, out, scale, align_corners, like):
+    """Linear interpolation along one axis: (index0, index1, weight1) tensors,
+    the weight in ``like``'s dtype.
+
+    output[i] = input[i0] * (1 - w1) + input[i1] * w1, with PyTorch's source
+    coordinate: i * (size-1)/(out-1) with align_corners, else
+    (i + 0.5) * ratio - 0.5 clamped at 0.
+    """
+    dt = like._data.dtype
+    i = np.arange(out, dtype=dt)
+    if align_corners:
+        r = dt.type((size - 1) / (out - 1)) if out > 1 else dt.type(0)
+        src = i * r
+    else:
+        r = dt.type(1.0 / scale) if scale else dt.type(size) / dt.type(out)
+        src = np.maximum((i + dt.type(0.5)) * r - dt.type(0.5), dt.type(0))
+    i0 = np.minimum(src.astype(np.int64), size - 1)
+    w1 = np.clip(src - i0.astype(dt), 0, 1).astype(dt)
+    i1 = np.minimum(i0 + 1, size - 1)
+    return Tensor._make(i0), Tensor._make(i1), Tensor._make(w1)
+
+
+__all__ = []  # internal building blocks; the public API is in chainrule.nn
