@@ -17,7 +17,68 @@ from .shape import expand, reshape
 
 # -- index normalisation ----------------------------------------------------------
 def _is_advanced(idx):
+    if type(idx) is Split:
+        return True
     return any(isinstance(i, np.ndarray) for i in idx)
+
+
+class Split:
+    """An index applied in two steps: ``a[first][second]``.
+
+    PyTorch applies integer indices first (each selects and removes a dim) and
+    only then the tensor indices; NumPy counts an integer among the advanced
+    indices when arrays are present, which moves result dims around
+    (``x[1, :, [0, 3]]`` has shape (3, 2) in PyTorch, (2, 3) in NumPy).
+    ``first`` holds the basic part (a view), ``second`` the advanced part.
+    """
+
+    __slots__ = ("first", "second")
+
+    def __init__(self, first, second):
+        self.first, self.second = first, second
+
+    def __repr__(self):
+        return f"Split({self.first!r}, {self.second!r})"
+
+
+def _torch_order(idx):
+    """``idx``, or a :class:`Split` of it when ints meet tensor indices."""
+    ints = any(isinstance(i, (int, np.integer)) for i in idx)
+    arrays = [i for i in idx if isinstance(i, np.ndarray)]
+    if not ints or not arrays or any(a.ndim == 0 for a in arrays):
+        return idx
+    first, second = [], []
+    for i in idx:
+        if isinstance(i, np.ndarray):
+            k = i.ndim if i.dtype == np.bool_ else 1
+            first += [slice(None)] * k
+            second.append(i)
+        elif isinstance(i, (int, np.integer)):
+            first.append(i)
+        elif i is None or isinstance(i, slice):
+            first.append(i)
+            second.append(slice(None))
+        else:  # Ellipsis
+            first.append(i)
+            second.append(i)
+    return Split(tuple(first), tuple(second))
+
+
+def take(a, index):
+    """``a[index]`` for a normalised index (a tuple or a :class:`Split`)."""
+    if type(index) is Split:
+        return a[index.first][index.second]
+    return a[index]
+
+
+def put(out, index, v, accumulate):
+    """``out[index] = v`` (``+=`` with repeats summed if ``accumulate``)."""
+    if type(index) is Split:
+        out, index = out[index.first], index.second  # a view: writes reach out
+    if accumulate:
+        np.add.at(out, index, v)
+    else:
+        out[index] = v
 
 
 def normalize_index(x, index, op="index"):
@@ -38,6 +99,8 @@ def normalize_index(x, index, op="index"):
                 i = i.astype(np.int64)
         elif isinstance(i, (bool, np.bool_)):
             i = np.asarray(i)
+        if isinstance(i, np.ndarray) and i.ndim == 0 and i.dtype.kind in "iu":
+            i = int(i)  # a 0-d integer tensor selects, like an int (PyTorch)
         elif not (i is None or i is Ellipsis or isinstance(i, (slice, int, np.integer,
                                                                 np.ndarray))):
             raise IndexOutOfRange(
@@ -47,7 +110,7 @@ def normalize_index(x, index, op="index"):
             raise ArgumentError(f"{op}: step must be greater than zero, got {i.step}")
         out.append(i)
     _check_bounds(x.shape, out, op)
-    return tuple(out)
+    return _torch_order(tuple(out))
 
 
 def _check_bounds(shape, idx, op):
@@ -90,7 +153,7 @@ def _check_bounds(shape, idx, op):
 
 # -- getitem --------------------------------------------------------------------------
 def _getitem_fwd(x, index):
-    return x[index]
+    return take(x, index)
 
 
 def _scatter_into_zeros(g, shape, index):
@@ -107,10 +170,7 @@ getitem_p = primitive(
 
 def _index_grad_fwd(g, shape, index):
     out = np.zeros(shape, g.dtype)
-    if _is_advanced(index):
-        np.add.at(out, index, g)
-    else:
-        out[index] = g
+    put(out, index, g, _is_advanced(index))
     return out
 
 
@@ -132,10 +192,7 @@ def getitem(input, index):
 # -- index_put (setitem) ---------------------------------------------------------------
 def _index_put_fwd(x, v, index, accumulate):
     out = x.copy()
-    if accumulate:
-        np.add.at(out, index, v)
-    else:
-        out[index] = v
+    put(out, index, v, accumulate)
     return out
 
 

@@ -85,7 +85,7 @@ def _rebase_view(x, res, name):
 
 def setitem(x, index, value):
     """``x[index] = value``: recorded for autograd when it matters."""
-    from .index import index_put, normalize_index
+    from .index import index_put, normalize_index, put, take
 
     if isinstance(value, Tensor):
         v_rg = value._rg
@@ -95,13 +95,13 @@ def setitem(x, index, value):
         idx = normalize_index(x, index, "setitem")
         v = value._data if isinstance(value, Tensor) else value
         try:
-            x._data[idx] = v
+            put(x._data, idx, v, False)
         except ValueError as e:
             from ..errors import ShapeError
 
             raise ShapeError(f"setitem: cannot assign a value of shape "
                              f"{fmt_shape(np.shape(v))} to the selection of shape "
-                             f"{fmt_shape(x._data[idx].shape)} ({e})") from None
+                             f"{fmt_shape(take(x._data, idx).shape)} ({e})") from None
         except TypeError as e:
             raise DTypeError(f"setitem: {e}") from None
         x._vc[0] += 1
