@@ -59,12 +59,11 @@ class Sequential(Module):
             keys[_index(idx, len(keys), "Sequential")]]
         for k in targets:
             del self._modules[k]
-        # Renumber so that keys stay "0".."n-1" when they were positional.
-        if all(k.isdigit() for k in self._modules):
-            mods = list(self._modules.values())
-            self._modules.clear()
-            for i, m in enumerate(mods):
-                self._modules[str(i)] = m
+        # Renumber to "0".."n-1" (even given names), as PyTorch does.
+        mods = list(self._modules.values())
+        self._modules.clear()
+        for i, m in enumerate(mods):
+            self._modules[str(i)] = m
 
     def __len__(self):
         return len(self._modules)
@@ -93,7 +92,7 @@ class Sequential(Module):
         if not -n <= index <= n:
             raise IndexOutOfRange(f"Sequential.insert: index {index} is out of range "
                                   f"for {n} items")
-        index = index % (n + 1) if index < 0 else index
+        index = index + n if index < 0 else index
         mods = list(self._modules.values())
         mods.insert(index, module)
         self._modules.clear()

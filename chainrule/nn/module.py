@@ -140,13 +140,13 @@ class Module:
             return
         params, modules, buffers = d["_parameters"], d["_modules"], d["_buffers"]
         if isinstance(value, Parameter):
-            self._drop(name)
+            self._drop(name, "_parameters")
             params[name] = value
         elif isinstance(value, Module):
-            self._drop(name)
+            self._drop(name, "_modules")
             modules[name] = value
         elif isinstance(value, Buffer):
-            self._drop(name)
+            self._drop(name, "_buffers")
             self.register_buffer(name, Tensor._make(value._data), value.persistent)
         elif name in params:
             if value is not None:
@@ -166,11 +166,14 @@ class Module:
         else:
             object.__setattr__(self, name, value)
 
-    def _drop(self, name):
+    def _drop(self, name, keep=None):
+        """Forget ``name`` everywhere but in store ``keep``, where re-assigning
+        keeps its position (so state-dict order does not change)."""
         d = self.__dict__
         d.pop(name, None)
         for k in ("_parameters", "_modules", "_buffers"):
-            d[k].pop(name, None)
+            if k != keep:
+                d[k].pop(name, None)
 
     def __getattr__(self, name):
         d = self.__dict__
@@ -200,7 +203,7 @@ class Module:
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(f"cannot assign '{type(param).__name__}' object to parameter "
                             f"'{name}' (chainrule.nn.Parameter or None required)")
-        self._drop(name)
+        self._drop(name, "_parameters")
         self._parameters[name] = param
 
     def register_buffer(self, name, tensor, persistent=True):
@@ -210,7 +213,7 @@ class Module:
         if tensor is not None and not isinstance(tensor, Tensor):
             raise TypeError(f"cannot assign '{type(tensor).__name__}' object to buffer "
                             f"'{name}' (chainrule.Tensor or None required)")
-        self._drop(name)
+        self._drop(name, "_buffers")
         self._buffers[name] = tensor
         if persistent:
             self._non_persistent.discard(name)
@@ -222,7 +225,7 @@ class Module:
             raise TypeError(f"{type(module).__name__} is not a Module subclass")
         if "." in name or name == "":
             raise KeyError(f"module name can't contain \".\" or be empty, got {name!r}")
-        self._drop(name)
+        self._drop(name, "_modules")
         self._modules[name] = module
 
     register_module = add_module
