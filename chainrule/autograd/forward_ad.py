@@ -96,6 +96,14 @@ def _set_tangent(t, lvl, tangent):
     _holders[lvl][id(t)] = t
 
 
+def take_tangents(dst, src):
+    """``dst`` was overwritten in place with ``src``'s values: move the tangents."""
+    dst._fw = dict(src._fw) if src._fw else None
+    for lvl in dst._fw or ():
+        if lvl in _holders:
+            _holders[lvl][id(dst)] = dst
+
+
 def get_tangent(t, level):
     """The tangent ``t`` carries at ``level``, or None."""
     fw = t._fw

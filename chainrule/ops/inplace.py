@@ -29,13 +29,17 @@ def inplace(x, fn, name):
     """Apply ``fn`` (an out-of-place op on one tensor) to ``x`` in place."""
     _leaf_check(x, name)
     alias = Tensor._make(x._data, x._rg, x.grad_fn, x._oi)
+    alias._fw = x._fw  # forward-mode tangents flow through in-place ops too
     res = fn(alias)
     cast_like_result(res, x, name)
     if res._data.dtype != x._data.dtype:
         res = lift(res, x._data.dtype)
     tracked = res._rg or x._rg or (x._base is not None and x._base._rg)
-    if not (_state.grad and tracked):
+    # Writing through a view must update the base's forward-mode tangents too.
+    fw_view = x._base is not None and (res._fw or x._fw or x._base._fw)
+    if not (_state.grad and tracked) and not fw_view:
         _write(x, res._data, name)
+        _take_tangents(x, res)
         return x
     node = res.grad_fn
     if node is not None and any(t is alias for t in node.inputs):
@@ -44,6 +48,7 @@ def inplace(x, fn, name):
         _write(x, res._data, name)
         # A constant result (fill_, copy_ of data) cuts x from its history.
         x.grad_fn, x._oi, x._rg = res.grad_fn, res._oi, res._rg
+        _take_tangents(x, res)
     else:
         _rebase_view(x, res, name)
     return x
@@ -75,12 +80,23 @@ def _rebase_view(x, res, name):
     base = x._base
     idx = Tensor._make(np.ascontiguousarray(_view_index(x)).reshape(-1))
     base_alias = Tensor._make(base._data, base._rg, base.grad_fn, base._oi)
+    base_alias._fw = base._fw
     flat = index_put(reshape(base_alias, (-1,)), (idx,), reshape(res, (-1,)))
     new_base = reshape(flat, base.shape)
     _write(base, new_base._data, name)  # also bumps x's shared version counter
-    base.grad_fn, base._oi, base._rg = new_base.grad_fn, new_base._oi, True
+    base.grad_fn, base._oi, base._rg = new_base.grad_fn, new_base._oi, new_base._rg
+    _take_tangents(base, new_base)
     again = reshape(getitem(reshape(base, (-1,)), (idx,)), x.shape)
-    x.grad_fn, x._oi, x._rg = again.grad_fn, again._oi, True
+    x.grad_fn, x._oi, x._rg = again.grad_fn, again._oi, again._rg
+    _take_tangents(x, again)
+
+
+def _take_tangents(x, res):
+    """``x`` now holds ``res``'s values: give it ``res``'s forward-mode tangents."""
+    if x._fw or res._fw:
+        from ..autograd.forward_ad import take_tangents
+
+        take_tangents(x, res)
 
 
 def setitem(x, index, value):
@@ -91,7 +107,8 @@ def setitem(x, index, value):
         v_rg = value._rg
     else:
         v_rg = False
-    if not _state.grad or not (x._rg or v_rg):
+    fw = _state.forward_ad and (x._fw or isinstance(value, Tensor) and value._fw)
+    if (not _state.grad or not (x._rg or v_rg)) and not fw:
         idx = normalize_index(x, index, "setitem")
         v = value._data if isinstance(value, Tensor) else value
         try:
