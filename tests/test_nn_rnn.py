@@ -11,86 +11,27 @@ import torch
 import chainrule as cr
 from chainrule import nn
 from chainrule.autograd.grad_mode import _state
+from tests.nn_compare import compare_modules, load_torch_weights
 from tests.oracle import assert_close, numeric_grad_check
 
 # torch's own notice that it falls back to its reference LSTM for projections
 pytestmark = pytest.mark.filterwarnings("ignore:LSTM with projections:UserWarning")
 
-DTYPES = {np.float32: torch.float32, np.float64: torch.float64}
-TOLS = {np.float32: dict(rtol=2e-5, atol=2e-5), np.float64: dict(rtol=1e-9, atol=1e-11)}
-
-
 def _build(kind, dtype, *args, **kw):
     """A torch module (seeded) and ours with the same weights and dtype."""
     torch.manual_seed(0)
-    tcls = {"RNN_relu": torch.nn.RNN, "RNN_tanh": torch.nn.RNN}.get(kind) or getattr(
-        torch.nn, kind)
-    ccls = {"RNN_relu": nn.RNN, "RNN_tanh": nn.RNN}.get(kind) or getattr(nn, kind)
     if kind.startswith("RNN_"):
         kw["nonlinearity"] = kind[4:]
-    tm = tcls(*args, **kw).to(DTYPES[dtype])
-    m = ccls(*args, **kw)
-    m.load_state_dict({k: cr.tensor(v.detach().numpy()) for k, v in
-                       tm.state_dict().items()})
-    m.to(cr.float64 if dtype == np.float64 else cr.float32)
-    assert list(m.state_dict()) == list(tm.state_dict())
+        kind = "RNN"
+    tm, m = getattr(torch.nn, kind)(*args, **kw), getattr(nn, kind)(*args, **kw)
+    load_torch_weights(m, tm, dtype)
     return m, tm
 
 
-def _leaf(arr):
-    return cr.tensor(arr, requires_grad=True), torch.tensor(arr, requires_grad=True)
+_compare = compare_modules
 
 
-def _flat(out):
-    if isinstance(out, (tuple, list)):
-        return [y for o in out for y in _flat(o)]
-    return [out]
-
-
-def _compare(m, tm, inputs, dtype, call=None):
-    """Run both modules on ``inputs`` (ndarrays or None, or tuples of them);
-    compare every output, then the gradients of sum(out * w) with respect to
-    the inputs and every parameter."""
-    tol = TOLS[dtype]
-    c_in, t_in, c_leaves, t_leaves = [], [], [], []
-    for a in inputs:
-        if a is None:
-            c_in.append(None)
-            t_in.append(None)
-        elif isinstance(a, tuple):
-            pairs = [_leaf(x) for x in a]
-            c_in.append(tuple(p[0] for p in pairs))
-            t_in.append(tuple(p[1] for p in pairs))
-            c_leaves += [p[0] for p in pairs]
-            t_leaves += [p[1] for p in pairs]
-        else:
-            c, t = _leaf(a)
-            c_in.append(c)
-            t_in.append(t)
-            c_leaves.append(c)
-            t_leaves.append(t)
-    call = call or (lambda mod, *xs: mod(*xs))
-    cout, tout = _flat(call(m, *c_in)), _flat(call(tm, *t_in))
-    assert len(cout) == len(tout)
-    rng = np.random.default_rng(1)
-    closs = tloss = 0
-    for i, (c, t) in enumerate(zip(cout, tout)):
-        assert c.dtype.name == str(t.dtype).split(".")[-1], f"output {i} dtype"
-        assert_close(c, t, what=f"output {i}", **tol)
-        w = rng.standard_normal(tuple(t.shape)).astype(dtype)
-        closs = closs + (c * cr.tensor(w)).sum()
-        tloss = tloss + (t * torch.from_numpy(w)).sum()
-    closs.backward()
-    tloss.backward()
-    for i, (c, t) in enumerate(zip(c_leaves, t_leaves)):
-        assert_close(c.grad, t.grad, what=f"gradient of input {i}", **tol)
-    tparams = dict(tm.named_parameters())
-    for name, p in m.named_parameters():
-        assert_close(p.grad, tparams[name].grad, what=f"gradient of {name}", **tol)
-    return cout
-
-
-# -- layers -----------------------------------------------------------------------------
+# -- layers ----------------------------------------------------------------------------
 LAYER_CONFIGS = [
     dict(),
     dict(num_layers=2),
@@ -179,7 +120,7 @@ def test_layer_state_dict_keys_and_shapes_match_torch():
         torch.nn.LSTM(6, 7, 2, batch_first=True))
 
 
-# -- dropout between layers -----------------------------------------------------------------
+# -- dropout between layers ------------------------------------------------------------
 def _identity_relu_rnn(p, num_layers=2):
     """A relu RNN whose layers copy their input: x -> relu(x) per layer, so the
     output is x scaled by the dropout masks between layers."""
@@ -225,9 +166,10 @@ def test_dropout_warning_for_a_single_layer_like_torch():
         nn.LSTM(3, 4, dropout=0.2)
 
 
-# -- cells --------------------------------------------------------------------------------
+# -- cells -----------------------------------------------------------------------------
 CELL_CASES = [("RNNCell", {}), ("RNNCell", {"nonlinearity": "relu"}), ("LSTMCell", {}),
-              ("GRUCell", {}), ("GRUCell", {"bias": False}), ("LSTMCell", {"bias": False})]
+              ("GRUCell", {}), ("GRUCell", {"bias": False}),
+              ("LSTMCell", {"bias": False})]
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -236,12 +178,7 @@ CELL_CASES = [("RNNCell", {}), ("RNNCell", {"nonlinearity": "relu"}), ("LSTMCell
 @pytest.mark.parametrize("kind,kw", CELL_CASES,
                          ids=[f"{k}-{kw}" for k, kw in CELL_CASES])
 def test_cell_matches_torch(kind, kw, with_hx, batched, dtype):
-    torch.manual_seed(0)
-    tm = getattr(torch.nn, kind)(4, 5, **kw).to(DTYPES[dtype])
-    m = getattr(nn, kind)(4, 5, **kw)
-    m.load_state_dict({k: cr.tensor(v.detach().numpy()) for k, v in
-                       tm.state_dict().items()})
-    m.to(cr.float64 if dtype == np.float64 else cr.float32)
+    m, tm = _build(kind, dtype, 4, 5, **kw)
     rng = np.random.default_rng(0)
     lead = (3,) if batched else ()
     inputs = [rng.standard_normal(lead + (4,)).astype(dtype)]
@@ -267,7 +204,7 @@ def test_cell_unrolled_over_a_sequence_matches_torch():
     _compare(m, tm, [xs], np.float64, call=unroll)
 
 
-# -- default initialisation ---------------------------------------------------------------
+# -- default initialisation ------------------------------------------------------------
 def test_default_init_is_uniform_in_plus_minus_one_over_sqrt_hidden():
     m = nn.LSTM(64, 256, bidirectional=True)
     k = 1 / np.sqrt(256)
@@ -283,7 +220,7 @@ def test_default_init_is_uniform_in_plus_minus_one_over_sqrt_hidden():
     assert np.abs(cell.weight_ih.detach().numpy()).max() > 0.09
 
 
-# -- structure: one matmul for the inputs, one per step -----------------------------------
+# -- structure: one matmul for the inputs, one per step --------------------------------
 def test_layer_uses_one_input_matmul_and_one_matmul_per_step():
     m = nn.LSTM(3, 4, num_layers=2, bidirectional=True)
     x = cr.randn(9, 2, 3)
@@ -298,7 +235,7 @@ def test_layer_uses_one_input_matmul_and_one_matmul_per_step():
     assert "getitem" not in counts  # the per-step slices come from one node
 
 
-# -- finite differences -------------------------------------------------------------------
+# -- finite differences ----------------------------------------------------------------
 def test_lstm_gradients_match_finite_differences():
     m = nn.LSTM(2, 3, num_layers=2, bidirectional=True, proj_size=2, dtype=cr.float64)
     names = ["weight_ih_l0", "weight_hh_l1_reverse", "bias_hh_l0", "weight_hr_l1"]
@@ -320,7 +257,7 @@ def test_lstm_gradients_match_finite_differences():
     numeric_grad_check(fn, [x, h0, c0] + init)
 
 
-# -- errors -------------------------------------------------------------------------------
+# -- errors ----------------------------------------------------------------------------
 def test_wrong_input_size_names_layer_and_sizes():
     with pytest.raises(cr.ShapeError, match=r"LSTM.*input_size.*Expected 10, got 7"):
         nn.LSTM(10, 20)(cr.randn(5, 3, 7))
@@ -333,7 +270,8 @@ def test_wrong_input_size_names_layer_and_sizes():
 
 
 def test_wrong_initial_state_names_expected_and_given_shape():
-    with pytest.raises(cr.ShapeError, match=r"GRU.*hidden size \[2, 3, 5\].*\[1, 3, 5\]"):
+    with pytest.raises(cr.ShapeError,
+                       match=r"GRU.*hidden size \[2, 3, 5\].*\[1, 3, 5\]"):
         nn.GRU(4, 5, num_layers=2)(cr.randn(6, 3, 4), cr.randn(1, 3, 5))
     with pytest.raises(cr.ShapeError, match=r"LSTM.*hidden\[1\] size \[1, 3, 5\]"):
         nn.LSTM(4, 5)(cr.randn(6, 3, 4), (cr.randn(1, 3, 5), cr.randn(1, 3, 4)))
@@ -367,7 +305,7 @@ def test_bad_constructor_arguments():
         nn.LSTMCell(3, 0)
 
 
-# -- the slicing primitive the layers walk the sequence with --------------------------------
+# -- the slicing primitive the layers walk the sequence with ---------------------------
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_unbind_copy_and_split_copy_match_torch(dtype):
     a = np.random.default_rng(0).standard_normal((4, 3, 6)).astype(dtype)
@@ -377,7 +315,7 @@ def test_unbind_copy_and_split_copy_match_torch(dtype):
         (lambda x: cr.split_copy(x, [1, 0, 3], 0),
          lambda x: torch.split_with_sizes_copy(x, [1, 0, 3], 0)),
     ]:
-        c, t = _leaf(a)
+        c, t = cr.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
         cs, ts = cfn(c), tfn(t)
         assert len(cs) == len(ts)
         for cp, tp in zip(cs, ts):

@@ -37,3 +37,4 @@ from . import utils  # noqa: F401,E402
 from .rnn import (  # noqa: F401
     GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase,
 )
+from .attention import MultiheadAttention  # noqa: F401

@@ -52,18 +52,19 @@ def leaky_relu(input, negative_slope=0.01, inplace=False):
 
 
 def prelu(input, weight):
-    """Leaky ReLU with a learned slope: ``weight`` has 1 or C entries, C being
-    dim 1 of ``input`` (the channel dim), or dim 0 for a 1-d input."""
+    """Leaky ReLU with a learned slope: ``weight`` has 1 entry or one per
+    channel, the channel dim being dim 1 (inputs of fewer dims have 1 channel)."""
     x = floating(input)
     n = weight.numel()
-    if n != 1:
-        cdim = 1 if x.ndim >= 2 else 0
-        if x.ndim == 0 or x.shape[cdim] != n:
+    if n == 1:
+        weight = weight.reshape(())
+    else:
+        channels = x.shape[1] if x.ndim >= 2 else 1
+        if channels != n:
             raise ShapeError(f"prelu: weight has {n} slopes but the input of shape "
-                                f"{fmt_shape(x.shape)} has "
-                                f"{x.shape[cdim] if x.ndim else 0} channels; give 1 "
-                                "slope or one per channel")
-        weight = weight.reshape((n,) + (1,) * (x.ndim - cdim - 1))
+                             f"{fmt_shape(x.shape)} has {channels} channels (dim 1); "
+                             "give 1 slope or one per channel")
+        weight = weight.reshape((n,) + (1,) * (x.ndim - 2))
     return where(x > 0, x, weight * x)
 
 

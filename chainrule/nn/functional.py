@@ -35,3 +35,6 @@ from .pooling import (  # noqa: F401
 from .upsampling import (  # noqa: F401
     interpolate, upsample, upsample_bilinear, upsample_nearest,
 )
+from .attention import (  # noqa: F401
+    multi_head_attention_forward, scaled_dot_product_attention,
+)
