@@ -33,7 +33,7 @@ from .parameter import Parameter
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
 
-# -- one time step: the gate math -------------------------------------------------------
+# -- one time step: the gate math ------------------------------------------------------
 # ``xg`` is the input's share of the pre-activations, x W_ih^T plus biases, already
 # computed for all steps.  ``whh_t`` is W_hh^T, so each step needs one matmul.
 def rnn_step(xg, h, whh_t, act):
@@ -82,7 +82,7 @@ def _project(x, w_ih, bias):
     return reshape(xp, (steps, batch, w_ih.shape[0]))
 
 
-# -- shared checks and initialisation ------------------------------------------------------
+# -- shared checks and initialisation --------------------------------------------------
 def _check_sizes(name, input_size, hidden_size, nonlinearity=None):
     for what, v in (("input_size", input_size), ("hidden_size", hidden_size)):
         if not isinstance(v, numbers.Integral) or isinstance(v, bool):
@@ -121,7 +121,7 @@ def _check_dtype(name, x, weight, what="input"):
             f"{weight.dtype.name})) or the module (.float() / .double())")
 
 
-# -- the multi-layer recurrent layers ---------------------------------------------------------
+# -- the multi-layer recurrent layers --------------------------------------------------
 class RNNBase(Module):
     """Shared machinery of :class:`RNN`, :class:`LSTM` and :class:`GRU`."""
 
@@ -212,7 +212,7 @@ class RNNBase(Module):
             s += f", bidirectional={self.bidirectional}"
         return s
 
-    # -- forward -------------------------------------------------------------------------
+    # -- forward -----------------------------------------------------------------------
     def _state_shapes(self, batch):
         """Expected shapes of the initial state tensors (h, [c])."""
         lead = (self.num_layers * (2 if self.bidirectional else 1),)
@@ -391,7 +391,7 @@ class GRU(RNNBase):
                          dropout, bidirectional, 0, device, dtype)
 
 
-# -- single-step cells ----------------------------------------------------------------------
+# -- single-step cells -----------------------------------------------------------------
 class RNNCellBase(Module):
     """Shared parameters and checks of the cells: ``weight_ih`` ``(G * H, H_in)``,
     ``weight_hh`` ``(G * H, H)``, ``bias_ih``/``bias_hh`` ``(G * H,)``."""
@@ -444,8 +444,8 @@ class RNNCellBase(Module):
                 out.append(zeros(x.shape[0], self.hidden_size, dtype=input.dtype))
                 continue
             if s.ndim != input.ndim:
-                raise ShapeError(f"{name}: hidden state {i} must be {input.ndim}-D like "
-                                 f"the input, got shape {fmt_shape(s.shape)}")
+                raise ShapeError(f"{name}: hidden state {i} must be {input.ndim}-D "
+                                 f"like the input, got shape {fmt_shape(s.shape)}")
             if s.shape[-1] != self.hidden_size:
                 raise ShapeError(
                     f"{name}: hidden{i} has inconsistent hidden_size: got "
