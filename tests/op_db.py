@@ -23,9 +23,6 @@ if len(set(_names)) != len(_names):
     raise ValueError("duplicate op rows: " + ", ".join(
         sorted({n for n in _names if _names.count(n) > 1})))
 
-TORCH_DTYPES = {np.dtype(np.float32): torch.float32, np.dtype(np.float64): torch.float64}
-
-
 def flatten(out):
     """Nested tuples/lists/namedtuples of results as one flat list."""
     if isinstance(out, (tuple, list)):

@@ -1,6 +1,4 @@
 """Op rows: reductions, norms, cumulative ops, sorting and top-k."""
-import numpy as np
-
 from tests.op_db_base import Const, Fixed, Op
 
 _INF = float("inf")
@@ -101,7 +99,8 @@ NORMS = [
     _red("norm.p1_dim", lambda m, x: m.norm(x, p=1, dim=1), DIM1, domain="nonzero"),
     _red("norm.inf", lambda m, x: m.norm(x, p=_INF), DIM1),
     _red("norm.p3_keepdim", lambda m, x: x.norm(3, dim=-1, keepdim=True), DIM1),
-    _red("norm.fro_tuple", lambda m, x: m.norm(x, dim=(0, 1)), [((4, 3),), ((2, 3, 4),)]),
+    _red("norm.fro_tuple", lambda m, x: m.norm(x, dim=(0, 1)),
+         [((4, 3),), ((2, 3, 4),)]),
     _red("norm.nuc", lambda m, x: m.norm(x, p="nuc"), [((4, 3),), ((2, 3),)]),
     _red("vector_norm", lambda m, x: m.linalg.vector_norm(x), ALLDIMS),
     _red("vector_norm.ord1", lambda m, x: m.linalg.vector_norm(x, 1, dim=-1),

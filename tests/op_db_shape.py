@@ -76,7 +76,8 @@ EXPAND = [
 JOIN_SPLIT = [
     Op("cat", lambda m, x, y: m.cat([x, y], 1), [((2, 3), (2, 1)), ((2, 0), (2, 2))]),
     Op("cat.dim0", lambda m, x, y, z: m.cat((x, y, z)), [((1, 3), (2, 3), (1, 3))]),
-    Op("cat.negdim", lambda m, x, y: m.concat([x, y], dim=-1), [((2, 2, 1), (2, 2, 3))]),
+    Op("cat.negdim", lambda m, x, y: m.concat([x, y], dim=-1),
+       [((2, 2, 1), (2, 2, 3))]),
     Op("concatenate", lambda m, x, y: m.concatenate([x, y], 0), [((2,), (3,))]),
     Op("stack", lambda m, x, y: m.stack([x, y]), [((2, 3), (2, 3)), ((), ())]),
     Op("stack.dim", lambda m, x, y, z: m.stack((x, y, z), -1), [((2,), (2,), (2,))]),

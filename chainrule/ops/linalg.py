@@ -184,23 +184,31 @@ def _einsum_vjp(n, g):
         if not need:
             grads.append(None)
             continue
-        target = ins[i]
-        if len(set(target)) != len(target):
-            raise ArgumentError(f"einsum: gradient for operand {i} with repeated "
-                                f"subscripts {target!r} is not supported")
-        others = [ins[j] for j in range(len(ins)) if j != i]
-        avail = set(out).union(*others) if others else set(out)
-        keep = "".join(c for c in target if c in avail)
+        target, shape = ins[i], n.metas[i][0]
+        subs = [out] + [ins[j] for j in range(len(ins)) if j != i]
         ops_ = [g] + [n.inputs[j] for j in range(len(ins)) if j != i]
-        gi = apply(einsum_p, *ops_, ins=[out] + others, out=keep)
-        if keep != target:  # letters summed away only in this operand: broadcast
-            shape = n.metas[i][0]
-            gi = reshape(gi, tuple(shape[k] if c in avail else 1
-                                   for k, c in enumerate(target)))
-            from .shape import expand
+        # A letter repeated in this operand ('ii') indexes a diagonal: give each
+        # repeat a fresh letter, tied to the first by an identity matrix.
+        spare = (c for c in string.ascii_letters if c not in set(out).union(*ins))
+        renamed = ""
+        for c, size in zip(target, shape):
+            if c in renamed:
+                fresh = next(spare)
+                subs.append(c + fresh)
+                ops_.append(Tensor._make(np.eye(size, dtype=g._data.dtype)))
+                c = fresh
+            renamed += c
+        avail = set().union(*subs)
+        keep = "".join(c for c in renamed if c in avail)
+        gi = apply(einsum_p, *ops_, ins=subs, out=keep)
+        if keep != renamed:  # letters summed away only in this operand
+            gi = reshape(gi, tuple(gi.shape[keep.index(c)] if c in avail else 1
+                                   for c in renamed))
+        # Size-1 dims broadcast in the forward come back summed by the engine;
+        # dims of gi that are 1 where the operand is not are broadcast back here.
+        from .shape import expand
 
-            gi = expand(gi, shape)
-        grads.append(gi)
+        grads.append(expand(gi, np.broadcast_shapes(gi.shape, shape)))
     return tuple(grads)
 
 
@@ -477,7 +485,10 @@ def _eigh_vjp(n, g):
     k = L.shape[-1]
     eye = Tensor._make(np.eye(k, dtype=L._data.dtype))
     F = (1.0 - eye) / (E + eye)
-    inner = diag_embed(gL) + F * (mT(Q) @ gQ)
+    M = mT(Q) @ gQ
+    # Only the skew part of M moves eigenvectors of a symmetric matrix; with it
+    # the gradient is symmetric, as PyTorch's (which assumes symmetric inputs).
+    inner = diag_embed(gL) + F * (0.5 * (M - mT(M)))
     return (Q @ inner @ mT(Q),)
 
 
@@ -628,7 +639,8 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False):
         raise ArgumentError(f"linalg.matrix_norm: order {ord!r} is not supported; use "
                             "'fro', 'nuc', 2, -2, 1, -1, inf or -inf")
     if keepdim:
-        r = unsqueeze(unsqueeze(r, -1), -1)
+        for d in sorted((d0 % A.ndim, d1 % A.ndim)):
+            r = unsqueeze(r, d)
     return r
 
 
