@@ -236,12 +236,13 @@ def _conv_t(x, w, b, stride, padding, output_padding, groups, dilation, nd, op,
     o = og * groups
     _check_bias(b, o, op)
     lift = (lambda t: t) if nd == 2 else (lambda t: (1,) + t)
+    lift0 = (lambda t: t) if nd == 2 else (lambda t: (0,) + t)
     if isinstance(padding, str):
         raise ArgumentError(f"{op}: padding must be an int or a tuple of ints for "
                             f"transposed convolutions, got {padding!r}")
     kernel = lift(tuple(w.shape[2:]))
     stride = lift(ntuple(stride, nd, "stride", op))
-    pad = lift(ntuple(padding, nd, "padding", op))
+    pad = lift0(ntuple(padding, nd, "padding", op))
     dilation = lift(ntuple(dilation, nd, "dilation", op))
     _positive(stride, "stride", op)
     _positive(dilation, "dilation", op)
@@ -251,7 +252,7 @@ def _conv_t(x, w, b, stride, padding, output_padding, groups, dilation, nd, op,
     if output_size is not None:
         opad = _output_padding(output_size, base, stride, nd, op)
     else:
-        opad = lift(ntuple(output_padding, nd, "output_padding", op))
+        opad = lift0(ntuple(output_padding, nd, "output_padding", op))
     for q, s, d in zip(opad, stride, dilation):
         if q < 0 or (q >= s and q >= d):
             raise ArgumentError(
@@ -285,7 +286,7 @@ def _output_padding(output_size, base, stride, nd, op):
     if len(want) not in (nd, nd + 2):
         raise ArgumentError(f"{op}: output_size must have {nd} or {nd + 2} elements, "
                             f"got {output_size!r}")
-    want = (1,) * (2 - nd) + want[-nd:]
+    want = base[:2 - nd] + want[-nd:]
     opad = tuple(wt - bs for wt, bs in zip(want, base))
     for q, s, bs in zip(opad, stride, base):
         if q < 0 or q >= s:
@@ -455,7 +456,7 @@ class _ConvNd(Module):
         s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}"
              f", stride={self.stride}")
         if self.padding != (0,) * nd:
-            s += f", padding={self.padding!r}"
+            s += f", padding={self.padding}"
         if self.dilation != (1,) * nd:
             s += f", dilation={self.dilation}"
         if self.output_padding != (0,) * nd:
@@ -465,7 +466,7 @@ class _ConvNd(Module):
         if self.bias is None:
             s += ", bias=False"
         if self.padding_mode != "zeros":
-            s += f", padding_mode={self.padding_mode!r}"
+            s += f", padding_mode={self.padding_mode}"
         return s
 
     def _label(self):
