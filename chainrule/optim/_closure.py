@@ -20,16 +20,13 @@ class FlatClosureOptimizer(Optimizer):
 
     def __init__(self, params, defaults):
         super().__init__(params, defaults)
-        if len(self.param_groups) != 1:
-            raise ArgumentError(f"{self._name} doesn't support per-parameter options: "
-                                f"pass one parameter group, got "
-                                f"{len(self.param_groups)}")
         self._params = self.param_groups[0]["params"]
 
     def add_param_group(self, param_group):
         if self.param_groups:
             raise ArgumentError(f"{self._name} doesn't support per-parameter "
-                                "options: it can hold only one parameter group")
+                                "options: it takes exactly one parameter group (put "
+                                "all parameters in one list)")
         super().add_param_group(param_group)
 
     def _numel(self):
