@@ -82,6 +82,13 @@ def _weighted(loss, weight, op):
     return loss * weight
 
 
+def _weighted_reduce(loss, weight, reduction, op):
+    """A weighted mean divides by the total weight (PyTorch's mse/l1 rule)."""
+    if weight is not None and reduction == "mean":
+        return sum(_weighted(loss, weight, op)) / sum(weight)
+    return _reduce(_weighted(loss, weight, op), reduction, op)
+
+
 # -- regression -------------------------------------------------------------------------
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean",
              weight=None):
@@ -89,7 +96,7 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean",
     reduction = _legacy_reduction(size_average, reduce, reduction)
     x, t = _pair(input, target, "mse_loss")
     d = x - t
-    return _reduce(_weighted(d * d, weight, "mse_loss"), reduction, "mse_loss")
+    return _weighted_reduce(d * d, weight, reduction, "mse_loss")
 
 
 def l1_loss(input, target, size_average=None, reduce=None, reduction="mean",
@@ -97,7 +104,7 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction="mean",
     """``|input - target|``, any shape."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
     x, t = _pair(input, target, "l1_loss")
-    return _reduce(_weighted(abs(x - t), weight, "l1_loss"), reduction, "l1_loss")
+    return _weighted_reduce(abs(x - t), weight, reduction, "l1_loss")
 
 
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean",
