@@ -22,16 +22,16 @@ STEPS = 100
 
 def make_opts(kind="sgd"):
     """The same two-group optimizer in chainrule and in torch."""
-    cps = [cr.tensor([1.0, 2.0], requires_grad=True), cr.tensor([3.0], requires_grad=True)]
+    cps = [cr.tensor([1.0, 2.0], requires_grad=True),
+           cr.tensor([3.0], requires_grad=True)]
     tps = [torch.tensor([1.0, 2.0], requires_grad=True),
            torch.tensor([3.0], requires_grad=True)]
-    if kind == "sgd":
-        make = lambda mod, ps: mod.SGD([{"params": [ps[0]]}, {"params": [ps[1]],  # noqa
-                                                               "lr": 0.01}],
-                                       lr=0.1, momentum=0.9)
-    else:
-        make = lambda mod, ps: mod.Adam([{"params": [ps[0]]}, {"params": [ps[1]],  # noqa
-                                                                "lr": 0.01}], lr=0.1)
+    def make(mod, ps):
+        groups = [{"params": [ps[0]]}, {"params": [ps[1]], "lr": 0.01}]
+        if kind == "sgd":
+            return mod.SGD(groups, lr=0.1, momentum=0.9)
+        return mod.Adam(groups, lr=0.1)
+
     return make(optim, cps), make(torch.optim, tps)
 
 

@@ -54,6 +54,8 @@ def run_pair(cr_cls, torch_cls, kwargs, group_opts=None, steps=STEPS, atol=1e-5)
             t.grad = torch.from_numpy(c.grad.numpy().copy())
         copt.step()
         topt.step()
+        for c, t in zip(cps, tps):  # .grad is read, never written
+            np.testing.assert_array_equal(c.grad.numpy(), t.grad.numpy())
         for i, (c, t) in enumerate(zip(cps, tps)):
             np.testing.assert_allclose(c.detach().numpy(), t.detach().numpy(),
                                        rtol=1e-5, atol=atol,
@@ -205,7 +207,7 @@ def test_parameters_without_grad_are_skipped_and_grad_is_not_mutated():
     g = a.grad
     before = g.numpy().copy()
     opt.step()
-    np.testing.assert_array_equal(g.numpy(), before)  # the update made no in-place change
+    np.testing.assert_array_equal(g.numpy(), before)  # .grad was not changed in place
     np.testing.assert_array_equal(b.detach().numpy(), [3.0, 4.0])
     assert b not in opt.state
     # maximize: g = -2a + 0.5a (decay still pulls to 0); momentum buffer = g at t=1
@@ -346,6 +348,11 @@ def test_load_state_dict_casts_to_parameter_dtype_and_betas_stay_tuples():
     assert opt2.state[b]["exp_avg"].dtype == cr.float64
     assert opt2.state[b]["step"].dtype == cr.float32
     assert opt2.param_groups[0]["betas"] == (0.9, 0.999)
+    # A plain-number step (older checkpoints) becomes a 0-d tensor again.
+    sd_num = copy.deepcopy(sd)
+    sd_num["state"][0]["step"] = 1
+    opt2.load_state_dict(sd_num)
+    assert opt2.state[b]["step"].shape == () and opt2.state[b]["step"].item() == 1.0
     # String keys (as a JSON-style checkpoint would have) are accepted too.
     sd_str = {"state": {str(k): v for k, v in sd["state"].items()},
               "param_groups": sd["param_groups"]}
@@ -363,7 +370,7 @@ def test_deepcopy_of_state_dict_is_a_snapshot():
     np.testing.assert_array_equal(snap["state"][0]["momentum_buffer"].numpy(), buf)
 
 
-# -- closure-based optimizers: L-BFGS and CG -----------------------------------------------
+# -- closure-based optimizers: L-BFGS and CG ------------------------------------------
 XL = RNG.standard_normal((12, 3))
 YL = np.tanh(XL @ RNG.standard_normal((3, 2)))
 INIT_L = [RNG.standard_normal((3, 5)) * 0.5, RNG.standard_normal((5, 2)) * 0.5]
@@ -485,7 +492,7 @@ def test_lbfgs_state_dict_round_trip():
         np.testing.assert_array_equal(a, b)
 
 
-# -- regularisation helpers ---------------------------------------------------------------
+# -- regularisation helpers ------------------------------------------------------------
 class GroupNormLike(nn.Module):
     """Stands in for a normalisation layer: detected by its class name."""
 
@@ -559,3 +566,29 @@ def test_l1_penalty_value_and_gradient_match_torch():
         np.abs(INIT[0]).sum() + np.abs(INIT[2]).sum() + 6 + 64, rel=1e-6)
     assert optim.l1_penalty([], 1.0).item() == 0.0
     assert optim.l1_penalty([b.detach()], 1.0, skip_bias=False).item() == 0.0
+
+
+def test_weight_decay_groups_on_real_layers_match_torch():
+    model = nn.Sequential(nn.Linear(4, 8), nn.LayerNorm(8), nn.ReLU(), nn.Linear(8, 3))
+    tmodel = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.LayerNorm(8),
+                                 torch.nn.ReLU(), torch.nn.Linear(8, 3))
+    with torch.no_grad():
+        for (_, c), (_, t) in zip(model.named_parameters(), tmodel.named_parameters()):
+            t.copy_(torch.from_numpy(c.detach().numpy().copy()))
+    copt = optim.AdamW(optim.param_groups_weight_decay(model, 0.3), lr=0.02)
+    tnamed = dict(tmodel.named_parameters())
+    topt = torch.optim.AdamW(
+        [{"params": [p for n, p in tnamed.items() if n not in ("0.weight", "3.weight")],
+          "weight_decay": 0.0},
+         {"params": [tnamed["0.weight"], tnamed["3.weight"]], "weight_decay": 0.3}],
+        lr=0.02)
+    cps, tps = list(model.parameters()), list(tmodel.parameters())
+    for _ in range(20):
+        copt.zero_grad()
+        ((model(cr.tensor(X)) - cr.tensor(Y)) ** 2).mean().backward()
+        for c, t in zip(cps, tps):
+            t.grad = torch.from_numpy(c.grad.numpy().copy())
+        copt.step()
+        topt.step()
+    for c, t in zip(cps, tps):
+        np.testing.assert_allclose(c.detach().numpy(), t.detach().numpy(), atol=1e-5)

@@ -19,7 +19,7 @@ def raises(exc, pattern):
     return pytest.raises(exc, match=re.escape(pattern))
 
 
-# -- hyper-parameters ----------------------------------------------------------------------
+# -- hyper-parameters ------------------------------------------------------------------
 BAD_HPARAMS = [
     (optim.SGD, dict(lr=-0.1), "SGD: invalid lr: got -0.1; it must be a number in "
                                "[0.0, inf)"),
@@ -93,7 +93,7 @@ def test_bad_hyperparameter_in_a_group_names_the_group():
         opt.add_param_group({"params": [param()], "momentum": -1})
 
 
-# -- parameters --------------------------------------------------------------------------------
+# -- parameters ------------------------------------------------------------------------
 def test_empty_parameter_list():
     with raises(ArgumentError, "SGD: got an empty parameter list; pass the tensors to "
                                "optimize, e.g. model.parameters()"):
@@ -104,9 +104,9 @@ def test_empty_parameter_list():
 
 def test_parameter_in_two_groups():
     p = param()
-    with raises(ArgumentError, "SGD: parameter 0 of the new group (shape [2]) is already "
-                               "in another parameter group; each parameter may appear "
-                               "in only one group"):
+    with raises(ArgumentError, "SGD: parameter 0 of the new group (shape [2]) is "
+                               "already in another parameter group; each parameter "
+                               "may appear in only one group"):
         optim.SGD([{"params": [p]}, {"params": [param(), p][1:]}], lr=0.1)
     opt = optim.Adam([p])
     with raises(ArgumentError, "Adam: parameter 1 of the new group"):
@@ -135,8 +135,8 @@ def test_non_floating_parameter():
 
 def test_params_of_the_wrong_type():
     with raises(DTypeError, "SGD: params must be an iterable of Tensors or of dicts "
-                            "(parameter groups), got a single Tensor of shape [2]; wrap "
-                            "it in a list"):
+                            "(parameter groups), got a single Tensor of shape [2]; "
+                            "wrap it in a list"):
         optim.SGD(param(), lr=0.1)
     with raises(DTypeError, "SGD: can only optimize Tensors, but parameter 1 is a "
                             "float"):
@@ -174,7 +174,7 @@ def test_required_hyperparameter():
         Plain([param()], lr=0.1).step()
 
 
-# -- closure optimizers ----------------------------------------------------------------------
+# -- closure optimizers ----------------------------------------------------------------
 @pytest.mark.parametrize("cls", [optim.LBFGS, optim.CG])
 def test_closure_optimizers(cls):
     name = cls.__name__
@@ -188,7 +188,7 @@ def test_closure_optimizers(cls):
         opt.add_param_group({"params": [param()]})
 
 
-# -- load_state_dict --------------------------------------------------------------------------
+# -- load_state_dict -------------------------------------------------------------------
 def trained_adam(*shapes):
     ps = [param(*s) for s in shapes]
     opt = optim.Adam(ps, lr=0.1)
@@ -224,9 +224,10 @@ def test_load_state_dict_shape_mismatch():
 
 def test_load_state_dict_malformed():
     opt = optim.Adam([param()])
-    with raises(ArgumentError, "Adam.load_state_dict: expected a dict with keys 'state' "
-                               "and 'param_groups' (from Optimizer.state_dict()), got "
-                               "dict with keys ['exp_avg']"):
+    with raises(ArgumentError, "Adam.load_state_dict: expected a dict with keys "
+                               "'state' and 'param_groups' (from "
+                               "Optimizer.state_dict()), got dict with keys "
+                               "['exp_avg']"):
         opt.load_state_dict({"exp_avg": 1})
     sd = trained_adam((2,)).state_dict()
     sd["state"][7] = sd["state"].pop(0)
@@ -256,7 +257,7 @@ def test_lbfgs_load_state_dict_checks_vector_sizes():
         optim.LBFGS([param(3)]).load_state_dict(opt.state_dict())
 
 
-# -- schedulers ----------------------------------------------------------------------------
+# -- schedulers ------------------------------------------------------------------------
 def sgd():
     return optim.SGD([param()], lr=0.1, momentum=0.9)
 
@@ -353,8 +354,8 @@ def test_scheduler_needs_an_optimizer():
 
 def test_cycle_momentum_needs_momentum():
     opt = optim.Adagrad([param()])
-    with raises(ArgumentError, "OneCycleLR: cycle_momentum=True needs an optimizer with "
-                               "momentum or betas; Adagrad has neither (pass "
+    with raises(ArgumentError, "OneCycleLR: cycle_momentum=True needs an optimizer "
+                               "with momentum or betas; Adagrad has neither (pass "
                                "cycle_momentum=False)"):
         sch.OneCycleLR(opt, 1.0, 10)
     with raises(ArgumentError, "CyclicLR: cycle_momentum=True needs an optimizer"):
@@ -387,15 +388,15 @@ def test_warm_restarts_negative_epoch():
         s.step(-1)
 
 
-# -- regularisation helpers ----------------------------------------------------------------
+# -- regularisation helpers ------------------------------------------------------------
 def test_regularisation_helpers_bad_input():
     class M(nn.Module):
         def __init__(self):
             super().__init__()
             self.w = param(2, 2)
 
-    with raises(ArgumentError, "param_groups_weight_decay: weight_decay must be a number "
-                               ">= 0, got -0.1"):
+    with raises(ArgumentError, "param_groups_weight_decay: weight_decay must be a "
+                               "number >= 0, got -0.1"):
         optim.param_groups_weight_decay(M(), -0.1)
     with raises(DTypeError, "param_groups_weight_decay: expected an nn.Module, got "
                             "list"):

@@ -37,17 +37,19 @@ class CG(FlatClosureOptimizer):
     restarts after n steps); ``c2=0.1`` is the usual curvature constant for
     CG (a looser one lets directions lose conjugacy).
 
-    Example: Rosenbrock from (-1.5, 2)::
+    Example: the Rosenbrock function from (-1.5, 2)
 
-        x = chainrule.tensor([-1.5, 2.0], dtype=chainrule.float64,
-                             requires_grad=True)
-        opt = chainrule.optim.CG([x], max_iter=200)
-        def closure():
-            opt.zero_grad()
-            loss = (1 - x[0]) ** 2 + 100 * (x[1] - x[0] ** 2) ** 2
-            loss.backward()
-            return loss
-        opt.step(closure)   # x is now (1, 1) to about 1e-7
+    >>> import chainrule as cr
+    >>> x = cr.tensor([-1.5, 2.0], dtype=cr.float64, requires_grad=True)
+    >>> opt = cr.optim.CG([x], max_iter=100)
+    >>> def closure():
+    ...     opt.zero_grad()
+    ...     loss = (1 - x[0]) ** 2 + 100 * (x[1] - x[0] ** 2) ** 2
+    ...     loss.backward()
+    ...     return loss
+    >>> _ = opt.step(closure)
+    >>> [round(v, 4) for v in x.tolist()]
+    [1.0, 1.0]
     """
 
     def __init__(self, params, lr=1, max_iter=20, max_eval=None, tolerance_grad=1e-7,

@@ -241,7 +241,7 @@ class Optimizer:
             raise ArgumentError(f"{self._name}: invalid {key}{where}: got {v!r}; it "
                                 f"must be an integer >= {lo}")
 
-    # -- stepping -----------------------------------------------------------------------
+    # -- stepping ----------------------------------------------------------------------
     def zero_grad(self, set_to_none=True):
         """Clear every parameter's ``.grad`` (to None, or to zeros in place)."""
         from ..autograd.grad_mode import no_grad
@@ -292,7 +292,7 @@ class Optimizer:
         self._step_post_hooks[h.id] = hook
         return h
 
-    # -- checkpoints ----------------------------------------------------------------------
+    # -- checkpoints -------------------------------------------------------------------
     def state_dict(self):
         """``{'state': {index: {...}}, 'param_groups': [{..., 'params': [...]}]}``.
 
@@ -407,11 +407,20 @@ def _tuplify(v, current):
     return v
 
 
+_SCALAR_STATE = ("step", "mu_product")
+
+
 def _copy_value(v, p, key):
     """Deep-copy a saved state value; floating tensors take the parameter's dtype.
 
-    ``step`` keeps its own dtype (a float32 counter), as in PyTorch.
+    ``step`` keeps its own dtype (a float32 counter), as in PyTorch; a plain
+    number there (or in ``mu_product``) becomes a 0-d tensor, the form the
+    optimizers update in place.
     """
+    if key in _SCALAR_STATE and isinstance(v, numbers.Real):
+        from ..ops import tensor
+
+        return tensor(float(v))
     if isinstance(v, Tensor):
         out = v.detach().clone()
         if key != "step" and out.is_floating_point() and out.dtype != p.dtype:
