@@ -53,19 +53,20 @@ add_p = primitive(
     "add", np.add,
     vjp=lambda n, g: (g, g),
     jvp=lambda c, t: _tadd(t[0], t[1]),
-    saves=(),
+    saves=(), quiet=True,  # inf - inf is NaN without a NumPy warning, as in PyTorch
 )
 sub_p = primitive(
     "sub", np.subtract,
     vjp=lambda n, g: (g, neg(g) if n.needs[1] else None),
     jvp=lambda c, t: _tadd(t[0], _tneg(t[1])),
-    saves=(),
+    saves=(), quiet=True,
 )
 mul_p = primitive(
     "mul", np.multiply,
     vjp=lambda n, g: (g * n.inputs[1] if n.needs[0] else None,
                       g * n.inputs[0] if n.needs[1] else None),
     jvp=lambda c, t: _tadd(_tmul(t[0], c.inputs[1]), _tmul(t[1], c.inputs[0])),
+    quiet=True,  # 0 * inf is NaN without a NumPy warning
 )
 
 
