@@ -46,7 +46,9 @@ def _locate(err, module):
             str(err.args[0]) if err.args else "", [], type(module).__name__)
     elif last is not module:
         name = next((k for k, m in module._modules.items() if m is last), None)
-        if name is None:  # raised by a module that is not our child
+        if name is None:  # a layer held in a container we index (ModuleList...)
+            name = next((k for k, m in module.named_modules() if m is last and k), None)
+        if name is None:  # raised by a module that is not our descendant
             return
         d["_cr_path"].insert(0, name)
         path = ".".join(d["_cr_path"])
