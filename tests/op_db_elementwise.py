@@ -174,6 +174,8 @@ COMPARISON = [
        dtypes=(None,), grad=False, fd=False),
     Op("isfinite", lambda m, x: x.isfinite(), [(_SPECIAL,), (Const([1, 2]),)],
        dtypes=(None,), grad=False, fd=False),
+    Op("isposinf_isneginf", lambda m, x: (m.isposinf(x), m.isneginf(x)),
+       [(_SPECIAL,), (Const([1, 2]),)], dtypes=(None,), grad=False, fd=False),
     Op("allclose", lambda m, x, y: m.allclose(x, y),
        [_pair([1.0, 2.0], [1.0, 2.0 + 1e-9]), _pair([1.0, 2.0], [1.0, 2.1]),
         _pair([1.0, 2.0], [1.0, 2.0001])], dtypes=(None,), grad=False, fd=False),
