@@ -1,0 +1,3 @@
+"""``chainrule.io``: checkpoints (safetensors, never pickle) -- see
+:mod:`chainrule.io.checkpoint` for the format and its guarantees."""
+from .checkpoint import CheckpointError, load, save  # noqa: F401
