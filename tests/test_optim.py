@@ -592,3 +592,48 @@ def test_weight_decay_groups_on_real_layers_match_torch():
         topt.step()
     for c, t in zip(cps, tps):
         np.testing.assert_allclose(c.detach().numpy(), t.detach().numpy(), atol=1e-5)
+
+
+@pytest.mark.parametrize("cls,kw", ROUND_TRIP + [(optim.LBFGS, dict(history_size=3))],
+                         ids=[c[0].__name__ for c in ROUND_TRIP] + ["LBFGS"])
+def test_checkpoint_file_round_trip(cls, kw, tmp_path):
+    """Optimizer and scheduler state survive chainrule.save / chainrule.load."""
+    from chainrule.optim.lr_scheduler import OneCycleLR, ReduceLROnPlateau
+
+    def build(params):
+        opt = cls(params, **kw)
+        if cls is optim.LBFGS:
+            return opt, ReduceLROnPlateau(opt, patience=1)
+        return opt, OneCycleLR(opt, max_lr=kw["lr"], total_steps=40,
+                               cycle_momentum="momentum" in kw)
+
+    def train(opt, sched, params, steps):
+        def closure():
+            opt.zero_grad()
+            loss = mlp_loss(params)
+            loss.backward()
+            return loss
+
+        for _ in range(steps):
+            loss = opt.step(closure)
+            if isinstance(sched, ReduceLROnPlateau):
+                sched.step(loss)
+            else:
+                sched.step()
+
+    ref = [nn.Parameter(cr.tensor(a.copy())) for a in INIT]
+    ref_opt, ref_sched = build(ref)
+    train(ref_opt, ref_sched, ref, 10)
+    path = tmp_path / "ckpt.safetensors"
+    cr.save({"optimizer": ref_opt.state_dict(), "scheduler": ref_sched.state_dict(),
+             "params": [p.detach() for p in ref]}, path)
+    ck = cr.load(path)
+    params = [nn.Parameter(t.clone()) for t in ck["params"]]
+    opt, sched = build(params)
+    opt.load_state_dict(ck["optimizer"])
+    sched.load_state_dict(ck["scheduler"])
+    train(ref_opt, ref_sched, ref, 15)
+    train(opt, sched, params, 15)
+    for a, b in zip(params, ref):
+        np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
+    assert opt.param_groups[0]["lr"] == ref_opt.param_groups[0]["lr"]

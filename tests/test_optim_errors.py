@@ -166,10 +166,15 @@ def test_required_hyperparameter():
         def __init__(self, params, lr=optim.required):
             super().__init__(params, dict(lr=lr))
 
+        def _check_group(self, group, where):
+            self._check_range(group, "lr", where=where)
+
     with raises(ArgumentError, "Plain: parameter group 0 doesn't set the required "
                                "hyper-parameter 'lr', and it has no default"):
         Plain([param()])
     assert Plain([{"params": [param()], "lr": 0.1}]).param_groups[0]["lr"] == 0.1
+    with raises(ArgumentError, "Plain: invalid lr (parameter group 0): got -2"):
+        Plain([{"params": [param()], "lr": -2}])
     with pytest.raises(NotImplementedError, match="Plain does not implement step"):
         Plain([param()], lr=0.1).step()
 
@@ -229,6 +234,10 @@ def test_load_state_dict_malformed():
                                "Optimizer.state_dict()), got dict with keys "
                                "['exp_avg']"):
         opt.load_state_dict({"exp_avg": 1})
+    with raises(ArgumentError, "Adam.load_state_dict: parameter group 0 of the state "
+                               "dict must be a dict with a 'params' list, got dict "
+                               "with keys ['lr']"):
+        opt.load_state_dict({"state": {}, "param_groups": [{"lr": 0.1}]})
     sd = trained_adam((2,)).state_dict()
     sd["state"][7] = sd["state"].pop(0)
     with raises(ArgumentError, "Adam.load_state_dict: the state dict has state for "

@@ -212,7 +212,13 @@ class Optimizer:
 
     def _check_range(self, group, key, lo=0.0, hi=math.inf, lo_open=False,
                      hi_open=False, where="", value=_MISSING, label=None):
-        """Raise unless ``group[key]`` is a real number in the stated interval."""
+        """Raise unless ``group[key]`` is a real number in the stated interval.
+
+        A missing key (a ``required`` hyper-parameter while checking the
+        defaults) is left for :meth:`add_param_group` to report.
+        """
+        if value is _MISSING and key not in group:
+            return
         v = group[key] if value is _MISSING else value
         label = label or key
         if isinstance(v, Tensor) and v.numel() == 1:
@@ -227,6 +233,8 @@ class Optimizer:
                                 f"it must be a number in {interval}")
 
     def _check_betas(self, group, where):
+        if "betas" not in group:
+            return
         betas = group["betas"]
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
             raise ArgumentError(f"{self._name}: invalid betas{where}: got {betas!r}; "
@@ -236,6 +244,8 @@ class Optimizer:
                               value=betas[i], label=f"betas[{i}]")
 
     def _check_int(self, group, key, lo, where):
+        if key not in group:
+            return
         v = group[key]
         if not isinstance(v, numbers.Integral) or isinstance(v, bool) or v < lo:
             raise ArgumentError(f"{self._name}: invalid {key}{where}: got {v!r}; it "
@@ -326,6 +336,11 @@ class Optimizer:
                                 "'param_groups' (from Optimizer.state_dict()), got "
                                 f"{_describe(state_dict)}")
         saved_groups = state_dict["param_groups"]
+        for gi, sg in enumerate(saved_groups):
+            if not isinstance(sg, dict) or "params" not in sg:
+                raise ArgumentError(f"{name}: parameter group {gi} of the state dict "
+                                    "must be a dict with a 'params' list, got "
+                                    f"{_describe(sg)}")
         if len(saved_groups) != len(self.param_groups):
             raise ArgumentError(
                 f"{name}: the state dict has {len(saved_groups)} parameter group(s) "
