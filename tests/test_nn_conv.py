@@ -17,6 +17,7 @@ from tests.oracle import numeric_grad_check
 # PyTorch warns that it copies the input for 'same' with even kernels.
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same':UserWarning")
 DTYPES = [np.float32, np.float64]
+TESTED_PRIMITIVES = {"unfold", "fold"}  # read by test_ops_registry.py
 rng = np.random.default_rng(0)
 
 

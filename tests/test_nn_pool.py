@@ -13,6 +13,9 @@ from tests._window_compare import (
 from tests.oracle import numeric_grad_check
 
 DTYPES = [np.float32, np.float64]
+# Read by test_ops_registry.py: the oracle tests here cover these primitives.
+TESTED_PRIMITIVES = {"pool_gather", "pool_scatter"}
+NON_DIFFERENTIABLE_PRIMITIVES = {"max_pool_indices", "adaptive_max_pool_indices"}
 rng = np.random.default_rng(0)
 
 

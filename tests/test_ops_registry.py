@@ -45,8 +45,6 @@ NON_DIFFERENTIABLE_PRIMITIVES = {
 # Primitives other suites test but have not declared yet; remove each name once
 # its suite declares it (new primitives must not be added here).
 PENDING_DECLARATIONS = {
-    "unfold", "fold", "pool_gather", "pool_scatter",  # test_nn_conv / _pool
-    "max_pool_indices", "adaptive_max_pool_indices",  # non-differentiable
     "custom_function",  # test_custom_function.py
 }
 
