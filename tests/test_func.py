@@ -420,3 +420,19 @@ def test_functional_call_tied_weights_and_strict():
         cf.functional_call(model, {"a.weight": W, "c": W}, (x,), strict=True)
     with pytest.raises(cr.ArgumentError, match="has no submodule 'zz'"):
         cf.functional_call(model, {"zz.weight": W}, (x,))
+
+
+# -- the documentation runs --------------------------------------------------------------------
+def test_docs_derivatives_examples_run(capsys):
+    import pathlib
+    import re
+
+    text = (pathlib.Path(__file__).parent.parent / "docs" / "derivatives.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, re.S)
+    assert len(blocks) >= 10
+    exec(compile("\n".join(blocks), "docs/derivatives.md", "exec"), {})
+    out = capsys.readouterr().out
+    assert "jacfwd 6 evaluations of f, 6 derivative passes" in out
+    assert "jacrev 1 evaluations of f, 2 derivative passes" in out
+    assert "Jacobian mismatch for output 0 with respect to input 0" in out
+    assert "Function 'log' returned inf values" in out

@@ -83,7 +83,7 @@ def test_catches_a_wrong_backward_with_a_table():
     assert "largest differences:" in msg and "analytic" in msg and "numeric" in msg
     # The worst entry is the diagonal entry with the largest |x|.
     j = int(np.argmax(np.abs(x.detach().numpy())))
-    worst = msg.splitlines()[3].split()
+    worst = msg.splitlines()[4].split()
     assert worst[0] == f"({j},)" and worst[1] == f"({j},)"
     assert float(worst[2]) == pytest.approx(x[j].item(), rel=1e-5)
     assert float(worst[3]) == pytest.approx(2 * x[j].item(), rel=1e-5)

@@ -117,7 +117,7 @@ def _report(kind, i, k, out_shape, in_shape, a, n, atol, rtol):
     bad = diff > atol + rtol * np.abs(n)
     order = np.argsort(-np.where(np.isnan(diff), np.inf, diff), axis=None)
     lines = [
-        f"Jacobian mismatch for output {i} with respect to input {k} ({kind} mode): "
+        f"Jacobian mismatch for output {i} with respect to input {k} ({kind} mode)",
         f"{int(bad.sum())} of {bad.size} entries differ by more than "
         f"atol + rtol * |numeric| (atol={atol:g}, rtol={rtol:g}); output shape "
         f"{fmt_shape(out_shape)}, input shape {fmt_shape(in_shape)}",
