@@ -11,7 +11,7 @@ import math
 
 from ..autograd.grad_mode import no_grad
 from ..errors import ArgumentError, ShapeError, fmt_shape
-from ..ops import eye, logical_or, randn, where, zeros
+from ..ops import eye, logical_or, randn, zeros
 from ..ops.linalg import svd
 
 
@@ -87,10 +87,10 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
         x = randn(tensor.shape, generator=generator, dtype=tensor.dtype) * std + mean
         for _ in range(1000):
             out = logical_or(x < a, x > b)
-            if not out.any():
+            n = int(out.sum().item())
+            if n == 0:
                 break
-            fresh = randn(tensor.shape, generator=generator, dtype=tensor.dtype)
-            x = where(out, fresh * std + mean, x)
+            x[out] = randn(n, generator=generator, dtype=tensor.dtype) * std + mean
         else:
             raise ArgumentError(f"trunc_normal_: [a, b] = [{a}, {b}] holds too little "
                                 f"of N({mean}, {std}^2) to sample from")
