@@ -436,3 +436,31 @@ def test_docs_derivatives_examples_run(capsys):
     assert "jacrev 1 evaluations of f, 2 derivative passes" in out
     assert "Jacobian mismatch for output 0 with respect to input 0" in out
     assert "Function 'log' returned inf values" in out
+
+
+# -- chainrule.autograd.functional ------------------------------------------------------------------
+def test_autograd_functional_matches_torch():
+    import torch.autograd.functional as taf
+
+    import chainrule.autograd.functional as caf
+
+    (x, xt), (y, yt) = both(arr(3)), both(arr(3, seed=1))
+    (v, vt), (w, wt) = both(arr(3, seed=2)), both(arr(3, seed=3))
+    for strategy in ("reverse-mode", "forward-mode"):
+        close(caf.jacobian(C(g_vec), (x, y), strategy=strategy),
+              taf.jacobian(T(g_vec), (xt, yt), strategy=strategy, vectorize=True))
+        close(caf.jacobian(C(g_tuple), (x, y), strategy=strategy),
+              taf.jacobian(T(g_tuple), (xt, yt), strategy=strategy, vectorize=True))
+    close(caf.jacobian(lambda a: a.sin(), x), taf.jacobian(lambda a: a.sin(), xt))
+    close(caf.hessian(C(f_pair), (x, y)), taf.hessian(T(f_pair), (xt, yt)))
+    close(caf.vjp(C(g_tuple), (x, y), (v, cr.tensor(1.5, dtype=cr.float64))),
+          taf.vjp(T(g_tuple), (xt, yt), (vt, torch.tensor(1.5, dtype=torch.float64))))
+    close(caf.jvp(C(g_vec), (x, y), (v, w)), taf.jvp(T(g_vec), (xt, yt), (vt, wt)))
+    close(caf.hvp(C(f_pair), (x, y), (v, w)), taf.hvp(T(f_pair), (xt, yt), (vt, wt)))
+    close(caf.vhp(C(f_pair), (x, y), (v, w)), taf.vhp(T(f_pair), (xt, yt), (vt, wt)))
+    single = lambda m: (lambda a: (a.exp() * a).sum())  # noqa: E731
+    close(caf.hvp(single(cr), x, v), taf.hvp(single(torch), xt, vt))
+    close(caf.vhp(single(cr), x, v), taf.vhp(single(torch), xt, vt))
+    xg = cr.tensor(arr(3), requires_grad=True)
+    assert caf.jacobian(lambda a: a ** 2, xg, create_graph=True).requires_grad
+    assert not caf.jacobian(lambda a: a ** 2, xg).requires_grad

@@ -39,6 +39,6 @@ def _load_late():
     """
     global Function, FunctionCtx, once_differentiable
     global gradcheck, gradgradcheck, GradcheckError
-    from . import forward_ad  # noqa: F401
+    from . import forward_ad, functional  # noqa: F401
     from .function import Function, FunctionCtx, once_differentiable
     from .gradcheck import GradcheckError, gradcheck, gradgradcheck
