@@ -414,6 +414,29 @@ def test_lbfgs_trajectory_matches_torch(kw):
     assert cs["n_iter"] == ts["n_iter"] and cs["func_evals"] == ts["func_evals"]
 
 
+@pytest.mark.parametrize("kw", [dict(), dict(line_search_fn="strong_wolfe")], ids=_id)
+def test_lbfgs_float32_matches_torch_over_one_step(kw):
+    # In float32 L-BFGS amplifies rounding (torch's own float32 and float64 runs
+    # part by ~1e-6 after 20 iterations), so one step of 10 iterations is checked.
+    init = [a.astype(np.float32) for a in INIT_L]
+    x, y = XL.astype(np.float32), YL.astype(np.float32)
+    cps = [cr.tensor(a.copy(), requires_grad=True) for a in init]
+    tps = [torch.tensor(a.copy(), requires_grad=True) for a in init]
+    copt = optim.LBFGS(cps, max_iter=10, **kw)
+    topt = torch.optim.LBFGS(tps, max_iter=10, **kw)
+
+    def closure(opt, ps, lib):
+        opt.zero_grad()
+        loss = (((lib.tensor(x) @ ps[0]).tanh() @ ps[1] - lib.tensor(y)) ** 2).mean()
+        loss.backward()
+        return loss
+
+    copt.step(lambda: closure(copt, cps, cr))
+    topt.step(lambda: closure(topt, tps, torch))
+    for c, t in zip(cps, tps):
+        np.testing.assert_allclose(c.detach().numpy(), t.detach().numpy(), atol=1e-5)
+
+
 def rosenbrock(x):
     return (1 - x[0]) ** 2 + 100 * (x[1] - x[0] ** 2) ** 2
 
