@@ -31,6 +31,7 @@ from . import autograd, linalg  # noqa: F401,E402
 autograd._load_late()
 from . import func  # noqa: F401,E402
 from . import optim  # noqa: F401,E402
+from . import nn  # noqa: F401,E402
 from .io import load, save  # noqa: F401,E402
 
 float = float32  # noqa: A001

@@ -1,0 +1,1 @@
+"""Side-by-side training benchmarks: chainrule against PyTorch (not tests)."""

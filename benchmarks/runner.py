@@ -1,0 +1,187 @@
+"""Time training steps of each workload in chainrule and PyTorch, alternating.
+
+For each workload: build both models from the same weights and data, warm
+up, then measure ``repeats`` times per framework (alternating, so machine
+noise hits both alike); each measurement runs enough steps to last at least
+``min_seconds``.  A step is forward + backward + ``Adam(lr=1e-3)`` update.
+Reported: median ms/step, GFLOP/s and the chainrule/PyTorch ratio.
+"""
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+from .workloads import WORKLOADS
+
+
+def blas_threads():
+    """chainrule's BLAS thread count (what NumPy's OpenBLAS/MKL uses)."""
+    try:
+        from threadpoolctl import threadpool_info
+
+        n = [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
+        return n[0] if n else 1
+    except ImportError:
+        return os.cpu_count() or 1
+
+
+def make_pair(w, seed=0):
+    """(chainrule step fn, torch step fn) training identical models on one batch."""
+    import torch
+
+    import chainrule as cr
+
+    torch.manual_seed(seed)
+    tmodel = w.build(torch)
+    cmodel = w.build(cr)
+    cmodel.load_state_dict({k: cr.tensor(v.detach().numpy().copy())
+                            for k, v in tmodel.state_dict().items()})
+    rng = np.random.default_rng(seed)
+    x, y = w.batch(rng)
+    tx, ty = torch.from_numpy(x), torch.from_numpy(y)
+    cx, cy = cr.from_numpy(x), cr.from_numpy(y)
+    topt = torch.optim.Adam(tmodel.parameters(), lr=1e-3)
+    copt = cr.optim.Adam(cmodel.parameters(), lr=1e-3)
+
+    def cstep():
+        copt.zero_grad()
+        loss = w.loss(cr, cmodel(cx), cy)
+        loss.backward()
+        copt.step()
+        return loss
+
+    def tstep():
+        topt.zero_grad()
+        loss = w.loss(torch, tmodel(tx), ty)
+        loss.backward()
+        topt.step()
+        return loss
+
+    return cstep, tstep
+
+
+def time_steps(step, min_seconds):
+    """Median-free single measurement: ms per step over >= min_seconds."""
+    n, total = 0, 0.0
+    start = time.perf_counter()
+    while total < min_seconds:
+        step()
+        n += 1
+        total = time.perf_counter() - start
+    return 1000.0 * total / n
+
+
+def bench_workload(w, repeats, min_seconds, warmup):
+    cstep, tstep = make_pair(w)
+    for _ in range(warmup):
+        cstep()
+        tstep()
+    c_ms, t_ms = [], []
+    for _ in range(repeats):
+        c_ms.append(time_steps(cstep, min_seconds))
+        t_ms.append(time_steps(tstep, min_seconds))
+    c, t = statistics.median(c_ms), statistics.median(t_ms)
+    return {
+        "workload": w.name, "title": w.title,
+        "chainrule_ms": c, "torch_ms": t, "ratio": c / t,
+        "chainrule_gflops": w.flops / c / 1e6, "torch_gflops": w.flops / t / 1e6,
+        "chainrule_runs_ms": c_ms, "torch_runs_ms": t_ms,
+    }
+
+
+def standalone_step(w, m, seed=0):
+    """A training step for framework module ``m`` alone (own random init)."""
+    m.manual_seed(seed)
+    model = w.build(m)
+    x, y = w.batch(np.random.default_rng(seed))
+    x, y = m.from_numpy(x), m.from_numpy(y)
+    opt = m.optim.Adam(model.parameters(), lr=1e-3)
+
+    def step():
+        opt.zero_grad()
+        loss = w.loss(m, model(x), y)
+        loss.backward()
+        opt.step()
+
+    return step
+
+
+def peak_rss_mb(name, framework, steps):
+    """(MB after import, peak MB) of a fresh process importing only
+    ``framework`` and training workload ``name`` for ``steps`` steps."""
+    code = (
+        "import resource, numpy\n"
+        "def rss(): return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        f"import {framework} as m\n"
+        "base = rss()\n"
+        "from benchmarks.runner import standalone_step\n"
+        "from benchmarks.workloads import WORKLOADS\n"
+        f"w = [w for w in WORKLOADS if w.name == {name!r}][0]\n"
+        "step = standalone_step(w, m)\n"
+        f"for _ in range({steps}): step()\n"
+        "print(base, rss())\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=os.path.dirname(os.path.dirname(__file__)))
+    base, peak = out.stdout.strip().splitlines()[-1].split()
+    return int(base) / 1024.0, int(peak) / 1024.0
+
+
+def import_time_ms(module, repeats=5):
+    """Median wall time of ``import module`` in a fresh interpreter."""
+    times = []
+    for _ in range(repeats):
+        code = ("import time; t = time.perf_counter(); import " + module +
+                "; print(time.perf_counter() - t)")
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                             text=True, check=True)
+        times.append(1000.0 * float(out.stdout.strip()))
+    return statistics.median(times)
+
+
+def run(quick=False, only=None, out_path="benchmarks/results.json"):
+    import torch
+
+    threads = blas_threads()
+    torch.set_num_threads(threads)
+    repeats, min_s, warmup = (3, 0.5, 3) if quick else (5, 2.0, 10)
+    results = {"date": time.strftime("%Y-%m-%d"), "threads": threads,
+               "quick": quick, "workloads": []}
+    print(f"chainrule vs PyTorch {torch.__version__}, {threads} BLAS thread(s), "
+          f"{repeats} alternating runs of >= {min_s:g} s each")
+    header = (f"{'':4} {'workload':44} {'chainrule ms':>12} {'torch ms':>9} "
+              f"{'ratio':>6} {'GFLOP/s cr':>10} {'GFLOP/s pt':>10}")
+    print(header)
+    for w in WORKLOADS:
+        if only and w.name not in only:
+            continue
+        r = bench_workload(w, repeats, min_s, warmup)
+        results["workloads"].append(r)
+        print(f"{w.name:4} {w.title:44} {r['chainrule_ms']:12.2f} {r['torch_ms']:9.2f} "
+              f"{r['ratio']:6.2f} {r['chainrule_gflops']:10.1f} {r['torch_gflops']:10.1f}",
+              flush=True)
+    steps = 5 if quick else 20
+    print("\npeak resident memory, MB (fresh process with one framework; after "
+          "import -> peak while training):")
+    for r in results["workloads"]:
+        for fw in ("chainrule", "torch"):
+            base, peak = peak_rss_mb(r["workload"], fw, steps)
+            r[fw + "_import_mb"], r[fw + "_peak_mb"] = base, peak
+        print(f"{r['workload']:4} chainrule {r['chainrule_import_mb']:5.0f} -> "
+              f"{r['chainrule_peak_mb']:5.0f}   torch {r['torch_import_mb']:5.0f} -> "
+              f"{r['torch_peak_mb']:5.0f}", flush=True)
+    ci, ti = import_time_ms("chainrule"), import_time_ms("torch")
+    results["import_ms"] = {"chainrule": ci, "torch": ti}
+    print(f"\nimport time (median of 5 fresh processes): chainrule {ci:.0f} ms, "
+          f"torch {ti:.0f} ms")
+    if out_path:
+        with open(out_path, "w") as f:
+            json.dump(results, f, indent=2)
+        print(f"results written to {out_path}")
+    return results
+
+
