@@ -63,8 +63,8 @@ def _every_kind():
         ("ints", [0, -1, 2**64 + 1, -(2**200), 10**40]),
         ("floats", [0.1, -0.0, 1e-310, 1.7976931348623157e308, math.nan, math.inf,
                     -math.inf, 1.0]),
-        ("text", ["", "plain", "quote \" and \\ backslash", "ünïcødé ✓ \U0001F600",
-                  "0" * 64, '"' + "0" * 64 + '"']),
+        ("text", ["", "plain", "quote \" and \\ backslash",
+                  "ünïcødé ✓ \U0001F600", "0" * 64, '"' + "0" * 64 + '"']),
         ("bools", (True, False, None)),
         ("nested", {"a": {"b": [[], {}, ()]}, "c": ({"d": [t]},)}),
         ("keys", {0: "int", 1.5: "float", None: "none", True: "bool", ("x", 2): "tup",
@@ -182,7 +182,7 @@ def test_training_state_round_trip_resumes_exactly(tmp_path):
     _same(dict(model.state_dict()), dict(model2.state_dict()))
 
 
-# -- safe loading ------------------------------------------------------------------------
+# -- safe loading ----------------------------------------------------------------------
 class _Payload:
     """Unpickling this creates the file ``path`` -- stands for any code."""
 
@@ -214,7 +214,8 @@ def test_torch_save_file_is_rejected(tmp_path):
 
     path = tmp_path / "model.pt"
     torch.save({"w": torch.ones(2)}, path)
-    with pytest.raises(CheckpointError, match=r"zip archive \(the format of torch.save\)"):
+    with pytest.raises(CheckpointError,
+                       match=r"zip archive \(the format of torch.save\)"):
         cr.load(path)
 
 
@@ -277,7 +278,8 @@ def test_file_claiming_to_be_a_checkpoint_is_rejected(tmp_path, structure, reaso
 def test_forged_file_that_is_valid_loads(tmp_path):
     # The forging helper itself produces loadable files when the structure is
     # right, so the rejections above are about the structure alone.
-    path = _forge(tmp_path, {"0": np.zeros(2, np.float32)}, '[{"$": "tensor", "k": "0"}]')
+    path = _forge(tmp_path, {"0": np.zeros(2, np.float32)},
+                  '[{"$": "tensor", "k": "0"}]')
     assert cr.load(path)[0].tolist() == [0.0, 0.0]
     with pytest.raises(CheckpointError, match="format version '2'"):
         cr.load(_forge(tmp_path, {}, "[]", version="2"))

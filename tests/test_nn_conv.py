@@ -104,7 +104,8 @@ def test_conv_transpose2d_output_size():
         out = compare_layer(m, tm, _x(2, 2, 5, 6), np.float64,
                             call=lambda mod, x: mod(x, output_size=size))
         assert out[0].shape[-2:] == tuple(size[-2:])
-    with pytest.raises(cr.ArgumentError, match=r"output size of \(12, 11\).*valid sizes"):
+    with pytest.raises(cr.ArgumentError,
+                       match=r"output size of \(12, 11\).*valid sizes"):
         m(cr.randn(2, 2, 5, 6, dtype=cr.float64), output_size=(12, 11))
 
 
@@ -120,7 +121,7 @@ def test_benchmark_cnn_matches_torch():
     compare_layer(m, tm, _x(4, 1, 28, 28), np.float32)
 
 
-# -- functional ---------------------------------------------------------------------
+# -- functional ------------------------------------------------------------------------
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_functional_conv_matches_torch(dtype):
     x, w, b = _x(2, 4, 8, 7), _x(6, 2, 3, 2), _x(6)
@@ -151,8 +152,8 @@ UNFOLD = [
 @pytest.mark.parametrize("kw", UNFOLD)
 def test_unfold_fold_match_torch(kw, dtype):
     x = _x(2, 3, 7, 8)
-    compare_fn(lambda a: F.unfold(a, **kw), lambda a: torch.nn.functional.unfold(a, **kw),
-               [x], dtype)
+    compare_fn(lambda a: F.unfold(a, **kw),
+               lambda a: torch.nn.functional.unfold(a, **kw), [x], dtype)
     cols = torch.nn.functional.unfold(torch.tensor(x), **kw).numpy()
     compare_fn(lambda a: F.fold(a, (7, 8), **kw),
                lambda a: torch.nn.functional.fold(a, (7, 8), **kw), [cols], dtype)
@@ -160,7 +161,7 @@ def test_unfold_fold_match_torch(kw, dtype):
                lambda a: torch.nn.functional.fold(a, (7, 8), **kw), [cols[0]], dtype)
 
 
-# -- finite differences, forward mode and second order ----------------------------------
+# -- finite differences, forward mode and second order ---------------------------------
 def _geom(x_shape, k=(2, 3), d=(1, 2), p=(1, 0, 2, 1), s=(2, 1)):
     from chainrule.ops.conv import out_len
 
@@ -216,7 +217,7 @@ def test_conv_double_backward_matches_torch():
         [_x(1, 2, 3, 4), _x(2, 3, 2, 2)])
 
 
-# -- layout, init and repr ------------------------------------------------------------------
+# -- layout, init and repr -------------------------------------------------------------
 LAYERS = [
     ("Conv1d", (3, 6, 4), dict(stride=2, groups=3, bias=False)),
     ("Conv2d", (4, 6, (3, 2)), dict(padding="same", dilation=2, groups=2,
@@ -264,7 +265,7 @@ def test_dtype_argument_and_casting():
     assert m(cr.randn(1, 2, 4, 4, dtype=cr.float64)).dtype == cr.float64
 
 
-# -- errors ----------------------------------------------------------------------------------
+# -- errors ----------------------------------------------------------------------------
 def test_wrong_channel_count_names_layer_and_counts():
     model = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU(), nn.Conv2d(8, 4, 3))
     with pytest.raises(cr.ShapeError) as e:

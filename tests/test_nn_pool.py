@@ -33,7 +33,8 @@ MAXPOOL2D = [
     ((3,), dict(stride=2, padding=1), (2, 3, 9, 11)),
     (((3, 2),), dict(stride=(2, 3), padding=(1, 1), dilation=(2, 1)), (2, 2, 11, 10)),
     ((3,), dict(stride=2, ceil_mode=True), (2, 2, 10, 8)),
-    ((2,), dict(stride=1, padding=1, ceil_mode=True, return_indices=True), (2, 3, 5, 6)),
+    ((2,), dict(stride=1, padding=1, ceil_mode=True, return_indices=True),
+     (2, 3, 5, 6)),
     ((4,), dict(stride=3, padding=2, dilation=2, ceil_mode=True, return_indices=True),
      (1, 2, 13, 12)),
     ((2,), dict(return_indices=True), (3, 7, 9)),  # unbatched, odd size
@@ -174,7 +175,7 @@ def test_functional_forms_match_torch():
         compare_fn(fn, tfn, [x], np.float64)
 
 
-# -- primitives: finite differences, forward mode, second order ---------------------------
+# -- primitives: finite differences, forward mode, second order ------------------------
 def test_pool_gather_scatter_finite_differences():
     from chainrule.ops import conv as W
 
@@ -224,7 +225,7 @@ def test_inplace_on_pooled_output_keeps_gradient():
     np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy())
 
 
-# -- repr and errors -------------------------------------------------------------------------
+# -- repr and errors -------------------------------------------------------------------
 @pytest.mark.parametrize("name,args,kwargs", [
     ("MaxPool2d", (3,), dict(stride=2, padding=1, ceil_mode=True)),
     ("MaxPool1d", (2,), {}),
@@ -241,8 +242,9 @@ def test_repr_matches_torch(name, args, kwargs):
 
 def test_errors():
     x = cr.randn(1, 2, 6, 6)
-    with pytest.raises(cr.ArgumentError, match=r"max_pool2d: pad should be at most half "
-                                               r"of kernel size.*padding=\(2, 2\)"):
+    with pytest.raises(cr.ArgumentError,
+                       match=r"max_pool2d: pad should be at most half of kernel "
+                             r"size.*padding=\(2, 2\)"):
         F.max_pool2d(x, 3, padding=2)
     with pytest.raises(cr.ShapeError, match=r"max_pool2d: given input size \(2x6x6\).*"
                                             r"too small"):

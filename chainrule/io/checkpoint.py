@@ -77,7 +77,7 @@ def _safetensors():
     return stn
 
 
-# -- encoding ---------------------------------------------------------------------------
+# -- encoding --------------------------------------------------------------------------
 class _Encoder:
     """Turns an object into (structure JSON value, {name: ndarray})."""
 
@@ -178,7 +178,7 @@ def _serialize(obj):
     return blob[:8] + header.replace(placeholder, f'"{digest}"'.encode()) + blob[8 + n:]
 
 
-# -- atomic write -------------------------------------------------------------------------
+# -- atomic write ----------------------------------------------------------------------
 def _fsync_dir(directory):
     try:
         fd = os.open(directory, os.O_RDONLY)
@@ -245,7 +245,7 @@ def save(obj, f):
     _write_atomic(os.fsdecode(f), blob)
 
 
-# -- loading --------------------------------------------------------------------------------
+# -- loading ---------------------------------------------------------------------------
 def _looks_like_safetensors(data):
     n = int.from_bytes(data[:8], "little") if len(data) >= 8 else -1
     return 0 < n <= _MAX_HEADER and 8 + n <= len(data) and data[8:9] == b"{"
@@ -259,9 +259,9 @@ def _sniff(data, name):
         return
     if data[:4] == b"PK\x03\x04":
         raise CheckpointError(
-            f"load: {name} is a zip archive (the format of torch.save), not a chainrule "
-            "checkpoint; chainrule does not unpickle files because unpickling can run "
-            "arbitrary code")
+            f"load: {name} is a zip archive (the format of torch.save), not a "
+            "chainrule checkpoint; chainrule does not unpickle files because "
+            "unpickling can run arbitrary code")
     if data[0] == 0x80 and len(data) > 1 and data[1] <= 5:
         raise CheckpointError(
             f"load: {name} is a pickle file; chainrule never unpickles (unpickling "

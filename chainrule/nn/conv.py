@@ -489,9 +489,12 @@ class Conv1d(_ConvNd):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding,
                          dilation, False, 0, groups, bias, padding_mode, device, dtype)
 
+    def _conv_forward(self, input, weight, bias):
+        return _conv(input, weight, bias, self.stride, self.padding, self.dilation,
+                     self.groups, 1, self._label(), self.padding_mode)
+
     def forward(self, input):
-        return _conv(input, self.weight, self.bias, self.stride, self.padding,
-                     self.dilation, self.groups, 1, self._label(), self.padding_mode)
+        return self._conv_forward(input, self.weight, self.bias)
 
 
 class Conv2d(_ConvNd):
@@ -510,9 +513,14 @@ class Conv2d(_ConvNd):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding,
                          dilation, False, 0, groups, bias, padding_mode, device, dtype)
 
+    def _conv_forward(self, input, weight, bias):
+        """The convolution with another weight and bias (weight standardisation,
+        spectral norm...), as in PyTorch."""
+        return _conv(input, weight, bias, self.stride, self.padding, self.dilation,
+                     self.groups, 2, self._label(), self.padding_mode)
+
     def forward(self, input):
-        return _conv(input, self.weight, self.bias, self.stride, self.padding,
-                     self.dilation, self.groups, 2, self._label(), self.padding_mode)
+        return self._conv_forward(input, self.weight, self.bias)
 
 
 class ConvTranspose1d(_ConvNd):
