@@ -33,7 +33,8 @@ ROWS = {
     "sigmoid": (F.sigmoid, torch.sigmoid),
     "tanh": (F.tanh, torch.tanh),
     "softplus": (F.softplus, TF.softplus),
-    "softplus_beta": (lambda x: F.softplus(x, 2.0, 3.0), lambda x: TF.softplus(x, 2.0, 3.0)),
+    "softplus_beta": (lambda x: F.softplus(x, 2.0, 3.0),
+                      lambda x: TF.softplus(x, 2.0, 3.0)),
     "softsign": (F.softsign, TF.softsign),
     "hardtanh": (F.hardtanh, TF.hardtanh),
     "hardtanh_range": (lambda x: F.hardtanh(x, -0.5, 2.0),
@@ -44,7 +45,8 @@ ROWS = {
     "hardshrink": (F.hardshrink, TF.hardshrink),
     "softshrink": (F.softshrink, TF.softshrink),
     "tanhshrink": (F.tanhshrink, TF.tanhshrink),
-    "threshold": (lambda x: F.threshold(x, 0.3, -2.0), lambda x: TF.threshold(x, 0.3, -2.0)),
+    "threshold": (lambda x: F.threshold(x, 0.3, -2.0),
+                  lambda x: TF.threshold(x, 0.3, -2.0)),
     "softmax0": (lambda x: F.softmax(x, 0), lambda x: TF.softmax(x, 0)),
     "softmax1": (lambda x: F.softmax(x, dim=-1), lambda x: TF.softmax(x, dim=-1)),
     "log_softmax": (lambda x: F.log_softmax(x, 1), lambda x: TF.log_softmax(x, 1)),
@@ -75,8 +77,8 @@ def test_finite_differences(name):
 
 
 @pytest.mark.parametrize("name", ["gelu", "gelu_tanh", "silu", "mish", "softplus",
-                                  "logsigmoid", "elu", "selu", "softmax1", "log_softmax",
-                                  "tanh", "sigmoid"])
+                                  "logsigmoid", "elu", "selu", "softmax1",
+                                  "log_softmax", "tanh", "sigmoid"])
 def test_second_derivative_matches_torch(name):
     cf, tf = ROWS[name]
     x = _x(np.float64)
@@ -181,7 +183,7 @@ def test_inplace_activations_modify_their_input():
         assert "inplace=True" in repr(getattr(nn, name)(inplace=True))
 
 
-# -- the activations torch lacks, against their formulas (computed in torch) ------------
+# -- the activations torch lacks, against their formulas (computed in torch) -----------
 def test_arctan_arsinh_isru_against_formulas():
     x = _x(np.float64)
     check_against_torch(F.arctan, torch.atan, [x])

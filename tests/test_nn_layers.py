@@ -216,7 +216,7 @@ def test_functional_batch_norm():
         lambda a: torch.nn.functional.batch_norm(a, None, None, training=True), [x])
 
 
-# -- LayerNorm, GroupNorm, RMSNorm -------------------------------------------------------
+# -- LayerNorm, GroupNorm, RMSNorm -----------------------------------------------------
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape,kw", [
     (4, {}), ((3, 4), {}), (4, {"elementwise_affine": False}), (4, {"bias": False}),
@@ -232,8 +232,8 @@ def test_layernorm(dtype, shape, kw):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("groups,kw", [(1, {}), (2, {}), (6, {}), (3, {"affine": False}),
-                                       (2, {"eps": 1e-3})])
+@pytest.mark.parametrize("groups,kw", [(1, {}), (2, {}), (6, {}),
+                                       (3, {"affine": False}), (2, {"eps": 1e-3})])
 def test_groupnorm(dtype, groups, kw):
     t, c = _pair("GroupNorm", groups, 6, dtype=dtype, **kw)
     with torch.no_grad():
@@ -306,7 +306,7 @@ def test_embedding_from_pretrained_and_errors():
                                                  padding_idx=1), [_x(3, 5)])
 
 
-# -- distances and normalize ------------------------------------------------------------
+# -- distances and normalize -----------------------------------------------------------
 def test_normalize_cosine_similarity_pairwise_distance():
     a, b = _x(5, 4, dtype=np.float64), _x(5, 4, dtype=np.float64, seed=1)
     tf = torch.nn.functional
@@ -314,16 +314,17 @@ def test_normalize_cosine_similarity_pairwise_distance():
         for dim in (0, 1, -1):
             check_against_torch(lambda x: F.normalize(x, p, dim),
                                 lambda x: tf.normalize(x, p, dim), [a])
-    check_against_torch(lambda x: F.normalize(x * 0), lambda x: tf.normalize(x * 0), [a])
+    check_against_torch(lambda x: F.normalize(x * 0), lambda x: tf.normalize(x * 0),
+                        [a])
     for dim in (0, 1):
         check_against_torch(lambda x, y: F.cosine_similarity(x, y, dim),
                             lambda x, y: tf.cosine_similarity(x, y, dim), [a, b])
     check_against_torch(F.cosine_similarity, tf.cosine_similarity, [a, b[:1]])
     for p in (1.0, 2.0, 3.0):
         for keepdim in (False, True):
-            check_against_torch(lambda x, y: F.pairwise_distance(x, y, p, 1e-6, keepdim),
-                                lambda x, y: tf.pairwise_distance(x, y, p, 1e-6, keepdim),
-                                [a, b])
+            check_against_torch(
+                lambda x, y: F.pairwise_distance(x, y, p, 1e-6, keepdim),
+                lambda x, y: tf.pairwise_distance(x, y, p, 1e-6, keepdim), [a, b])
     check_against_torch(F.pairwise_distance, tf.pairwise_distance, [a[0], b[0]])
     c1, c2 = nn.CosineSimilarity(dim=0), torch.nn.CosineSimilarity(dim=0)
     check_against_torch(c1, c2, [a, b])

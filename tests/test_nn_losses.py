@@ -22,7 +22,8 @@ def _r(*shape, seed=0, dtype=np.float64):
 def _both(name, *args, **kwargs):
     """``(chainrule F.<name>, torch F.<name>)`` with the given fixed arguments."""
     cf, tf = getattr(F, name), getattr(TF, name)
-    return (lambda *xs: cf(*xs, *args, **kwargs)), (lambda *xs: tf(*xs, *args, **kwargs))
+    return (lambda *xs: cf(*xs, *args, **kwargs),
+            lambda *xs: tf(*xs, *args, **kwargs))
 
 
 def _const(arr):
@@ -36,7 +37,8 @@ def test_regression_losses(reduction, dtype):
     x, y = _r(4, 5, dtype=dtype), _r(4, 5, seed=1, dtype=dtype)
     w = np.abs(_r(4, 5, seed=2, dtype=dtype))
     for name, kw in [("mse_loss", {}), ("l1_loss", {}), ("smooth_l1_loss", {}),
-                     ("smooth_l1_loss", {"beta": 0.5}), ("smooth_l1_loss", {"beta": 0.0}),
+                     ("smooth_l1_loss", {"beta": 0.5}),
+                     ("smooth_l1_loss", {"beta": 0.0}),
                      ("huber_loss", {}), ("huber_loss", {"delta": 0.3})]:
         cf, tf = _both(name, reduction=reduction, **kw)
         check_against_torch(cf, tf, [x, y])
@@ -47,8 +49,8 @@ def test_regression_losses(reduction, dtype):
                             [x, y, w])
     check_against_torch(nn.MSELoss(reduction=reduction),
                         torch.nn.MSELoss(reduction=reduction), [x, y])
-    check_against_torch(nn.HuberLoss(reduction, 0.5), torch.nn.HuberLoss(reduction, 0.5),
-                        [x, y])
+    check_against_torch(nn.HuberLoss(reduction, 0.5),
+                        torch.nn.HuberLoss(reduction, 0.5), [x, y])
     check_against_torch(nn.SmoothL1Loss(reduction=reduction, beta=2.0),
                         torch.nn.SmoothL1Loss(reduction=reduction, beta=2.0), [x, y])
     check_against_torch(nn.L1Loss(reduction=reduction),
@@ -157,7 +159,8 @@ def test_classification_errors():
         F.cross_entropy(x, cr.tensor([0, 7, 1, 2]))
     with pytest.raises(cr.IndexOutOfRange, match="target -3"):
         F.nll_loss(x, cr.tensor([0, -3, 1, 2]))
-    with pytest.raises(cr.ShapeError, match=r"needs a target .* shape \[4\], got \[3\]"):
+    with pytest.raises(cr.ShapeError,
+                       match=r"needs a target .* shape \[4\], got \[3\]"):
         F.cross_entropy(x, cr.tensor([0, 1, 2]))
     with pytest.raises(cr.ShapeError, match="probabilities"):
         F.cross_entropy(x, cr.randn(4))
@@ -193,11 +196,11 @@ def test_binary_losses(reduction):
                             [x, y])
     # Probabilities of exactly 0 and 1: logs clamped at -100, as in torch.
     edge = np.array([0.0, 1.0, 0.5])
-    check_against_torch(lambda a: F.binary_cross_entropy(a, cr.tensor([1.0, 0.0, 1.0]),
-                                                         reduction=reduction),
-                        lambda a: TF.binary_cross_entropy(a, torch.tensor([1.0, 0, 1]).double(),
-                                                          reduction=reduction),
-                        [edge], grads=False)
+    lab = np.array([1.0, 0.0, 1.0])
+    check_against_torch(
+        lambda a: F.binary_cross_entropy(a, cr.tensor(lab), reduction=reduction),
+        lambda a: TF.binary_cross_entropy(a, torch.tensor(lab), reduction=reduction),
+        [edge], grads=False)
     check_against_torch(nn.MultiLabelSoftMarginLoss(reduction=reduction),
                         torch.nn.MultiLabelSoftMarginLoss(reduction=reduction),
                         [x, _const((y > 0.5).astype(np.float64))])
@@ -250,7 +253,8 @@ def test_embedding_losses(reduction):
                             torch.nn.TripletMarginLoss(reduction=reduction, **kw),
                             [a, b, c])
     check_against_torch(nn.TripletMarginLoss(reduction=reduction),
-                        torch.nn.TripletMarginLoss(reduction=reduction), [a[0], b[0], c[0]])
+                        torch.nn.TripletMarginLoss(reduction=reduction),
+                        [a[0], b[0], c[0]])
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
@@ -270,12 +274,12 @@ def test_likelihood_losses(reduction):
     var[0, 0] = 1e-9  # below eps: clamped, gradient passes as in torch
     for full in (False, True):
         for v in (var, var[:, :1], var[:, 0]):
-            check_against_torch(nn.GaussianNLLLoss(full=full, reduction=reduction),
-                                torch.nn.GaussianNLLLoss(full=full, reduction=reduction),
-                                [x, y, v])
-    check_against_torch(lambda a, b: F.gaussian_nll_loss(a, b, 0.5, reduction=reduction),
-                        lambda a, b: TF.gaussian_nll_loss(a, b, 0.5, reduction=reduction),
-                        [x, y])
+            check_against_torch(
+                nn.GaussianNLLLoss(full=full, reduction=reduction),
+                torch.nn.GaussianNLLLoss(full=full, reduction=reduction), [x, y, v])
+    check_against_torch(
+        lambda a, b: F.gaussian_nll_loss(a, b, 0.5, reduction=reduction),
+        lambda a, b: TF.gaussian_nll_loss(a, b, 0.5, reduction=reduction), [x, y])
     with pytest.raises(cr.ShapeError, match="var of shape"):
         F.gaussian_nll_loss(cr.tensor(x), cr.tensor(y), cr.ones(2, 2, dtype=cr.float64))
     with pytest.raises(cr.ArgumentError, match="negative"):
@@ -304,14 +308,16 @@ def test_perceptron_and_epsilon_insensitive_losses(reduction):
     expected = {"none": expected, "mean": expected.mean(), "sum": expected.sum()}
     out = F.perceptron_loss(cr.tensor(score), cr.tensor(y), reduction=reduction)
     assert_close(out, expected[reduction])
-    check_against_torch(lambda a: F.perceptron_loss(a, cr.tensor(y), reduction),
-                        lambda a: _torch_reduce(torch.clamp(-torch.tensor(y) * a, min=0),
-                                                reduction), [_r(5)])
+    ty = torch.tensor(y)
+    check_against_torch(
+        lambda a: F.perceptron_loss(a, cr.tensor(y), reduction),
+        lambda a: _torch_reduce(torch.clamp(-ty * a, min=0), reduction), [_r(5)])
     yhat, target = _r(6), _r(6, seed=1)
     for eps in (0.0, 0.5):
         check_against_torch(
             lambda a, b: F.epsilon_insensitive_loss(a, b, eps, reduction),
-            lambda a, b: _torch_reduce(torch.clamp((b - a).abs() - eps, min=0), reduction),
+            lambda a, b: _torch_reduce(torch.clamp((b - a).abs() - eps, min=0),
+                                       reduction),
             [yhat, target])
     numeric_grad_check(lambda a: F.epsilon_insensitive_loss(a, cr.tensor(target), 0.5,
                                                             "none"), [yhat])

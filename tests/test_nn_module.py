@@ -53,7 +53,8 @@ def test_repr_matches_torch():
     for tm, cm in [
         (torch.nn.ReLU(inplace=True), nn.ReLU(inplace=True)),
         (torch.nn.LeakyReLU(0.2), nn.LeakyReLU(0.2)),
-        (torch.nn.ELU(), nn.ELU()), (torch.nn.Hardtanh(-2.0, 2.0), nn.Hardtanh(-2.0, 2.0)),
+        (torch.nn.ELU(), nn.ELU()),
+        (torch.nn.Hardtanh(-2.0, 2.0), nn.Hardtanh(-2.0, 2.0)),
         (torch.nn.Softplus(2.0, 10.0), nn.Softplus(2.0, 10.0)),
         (torch.nn.Threshold(0.1, 20), nn.Threshold(0.1, 20)),
         (torch.nn.Dropout2d(0.3), nn.Dropout2d(0.3)),

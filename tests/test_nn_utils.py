@@ -11,7 +11,8 @@ from tests.oracle import assert_close
 
 
 def _twin_mlps():
-    t = torch.nn.Sequential(torch.nn.Linear(6, 5), torch.nn.ReLU(), torch.nn.Linear(5, 3))
+    t = torch.nn.Sequential(torch.nn.Linear(6, 5), torch.nn.ReLU(),
+                            torch.nn.Linear(5, 3))
     c = nn.Sequential(nn.Linear(6, 5), nn.ReLU(), nn.Linear(5, 3))
     c.load_state_dict({k: v.detach().numpy().copy() for k, v in t.state_dict().items()})
     return t, c

@@ -190,7 +190,7 @@ def tanhshrink(input):
     return x - tanh(x)
 
 
-# -- the ones the lectures name that PyTorch lacks --------------------------------------
+# -- the ones the lectures name that PyTorch lacks -------------------------------------
 def arctan(input):
     """``atan(x)``: a sigmoid-shaped activation with range (-pi/2, pi/2)."""
     return _atan(floating(input))
@@ -221,7 +221,7 @@ def heaviside_step(input):
     return clamp(sign(x) + 1.0, max=1.0)
 
 
-# -- normalising ----------------------------------------------------------------------------
+# -- normalising -----------------------------------------------------------------------
 def _softmax_dim(ndim, op):
     """PyTorch's implicit choice when ``dim`` is None (kept for old code)."""
     return 0 if ndim in (0, 1, 3) else 1
@@ -262,7 +262,8 @@ def softmin(input, dim=None, _stacklevel=3, dtype=None):
 
 
 def glu(input, dim=-1):
-    """Gated linear unit: halves ``a, b`` of ``input`` along ``dim``, ``a * sigmoid(b)``."""
+    """Gated linear unit: split ``input`` in halves ``a, b`` along ``dim``;
+    ``a * sigmoid(b)``."""
     x = floating(input)
     n = x.shape[dim] if x.ndim else 0
     if n % 2:
@@ -272,15 +273,16 @@ def glu(input, dim=-1):
     return a * sigmoid(b)
 
 
-# -- modules ------------------------------------------------------------------------------
+# -- modules ---------------------------------------------------------------------------
 class _Activation(Module):
     """An activation module: ``forward`` is ``_fn`` with the stored options."""
 
     _opts = ()
 
     def extra_repr(self):
-        return ", ".join(f"{k}={getattr(self, k)!r}" if isinstance(getattr(self, k), str)
-                         else f"{k}={getattr(self, k)}" for k in self._opts)
+        vals = ((k, getattr(self, k)) for k in self._opts)
+        return ", ".join(f"{k}={v!r}" if isinstance(v, str) else f"{k}={v}"
+                         for k, v in vals)
 
 
 def _inplace_repr(self):

@@ -69,7 +69,8 @@ class Embedding(Module):
                 raise ArgumentError(f"Embedding: padding_idx {padding_idx} must be "
                                     f"within num_embeddings ({num_embeddings})")
             padding_idx %= num_embeddings
-        self.padding_idx, self.max_norm, self.norm_type = padding_idx, max_norm, norm_type
+        self.padding_idx = padding_idx
+        self.max_norm, self.norm_type = max_norm, norm_type
         self.scale_grad_by_freq, self.sparse = scale_grad_by_freq, sparse
         if _weight is None:
             self.weight = Parameter(empty(num_embeddings, embedding_dim, dtype=dtype),

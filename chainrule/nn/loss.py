@@ -52,7 +52,8 @@ def _reduce(loss, reduction, op):
 def _check_reduction(reduction, op, extra=()):
     if reduction not in _REDUCTIONS + tuple(extra):
         valid = ", ".join(repr(r) for r in _REDUCTIONS + tuple(extra))
-        raise ArgumentError(f"{op}: reduction must be one of {valid}, got {reduction!r}")
+        raise ArgumentError(f"{op}: reduction must be one of {valid}, got "
+                            f"{reduction!r}")
 
 
 def _same_shape(input, target, op):
@@ -89,7 +90,7 @@ def _weighted_reduce(loss, weight, reduction, op):
     return _reduce(_weighted(loss, weight, op), reduction, op)
 
 
-# -- regression -------------------------------------------------------------------------
+# -- regression ------------------------------------------------------------------------
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean",
              weight=None):
     """``(input - target)^2``, any shape (input and target alike)."""
@@ -195,7 +196,7 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
     return _reduce(loss, reduction, "gaussian_nll_loss")
 
 
-# -- classification -------------------------------------------------------------------------
+# -- classification --------------------------------------------------------------------
 def _class_setup(input, target, op):
     """Check (N, C, *) / (N, *) shapes; returns (input, target, class dim, C)."""
     x = floating(input)
@@ -434,7 +435,7 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean",
     return _reduce(loss, reduction, "kl_div")
 
 
-# -- embeddings and distances ---------------------------------------------------------------
+# -- embeddings and distances ----------------------------------------------------------
 def _norm(x, p, dim, keepdim=False):
     from ..ops.reduce import vector_norm
 
@@ -492,9 +493,9 @@ def margin_ranking_loss(input1, input2, target, margin=0.0, size_average=None,
     a, b = floating(input1), floating(input2)
     t = target if isinstance(target, Tensor) else Tensor(target)
     if not (a.shape == b.shape == t.shape):
-        raise ShapeError(f"margin_ranking_loss: input1, input2 and target must have the "
-                         f"same shape, got {fmt_shape(a.shape)}, {fmt_shape(b.shape)} "
-                         f"and {fmt_shape(t.shape)}")
+        raise ShapeError(f"margin_ranking_loss: input1, input2 and target must have "
+                         f"the same shape, got {fmt_shape(a.shape)}, "
+                         f"{fmt_shape(b.shape)} and {fmt_shape(t.shape)}")
     loss = clamp(-t.to(a.dtype) * (a - b) + margin, min=0.0)
     return _reduce(loss, reduction, "margin_ranking_loss")
 
@@ -518,7 +519,7 @@ def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6,
     return _reduce(loss, reduction, "triplet_margin_loss")
 
 
-# -- modules ---------------------------------------------------------------------------------
+# -- modules ---------------------------------------------------------------------------
 class _Loss(Module):
     def __init__(self, size_average=None, reduce=None, reduction="mean"):
         super().__init__()
@@ -590,7 +591,8 @@ class NLLLoss(_WeightedLoss):
 
 class BCELoss(_WeightedLoss):
     def forward(self, input, target):
-        return binary_cross_entropy(input, target, self.weight, reduction=self.reduction)
+        return binary_cross_entropy(input, target, self.weight,
+                                    reduction=self.reduction)
 
 
 class BCEWithLogitsLoss(_Loss):
@@ -632,7 +634,8 @@ class HingeEmbeddingLoss(_Loss):
         self.margin = margin
 
     def forward(self, input, target):
-        return hinge_embedding_loss(input, target, self.margin, reduction=self.reduction)
+        return hinge_embedding_loss(input, target, self.margin,
+                                    reduction=self.reduction)
 
 
 class SoftMarginLoss(_Loss):

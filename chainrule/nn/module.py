@@ -76,7 +76,8 @@ class Module:
     # -- forward --------------------------------------------------------------
     def forward(self, *args, **kwargs):
         raise NotImplementedError(
-            f"Module [{type(self).__name__}] is missing the required \"forward\" function")
+            f"Module [{type(self).__name__}] is missing the required \"forward\" "
+            "function")
 
     def __call__(self, *args, **kwargs):
         try:
@@ -104,7 +105,10 @@ class Module:
 
     def _run_hooks(self, args, kwargs, out):
         for hook, with_kwargs in list(self._forward_hooks.values()):
-            res = hook(self, args, kwargs, out) if with_kwargs else hook(self, args, out)
+            if with_kwargs:
+                res = hook(self, args, kwargs, out)
+            else:
+                res = hook(self, args, out)
             if res is not None:
                 out = res
         return out
@@ -136,8 +140,9 @@ class Module:
         if "_parameters" not in d:
             if isinstance(value, (Parameter, Module)):
                 raise AttributeError(
-                    f"cannot assign {'parameters' if isinstance(value, Parameter) else 'module'}"
-                    " before Module.__init__() call")
+                    f"cannot assign "
+                    f"{'parameters' if isinstance(value, Parameter) else 'module'} "
+                    "before Module.__init__() call")
             object.__setattr__(self, name, value)
             return
         params, modules, buffers = d["_parameters"], d["_modules"], d["_buffers"]
@@ -158,7 +163,8 @@ class Module:
         elif name in modules:
             if value is not None:
                 raise TypeError(f"cannot assign '{type(value).__name__}' as child "
-                                f"module '{name}' (chainrule.nn.Module or None expected)")
+                                f"module '{name}' (chainrule.nn.Module or None "
+                                "expected)")
             modules[name] = None
         elif name in buffers:
             if value is not None and not isinstance(value, Tensor):
@@ -183,7 +189,8 @@ class Module:
             store = d.get(k)
             if store is not None and name in store:
                 return store[name]
-        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute "
+                             f"'{name}'")
 
     def __delattr__(self, name):
         d = self.__dict__
@@ -201,10 +208,12 @@ class Module:
     def register_parameter(self, name, param):
         """Register ``param`` (a Parameter or None) under ``name``."""
         if "_parameters" not in self.__dict__:
-            raise AttributeError("cannot assign parameter before Module.__init__() call")
+            raise AttributeError("cannot assign parameter before Module.__init__() "
+                                 "call")
         if param is not None and not isinstance(param, Parameter):
-            raise TypeError(f"cannot assign '{type(param).__name__}' object to parameter "
-                            f"'{name}' (chainrule.nn.Parameter or None required)")
+            raise TypeError(f"cannot assign '{type(param).__name__}' object to "
+                            f"parameter '{name}' (chainrule.nn.Parameter or None "
+                            "required)")
         self._drop(name, "_parameters")
         self._parameters[name] = param
 
@@ -246,7 +255,7 @@ class Module:
         mod_path, _, name = target.rpartition(".")
         return getattr(self.get_submodule(mod_path), name)
 
-    # -- iteration ----------------------------------------------------------------------
+    # -- iteration ---------------------------------------------------------------------
     def named_modules(self, memo=None, prefix="", remove_duplicate=True):
         """(dotted name, module) for self and every descendant, each once."""
         if memo is None:
@@ -301,7 +310,7 @@ class Module:
         for _, b in self.named_buffers(recurse=recurse):
             yield b
 
-    # -- state ---------------------------------------------------------------------------
+    # -- state -------------------------------------------------------------------------
     def state_dict(self, destination=None, prefix="", keep_vars=False):
         """An OrderedDict of every parameter and persistent buffer, by dotted name.
 
@@ -347,8 +356,8 @@ class Module:
                           ", ".join(f'"{k}"' for k in unexpected) + ".")
         errors += wrong
         if errors:
-            raise ShapeError(f"Error(s) in loading state_dict for {type(self).__name__}:"
-                             "\n\t" + "\n\t".join(errors))
+            raise ShapeError("Error(s) in loading state_dict for "
+                             f"{type(self).__name__}:\n\t" + "\n\t".join(errors))
         with no_grad():
             for k, v in state_dict.items():
                 if k not in own:
@@ -359,7 +368,7 @@ class Module:
                 dst._vc[0] += 1
         return _IncompatibleKeys(missing, unexpected)
 
-    # -- modes and conversion ------------------------------------------------------------
+    # -- modes and conversion ----------------------------------------------------------
     def train(self, mode=True):
         """Set training mode (dropout active, batch norm uses batch statistics)."""
         if not isinstance(mode, bool):
@@ -435,7 +444,7 @@ class Module:
     def share_memory(self):
         return self
 
-    # -- printing ---------------------------------------------------------------------------
+    # -- printing ----------------------------------------------------------------------
     def extra_repr(self):
         return ""
 

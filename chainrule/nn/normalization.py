@@ -86,9 +86,9 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     shape = _as_shape(normalized_shape)
     k = len(shape)
     if x.ndim < k or tuple(x.shape[x.ndim - k:]) != shape:
-        raise ShapeError(f"layer_norm: input of shape {fmt_shape(x.shape)} does not end "
-                         f"with normalized_shape {fmt_shape(shape)}; expected input "
-                         f"of shape (*, {', '.join(map(str, shape))})")
+        raise ShapeError(f"layer_norm: input of shape {fmt_shape(x.shape)} does not "
+                         f"end with normalized_shape {fmt_shape(shape)}; expected "
+                         f"input of shape (*, {', '.join(map(str, shape))})")
     y = _normalize(x, tuple(range(x.ndim - k, x.ndim)), eps)
     if weight is not None:
         y = y * weight
@@ -202,11 +202,11 @@ class _BatchNorm(Module):
             if self.momentum is None:  # cumulative moving average
                 factor = 1.0 / float(self.num_batches_tracked.item())
         use_batch = self.training or not self.track_running_stats
-        return batch_norm(
-            input,
-            self.running_mean if not self.training or self.track_running_stats else None,
-            self.running_var if not self.training or self.track_running_stats else None,
-            self.weight, self.bias, use_batch, factor, self.eps)
+        # Running statistics are read in eval mode and updated when tracked.
+        stats = not self.training or self.track_running_stats
+        return batch_norm(input, self.running_mean if stats else None,
+                          self.running_var if stats else None, self.weight, self.bias,
+                          use_batch, factor, self.eps)
 
     def extra_repr(self):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "

@@ -61,7 +61,8 @@ def _inputs(input_shape, dtypes):
     if input_shape is None:
         raise ArgumentError("summary: give input_shape (batch dim included), e.g. "
                             "summary(model, (1, 3, 32, 32)), or input_data")
-    many = len(input_shape) > 0 and all(isinstance(s, (tuple, list)) for s in input_shape)
+    many = len(input_shape) > 0 and all(isinstance(s, (tuple, list))
+                                        for s in input_shape)
     shapes = [tuple(s) for s in input_shape] if many else [tuple(input_shape)]
     if dtypes is None:
         dtypes = [None] * len(shapes)

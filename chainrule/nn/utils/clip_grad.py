@@ -31,9 +31,9 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
         total = vector_norm(stack([n.to(dt) for n in norms]), norm_type)
         if error_if_nonfinite and not bool(isfinite(total)):
             raise ArgumentError(
-                f"clip_grad_norm_: the total norm of order {norm_type} of the gradients "
-                "is non-finite, so it cannot be clipped; set error_if_nonfinite=False "
-                "to skip this check")
+                f"clip_grad_norm_: the total norm of order {norm_type} of the "
+                "gradients is non-finite, so it cannot be clipped; set "
+                "error_if_nonfinite=False to skip this check")
         coef = clamp(max_norm / (total + 1e-6), max=1.0)
         for g in grads:
             g.mul_(coef.to(g.dtype))
