@@ -9,6 +9,8 @@ from chainrule.autograd import Function
 from chainrule.autograd import forward_ad as fwad
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*torch.jit.script:DeprecationWarning")
+# Read by tests/test_ops_registry.py: these tests compare it with PyTorch.
+TESTED_PRIMITIVES = {"custom_function"}
 
 
 class ExpFn(Function):
