@@ -267,6 +267,8 @@ def _forge(tmp_path, arrays, structure, version="1"):
     ('{"$": "dict", "v": [[[1], 2]]}', "unhashable dict key"),
     ('{"$": "float", "v": "huge"}', "bad float entry"),
     ('[1, 2]', r"tensors its structure does not mention: \['0'\]"),
+    ("[" * 100000 + "]" * 100000, "nested too deeply"),
+    ('{"$": "tuple", "v": ' * 5000 + "[]" + "}" * 5000, "nested too deeply"),
 ])
 def test_file_claiming_to_be_a_checkpoint_is_rejected(tmp_path, structure, reason):
     path = _forge(tmp_path, {"0": np.zeros(2, np.float32)}, structure)
@@ -397,6 +399,9 @@ def test_save_errors(tmp_path):
         cr.save({}, 3)
     with pytest.raises(cr.ArgumentError, match="map_location 'cuda'"):
         cr.load(_saved(tmp_path, {}), map_location="cuda")
+    with open(_saved(tmp_path, {}), encoding="latin-1") as f:
+        with pytest.raises(cr.ArgumentError, match="opened in text mode"):
+            cr.load(f)
 
 
 def test_killed_saves_leave_a_loadable_checkpoint(tmp_path):

@@ -280,7 +280,7 @@ def _header(data, name):
             f"{n} bytes but the file has {len(data)}")
     try:
         header = json.loads(data[8:8 + n].decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         raise CheckpointError(f"load: {name} is corrupted or not a safetensors file: "
                               "its header is not valid JSON") from None
     if not isinstance(header, dict):
@@ -427,6 +427,9 @@ def load(f, map_location=None, *, weights_only=True, **kwargs):
     else:
         raise ArgumentError(f"load: expected a path or a binary file object, got "
                             f"{type(f).__name__}")
+    if isinstance(data, str):
+        raise ArgumentError(f"load: {name} was opened in text mode; open it with "
+                            "'rb'")
     data = bytes(data)
     _sniff(data, name)
     n, header = _header(data, name)
@@ -443,8 +446,15 @@ def load(f, map_location=None, *, weights_only=True, **kwargs):
     except ValueError:
         raise CheckpointError(f"load: {name} is corrupted: its structure entry is not "
                               "valid JSON") from None
+    except RecursionError:  # a forged structure, nested thousands deep
+        raise CheckpointError(f"load: {name} is corrupted: its structure is nested "
+                              "too deeply") from None
     dec = _Decoder(arrays, name)
-    obj = dec.decode(structure)
+    try:
+        obj = dec.decode(structure)
+    except RecursionError:
+        raise CheckpointError(f"load: {name} is corrupted: its structure is nested "
+                              "too deeply") from None
     extra = sorted(set(arrays) - dec.used, key=lambda s: (len(s), s))
     if extra:
         raise CheckpointError(f"load: {name} is corrupted: it holds tensors its "
