@@ -201,6 +201,23 @@ SAMPLES = {
 }
 
 
+def all_primitives():
+    """The op table after importing every module that may register primitives."""
+    import pkgutil
+
+    import chainrule as cr
+    import chainrule.nn  # noqa: F401
+
+    for pkg in ("chainrule.ops", "chainrule.optim"):
+        try:
+            mod = importlib.import_module(pkg)
+        except ImportError:
+            continue
+        for info in pkgutil.walk_packages(mod.__path__, pkg + "."):
+            importlib.import_module(info.name)
+    return cr.ops.PRIMITIVES
+
+
 def all_samples():
     """This file's rows plus the ``JVP_SAMPLES`` of other test modules."""
     rows = dict(SAMPLES)
