@@ -11,6 +11,7 @@ import numpy as np
 
 from ..autograd.grad_mode import no_grad
 from ..errors import ArgumentError, ChainruleError, ShapeError, fmt_shape
+from ..ops import to_dtype
 from ..tensor import Tensor
 from .parameter import Buffer, Parameter
 
@@ -362,10 +363,8 @@ class Module:
             for k, v in state_dict.items():
                 if k not in own:
                     continue
-                dst = own[k]
-                src = v._data if isinstance(v, Tensor) else np.asarray(v)
-                np.copyto(dst._data, src, casting="unsafe")
-                dst._vc[0] += 1
+                # np.asarray keeps a float64 array (or torch tensor) float64.
+                own[k].copy_(v if isinstance(v, Tensor) else np.asarray(v))
         return _IncompatibleKeys(missing, unexpected)
 
     # -- modes and conversion ----------------------------------------------------------
@@ -393,7 +392,8 @@ class Module:
                 if set_to_none:
                     p.grad = None
                 else:
-                    p.grad = Tensor._make(np.zeros_like(p.grad._data))
+                    with no_grad():
+                        p.grad.zero_()
 
     def apply(self, fn):
         """Call ``fn`` on every submodule (children first) and self."""
@@ -407,11 +407,12 @@ class Module:
             for m in self.modules():
                 for store in (m._parameters, m._buffers):
                     for k, t in store.items():
-                        if t is not None and t._data.dtype.kind == "f":
-                            t._data = t._data.astype(np_dtype)
-                            t._vc[0] += 1
+                        if t is not None and t.is_floating_point():
+                            # Same Parameter object, new storage: optimizers and
+                            # other references keep working.
+                            t.data = to_dtype(t.detach(), np_dtype)
                             if t.grad is not None:
-                                t.grad = t.grad.to(np_dtype)
+                                t.grad = to_dtype(t.grad, np_dtype)
         return self
 
     def to(self, *args, **kwargs):
