@@ -320,6 +320,8 @@ def test_bad_shapes_and_dtypes():
         F.conv2d(cr.randn(1, 1, 4, 4), cr.randn(1, 1, 2, 2, dtype=cr.float64))
     with pytest.raises(cr.DTypeError, match="floating-point input"):
         F.conv2d(cr.ones(1, 1, 4, 4, dtype=cr.int64), cr.randn(1, 1, 2, 2))
+    with pytest.raises(cr.DTypeError, match="bias must be a Tensor or None, got list"):
+        F.conv2d(cr.randn(1, 1, 4, 4), cr.randn(2, 1, 2, 2), [0.0, 1.0])
     with pytest.raises(cr.ShapeError, match=r"expected bias of shape \[2\]"):
         F.conv2d(cr.randn(1, 1, 4, 4), cr.randn(2, 1, 2, 2), cr.randn(3))
     with pytest.raises(cr.ShapeError, match=r"fold: .*expected size of input.s "

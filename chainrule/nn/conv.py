@@ -108,8 +108,10 @@ def _same_padding(kernel, dilation):
 
 
 def _check_dtypes(x, w, b, op):
-    if w._data.dtype != x._data.dtype or (b is not None and
-                                          b._data.dtype != x._data.dtype):
+    if not isinstance(b, (Tensor, type(None))):
+        raise DTypeError(f"{op}: bias must be a Tensor or None, got "
+                         f"{type(b).__name__}")
+    if w.dtype != x.dtype or (b is not None and b.dtype != x.dtype):
         got = f"input {x.dtype.name}, weight {w.dtype.name}"
         if b is not None:
             got += f", bias {b.dtype.name}"
