@@ -187,6 +187,13 @@ def _result(t, nested):
     return t if nested else t.detach()
 
 
+def _aux(aux, nested):
+    """Auxiliary outputs, cut from the transform's graph at the top level."""
+    leaves, spec = _flatten(aux)
+    return _unflatten(spec, [_result(x, nested) if isinstance(x, Tensor) else x
+                             for x in leaves])
+
+
 # -- grad ----------------------------------------------------------------------------------
 def grad_and_value(func, argnums=0, has_aux=False):
     """``f`` -> a function returning ``(gradient, value)`` of scalar ``f``.
@@ -227,7 +234,7 @@ def grad_and_value(func, argnums=0, has_aux=False):
             g = grads[0] if isinstance(argnums, int) else tuple(grads)
             value = _result(out, tr.nested)
         if has_aux:
-            return g, (value, aux)
+            return g, (value, _aux(aux, tr.nested))
         return g, value
 
     return wrapper
@@ -295,7 +302,7 @@ def vjp(func, *primals, has_aux=False):
 
     shown = _unflatten(spec, [_result(o, nested) for o in outs])
     if has_aux:
-        return shown, vjp_fn, aux
+        return shown, vjp_fn, _aux(aux, nested)
     return shown, vjp_fn
 
 
@@ -358,7 +365,7 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
                                          has_aux, api)
     res = (_unflatten(spec, [_result(p, tr.nested) for p in prim]),
            _unflatten(spec, [_result(t, tr.nested) for t in tan]))
-    return res + (aux,) if has_aux else res
+    return res + (_aux(aux, tr.nested),) if has_aux else res
 
 
 # -- Jacobians --------------------------------------------------------------------------
@@ -401,7 +408,7 @@ def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None,
                     k += len(tracked)
                 per_out.append(per_arg)
         res = _jac_result(per_out, spec, [s for _, s in parts], isinstance(argnums, int))
-        return (res, aux) if has_aux else res
+        return (res, _aux(aux, tr.nested)) if has_aux else res
 
     return wrapper
 
@@ -466,7 +473,7 @@ def jacfwd(func, argnums=0, has_aux=False, *, randomness="error"):
                 per_out.append(per_arg)
         specs = [_flatten(args[i])[1] for i in nums]
         res = _jac_result(per_out, spec, specs, isinstance(argnums, int))
-        return (res, aux) if has_aux else res
+        return (res, _aux(aux, tr.nested)) if has_aux else res
 
     return wrapper
 

@@ -88,6 +88,7 @@ def test_grad_and_value_and_has_aux():
     g2, aux2 = cf.grad(aux_f(cr), argnums=(0, 1), has_aux=True)(x, y)
     close(g2, tf.grad(aux_f(torch), argnums=(0, 1), has_aux=True)(xt, yt)[0])
     assert not g.requires_grad and not v.requires_grad
+    assert not aux["sq"].requires_grad
 
 
 def test_grad_over_a_dict_of_parameters():
