@@ -194,7 +194,7 @@ def _aux(aux, nested):
                              for x in leaves])
 
 
-# -- grad ----------------------------------------------------------------------------------
+# -- grad ------------------------------------------------------------------------------
 def grad_and_value(func, argnums=0, has_aux=False):
     """``f`` -> a function returning ``(gradient, value)`` of scalar ``f``.
 
@@ -256,7 +256,7 @@ def grad(func, argnums=0, has_aux=False):
     return wrapper
 
 
-# -- vjp --------------------------------------------------------------------------------------
+# -- vjp -------------------------------------------------------------------------------
 def vjp(func, *primals, has_aux=False):
     """``(func(*primals), vjp_fn)``; ``vjp_fn(cotangents)`` returns a tuple with
     ``J^T cotangents`` for each primal.
@@ -306,7 +306,7 @@ def vjp(func, *primals, has_aux=False):
     return shown, vjp_fn
 
 
-# -- jvp ----------------------------------------------------------------------------------
+# -- jvp -------------------------------------------------------------------------------
 def _jvp_pass(func, args, kwargs, slots, tangents, has_aux, api):
     """One forward-mode pass: ``args`` leaves at ``slots`` (arg index, leaf
     index) get ``tangents``.  Returns (out leaves, out spec, tangent leaves,
@@ -368,7 +368,7 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
     return res + (_aux(aux, tr.nested),) if has_aux else res
 
 
-# -- Jacobians --------------------------------------------------------------------------
+# -- Jacobians -------------------------------------------------------------------------
 def _jac_result(per_out, out_spec, arg_specs, single):
     """Nest Jacobian blocks: output structure outside, argnums inside."""
     blocks = []
@@ -407,7 +407,8 @@ def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None,
                     per_arg.append(cols[k:k + len(tracked)])
                     k += len(tracked)
                 per_out.append(per_arg)
-        res = _jac_result(per_out, spec, [s for _, s in parts], isinstance(argnums, int))
+        res = _jac_result(per_out, spec, [s for _, s in parts],
+                          isinstance(argnums, int))
         return (res, _aux(aux, tr.nested)) if has_aux else res
 
     return wrapper
@@ -485,7 +486,7 @@ def hessian(func, argnums=0):
     return jacfwd(jacrev(func, argnums), argnums)
 
 
-# -- vmap ------------------------------------------------------------------------------------
+# -- vmap ------------------------------------------------------------------------------
 def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
     """Map ``func`` over a batch dimension of its inputs.
 

@@ -97,6 +97,7 @@ def _custom_exp(prim, x):
 POS = (0.5, 2.0)
 GEOM = dict(kernel=(2, 2), dilation=(1, 1), padding=(1, 0, 0, 1), stride=(1, 1),
             windows=(3, 3), size=(3, 3))
+POOL_IDX = np.array([[[[0, 4], [4, 3]], [[1, 1], [7, 2]]]])  # repeats: scatter adds
 
 SAMPLES = {
     # -- elementwise -------------------------------------------------------------
@@ -177,7 +178,7 @@ SAMPLES = {
     "gather": S((3, 4), Const(np.array([[0, 3], [1, 1], [2, 0]])), dim=1),
     "scatter": S((3, 4), Const(np.array([[0, 1, 2, 0], [1, 2, 0, 2]])), (2, 4),
                  dim=0, reduce=None),
-    # -- linear algebra ------------------------------------------------------------------
+    # -- linear algebra ----------------------------------------------------------------
     "matmul": S((2, 3), (3, 4)),
     "einsum": S((2, 3), (3, 4), ins=["ij", "jk"], out="ik"),
     "inv": S(Gen(_wellcond)),
@@ -189,14 +190,12 @@ SAMPLES = {
     "slogdet": S(Gen(_wellcond)),
     "eigh": S(Gen(_sym), upper=False, sym=(0,)),
     "svd": S((4, 3), full_matrices=False),
-    # -- windows (convolution and pooling) ------------------------------------------------
+    # -- windows (convolution and pooling) ---------------------------------------------
     "unfold": S((1, 2, 3, 3), **GEOM),
     "fold": S((1, 8, 9), **GEOM),
-    "pool_gather": S((1, 2, 3, 3), Const(np.array([[[[0, 4], [8, 3]], [[1, 1], [7, 2]]]]))),
-    "pool_scatter": S((1, 2, 2, 2), Const(np.array([[[[0, 4], [4, 3]], [[1, 1],
-                                                                          [7, 2]]]])),
-                      size=(3, 3)),
-    # -- custom autograd.Function ----------------------------------------------------------
+    "pool_gather": S((1, 2, 3, 3), Const(POOL_IDX)),
+    "pool_scatter": S((1, 2, 2, 2), Const(POOL_IDX), size=(3, 3)),
+    # -- custom autograd.Function ------------------------------------------------------
     "custom_function": S((2, 3), call=_custom_exp),
 }
 

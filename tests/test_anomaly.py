@@ -17,7 +17,8 @@ HERE = __file__
 
 def line_of(marker):
     """The line number in this file of the line ending with ``# marker``."""
-    for i, text in enumerate(inspect.getsource(inspect.getmodule(line_of)).splitlines()):
+    source = inspect.getsource(inspect.getmodule(line_of))
+    for i, text in enumerate(source.splitlines()):
         if text.rstrip().endswith(f"# {marker}"):
             return i + 1
     raise AssertionError(marker)

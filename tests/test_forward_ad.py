@@ -17,6 +17,11 @@ ROWS = all_samples()
 pytestmark = pytest.mark.filterwarnings("ignore:.*torch.jit.script:DeprecationWarning")
 
 
+def N(t):
+    """A tensor's values as an ndarray (chainrule or torch)."""
+    return t.detach().numpy()
+
+
 def f64(*shape, seed=0):
     return cr.tensor(np.random.default_rng(seed).standard_normal(shape))
 
@@ -30,7 +35,7 @@ def test_make_dual_unpack_dual_and_levels():
         p, t = fwad.unpack_dual(y)
         assert fwad.unpack_dual(y, level=lvl).tangent is t
     np.testing.assert_allclose(p.detach().numpy(), 2 * np.sin(x.detach().numpy()))
-    np.testing.assert_allclose(t.detach().numpy(), 2 * np.cos(x.detach().numpy()) * v.detach().numpy())
+    np.testing.assert_allclose(N(t), 2 * np.cos(N(x)) * N(v))
     assert type(fwad.unpack_dual(y)).__name__ == "UnpackedDualTensor"
     # On exit the level's tangents are dropped; the primal was never touched.
     assert fwad.unpack_dual(y).tangent is None and x._fw is None
@@ -112,11 +117,11 @@ def test_forward_over_reverse_and_reverse_over_forward():
         return (A @ z).tanh().pow(2).sum()
 
     xt = torch.tensor(x.detach().numpy())
-    ft = lambda z: (torch.tensor(A.detach().numpy()) @ z).tanh().pow(2).sum()  # noqa: E731
-    hvp = torch.func.jvp(torch.func.grad(ft), (xt,), (torch.tensor(v.detach().numpy()),))[1]
+    ft = lambda z: (torch.tensor(N(A)) @ z).tanh().pow(2).sum()  # noqa: E731
+    hvp = torch.func.jvp(torch.func.grad(ft), (xt,), (torch.tensor(N(v)),))[1]
     with fwad.dual_level():
         g, = cr.autograd.grad(f(fwad.make_dual(x, v)), x)
-        np.testing.assert_allclose(fwad.unpack_dual(g).tangent.detach().numpy(), hvp.detach().numpy())
+        np.testing.assert_allclose(N(fwad.unpack_dual(g).tangent), N(hvp))
     # Reverse over forward: the tangent is a differentiable function of x.
     with fwad.dual_level():
         t = fwad.unpack_dual(f(fwad.make_dual(x, v))).tangent
@@ -282,7 +287,7 @@ def test_op_without_jvp_rule_is_named():
         del PRIMITIVES["test_no_jvp"]
 
 
-# -- random compositions: forward = reverse = torch --------------------------------------
+# -- random compositions: forward = reverse = torch ------------------------------------
 W = np.random.default_rng(7).standard_normal((3, 3)) / 2
 
 UNARY = [
@@ -331,7 +336,8 @@ class _TorchNS:
 
 @settings(max_examples=25, deadline=None)
 @given(st.lists(st.tuples(st.integers(0, len(UNARY) + len(BINARY) - 1),
-                          st.integers(0, 9), st.integers(0, 9)), min_size=1, max_size=6),
+                          st.integers(0, 9), st.integers(0, 9)),
+                min_size=1, max_size=6),
        st.integers(0, 2**16))
 def test_random_compositions_forward_equals_reverse_equals_torch(steps, seed):
     f = _program(steps)
@@ -339,5 +345,5 @@ def test_random_compositions_forward_equals_reverse_equals_torch(steps, seed):
     jf = cr.func.jacfwd(lambda z: f(cr, z))(cr.tensor(x))
     jr = cr.func.jacrev(lambda z: f(cr, z))(cr.tensor(x))
     jt = torch.func.jacrev(lambda z: f(_TorchNS, z))(torch.tensor(x))
-    np.testing.assert_allclose(jf.detach().numpy(), jr.detach().numpy(), rtol=1e-9, atol=1e-12)
-    np.testing.assert_allclose(jf.detach().numpy(), jt.detach().numpy(), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(N(jf), N(jr), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(N(jf), N(jt), rtol=1e-9, atol=1e-12)

@@ -26,6 +26,7 @@ from .grad_mode import _state
 
 _PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 _check_nan = True  # raise on NaN (False: only record source lines)
+_NO_TRACE = "<unknown: the graph was built outside anomaly mode>"
 
 
 def user_frame():
@@ -107,7 +108,7 @@ def check_backward(node, grads):
                 f"{_count(g._data, kind)} of {g._data.size} entries).\n"
                 f"The forward op '{node.prim.name}' (inputs "
                 f"{_describe_metas(node.metas)}) was called at "
-                f"{node.trace or '<unknown: the graph was built outside anomaly mode>'}")
+                f"{node.trace or _NO_TRACE}")
 
 
 def _describe_metas(metas):

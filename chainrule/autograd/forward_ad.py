@@ -165,7 +165,7 @@ def unpack_dual(tensor, *, level=None):
     return UnpackedDualTensor(primal, tangent)
 
 
-# -- the interpreter ---------------------------------------------------------------------
+# -- the interpreter -------------------------------------------------------------------
 class JvpContext:
     """What a jvp rule reads: the primal ``inputs``, the primal ``out`` (a
     tuple for multi-output primitives), ``params``, and, as in vjp rules,

@@ -213,7 +213,7 @@ def _prim(n_out):
     return p
 
 
-# -- Function ---------------------------------------------------------------------------
+# -- Function --------------------------------------------------------------------------
 class Function:
     """Base class of custom differentiable operations; call ``MyFn.apply(...)``.
 

@@ -172,7 +172,8 @@ def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=T
     and checks the full Jacobians all the same.
     """
     inputs = _as_tuple(inputs)
-    diff = [k for k, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
+    diff = [k for k, x in enumerate(inputs)
+            if isinstance(x, Tensor) and x.requires_grad]
     if not diff:
         raise ShapeError("gradcheck: expected at least one input Tensor with "
                          "requires_grad=True, but none has it")
@@ -242,7 +243,8 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=
     from .engine import grad as _grad
 
     inputs = _as_tuple(inputs)
-    diff = [k for k, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
+    diff = [k for k, x in enumerate(inputs)
+            if isinstance(x, Tensor) and x.requires_grad]
     with enable_grad():
         outs = _outputs(func, inputs)
     fidx = [i for i in _float_outputs(outs) if outs[i].requires_grad]
