@@ -153,3 +153,19 @@ def test_no_checks_outside_anomaly_mode():
     y.sum().backward()
     assert np.isinf(y.detach().numpy()[0]) and np.isinf(x.grad.numpy()[0])
     assert y.grad_fn.trace is None
+
+
+def test_in_place_error_in_backward_names_the_forward_line():
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    with detect_anomaly():
+        h = x * 1.0
+        y = h.exp()  # SAVED-OUT
+        y.add_(1.0)
+        with pytest.raises(cr.AutogradError, match="modified by an inplace") as info:
+            y.sum().backward()
+    assert f":{line_of('SAVED-OUT')} " in str(info.value)
+    y = (x * 1.0).exp()
+    y.add_(1.0)
+    with pytest.raises(cr.AutogradError, match="Hint: inside chainrule.autograd."
+                                               "detect_anomaly"):
+        y.sum().backward()

@@ -77,7 +77,10 @@ class Node:
             f"modified by an inplace operation: {what} of {self.prim.name} "
             f"({dtype} {fmt_shape(shape)}) is at version {now}; expected version "
             f"{expected} instead. Use an out-of-place op, or .clone() the tensor "
-            "before modifying it."
+            "before modifying it." + (
+                f"\nThe forward op was called at {self.trace}" if self.trace else
+                " (Hint: inside chainrule.autograd.detect_anomaly() this message "
+                "names the line that called the op.)")
         )
 
     def release(self):
