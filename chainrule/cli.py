@@ -15,6 +15,7 @@ learning curves (``learning_curves.png``) and the per-epoch log
 target (97%; 90% with ``--quick``, which trains 3 epochs), 1 otherwise.
 """
 import argparse
+import contextlib
 import sys
 import time
 from pathlib import Path
@@ -98,11 +99,24 @@ def demo(out="out/demo", epochs=None, quick=False, seed=0, verbose=1):
     return test["accuracy"]
 
 
+def _blas_threads(n):
+    """Limit BLAS to ``n`` threads if threadpoolctl (a scikit-learn dependency)
+    is there.  The demo's matrices are small: extra BLAS threads cost more in
+    synchronisation than they save, and on a busy machine spinning threads
+    made the run several times slower."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=n, user_api="blas")
+
+
 def _demo_command(args):
     target = QUICK_TARGET if args.quick else TARGET
     try:
-        acc = demo(args.out, args.epochs, args.quick, args.seed,
-                   verbose=0 if args.silent else 1)
+        with _blas_threads(args.threads):
+            acc = demo(args.out, args.epochs, args.quick, args.seed,
+                       verbose=0 if args.silent else 1)
     except ImportError as e:
         print(f"chainrule demo: {e}", file=sys.stderr)
         return 2
@@ -136,6 +150,8 @@ def main(argv=None):
                    help=f"a short run (3 epochs, target {QUICK_TARGET:.0%})")
     d.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     d.add_argument("--silent", action="store_true", help="no per-epoch progress")
+    d.add_argument("--threads", type=int, default=1, metavar="N",
+                   help="BLAS threads (default: 1, fastest for this small model)")
     args = parser.parse_args(argv)
     if args.command == "demo":
         if args.epochs is not None and args.epochs < 1:
