@@ -134,13 +134,15 @@ MODULES = [
     ("Hardtanh", (-2.0, 1.5)), ("LogSigmoid", ()), ("Softmax", (1,)),
     ("LogSoftmax", (0,)), ("Softmin", (1,)), ("Hardsigmoid", ()), ("Hardswish", ()),
     ("Threshold", (0.2, 5.0)), ("Hardshrink", (0.4,)), ("Softshrink", (0.4,)),
-    ("Tanhshrink", ()), ("GLU", (1,)),
+    ("Tanhshrink", ()), ("GLU", (1,)), ("Softmax2d", ()),
 ]
 
 
 @pytest.mark.parametrize("name,args", MODULES)
 def test_modules_match_torch(name, args):
     x = _x(np.float32)[:, :4]
+    if name == "Softmax2d":
+        x = np.stack([x, -x, 2 * x])
     check_against_torch(getattr(nn, name)(*args), getattr(torch.nn, name)(*args), [x])
 
 

@@ -216,6 +216,21 @@ def test_functional_batch_norm():
         lambda a: torch.nn.functional.batch_norm(a, None, None, training=True), [x])
 
 
+# -- InstanceNorm ---------------------------------------------------------------------
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("kw", [{}, {"affine": True}, {"track_running_stats": True},
+                                {"affine": True, "track_running_stats": True,
+                                 "momentum": 0.3}])
+def test_instancenorm(dtype, kw):
+    for name, shape in [("InstanceNorm1d", (3, 4, 5)), ("InstanceNorm2d", (2, 4, 3, 5)),
+                        ("InstanceNorm1d", (4, 6))]:
+        t, c = _pair(name, 4, dtype=dtype, **kw)
+        compare(t, c, [_x(*shape, dtype=dtype) * 2 + 1], dtype, train=True, steps=2)
+        compare(t, c, [_x(*shape, dtype=dtype, seed=3)], dtype, train=False)
+    with pytest.raises(cr.ShapeError, match="InstanceNorm2d: expected 3D"):
+        nn.InstanceNorm2d(4)(cr.randn(2, 4))
+
+
 # -- LayerNorm, GroupNorm, RMSNorm -----------------------------------------------------
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape,kw", [

@@ -255,6 +255,18 @@ def test_embedding_losses(reduction):
     check_against_torch(nn.TripletMarginLoss(reduction=reduction),
                         torch.nn.TripletMarginLoss(reduction=reduction),
                         [a[0], b[0], c[0]])
+    for swap in (False, True):
+        check_against_torch(
+            nn.TripletMarginWithDistanceLoss(swap=swap, reduction=reduction),
+            torch.nn.TripletMarginWithDistanceLoss(swap=swap, reduction=reduction),
+            [a, b, c])
+    check_against_torch(
+        lambda x, y, z: F.triplet_margin_with_distance_loss(
+            x, y, z, distance_function=lambda u, v: 1 - F.cosine_similarity(u, v),
+            margin=0.5, reduction=reduction),
+        lambda x, y, z: TF.triplet_margin_with_distance_loss(
+            x, y, z, distance_function=lambda u, v: 1 - TF.cosine_similarity(u, v),
+            margin=0.5, reduction=reduction), [a, b, c])
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)

@@ -3,8 +3,8 @@ from . import functional, init  # noqa: F401
 from .activation import (  # noqa: F401
     CELU, ELU, GELU, GLU, SELU, ArcTan, ArSinh, Hardshrink, Hardsigmoid, Hardswish,
     Hardtanh, Heaviside, ISRU, LeakyReLU, LogSigmoid, LogSoftmax, Mish, PReLU, ReLU,
-    ReLU6, Sigmoid, SiLU, Softmax, Softmin, Softplus, Softshrink, Softsign, Tanh,
-    Tanhshrink, Threshold,
+    ReLU6, Sigmoid, SiLU, Softmax, Softmax2d, Softmin, Softplus, Softshrink,
+    Softsign, Tanh, Tanhshrink, Threshold,
 )
 from .containers import (  # noqa: F401
     ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential,
@@ -20,11 +20,12 @@ from .loss import (  # noqa: F401
     CrossEntropyLoss, GaussianNLLLoss, HingeEmbeddingLoss, HuberLoss, KLDivLoss,
     L1Loss, MarginRankingLoss, MSELoss, MultiLabelSoftMarginLoss, MultiMarginLoss,
     NLLLoss, PairwiseDistance, PoissonNLLLoss, SmoothL1Loss, SoftMarginLoss,
-    TripletMarginLoss,
+    TripletMarginLoss, TripletMarginWithDistanceLoss,
 )
 from .module import Module  # noqa: F401
 from .normalization import (  # noqa: F401
-    BatchNorm1d, BatchNorm2d, BatchNorm3d, GroupNorm, LayerNorm, RMSNorm,
+    BatchNorm1d, BatchNorm2d, BatchNorm3d, GroupNorm, InstanceNorm1d, InstanceNorm2d,
+    InstanceNorm3d, LayerNorm, RMSNorm,
 )
 from .parameter import Buffer, Parameter  # noqa: F401
 from .pooling import (  # noqa: F401

@@ -568,6 +568,16 @@ class Softmin(_SoftmaxBase):
         return softmin(input, self.dim)
 
 
+class Softmax2d(_Activation):
+    """Softmax over the channels of ``(N, C, H, W)`` or ``(C, H, W)`` input."""
+
+    def forward(self, input):
+        if input.ndim not in (3, 4):
+            raise ShapeError(f"Softmax2d: expected a 3D or 4D input, got shape "
+                             f"{fmt_shape(input.shape)}")
+        return softmax(input, -3)
+
+
 class GLU(_Activation):
     _opts = ("dim",)
 

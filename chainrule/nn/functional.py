@@ -24,9 +24,11 @@ from .loss import (  # noqa: F401
     hinge_embedding_loss, huber_loss, kl_div, l1_loss, margin_ranking_loss,
     mse_loss, multi_margin_loss, multilabel_soft_margin_loss, nll_loss, normalize,
     pairwise_distance, perceptron_loss, poisson_nll_loss, smooth_l1_loss,
-    soft_margin_loss, triplet_margin_loss,
+    soft_margin_loss, triplet_margin_loss, triplet_margin_with_distance_loss,
 )
-from .normalization import batch_norm, group_norm, layer_norm, rms_norm  # noqa: F401
+from .normalization import (  # noqa: F401
+    batch_norm, group_norm, instance_norm, layer_norm, rms_norm,
+)
 from .pooling import (  # noqa: F401
     adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_max_pool1d, adaptive_max_pool2d,
     avg_pool1d, avg_pool2d, max_pool1d, max_pool1d_with_indices, max_pool2d,

@@ -519,6 +519,22 @@ def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6,
     return _reduce(loss, reduction, "triplet_margin_loss")
 
 
+def triplet_margin_with_distance_loss(anchor, positive, negative, *,
+                                      distance_function=None, margin=1.0, swap=False,
+                                      reduction="mean"):
+    """``max(d(a, p) - d(a, n) + margin, 0)`` for any ``distance_function(x1,
+    x2)`` returning one distance per sample (default: pairwise L2)."""
+    if margin <= 0:
+        raise ArgumentError(f"triplet_margin_with_distance_loss: margin must be "
+                            f"greater than 0, got {margin}")
+    dist = pairwise_distance if distance_function is None else distance_function
+    d_pos, d_neg = dist(anchor, positive), dist(anchor, negative)
+    if swap:
+        d_neg = minimum(d_neg, dist(positive, negative))
+    loss = clamp(d_pos - d_neg + margin, min=0.0)
+    return _reduce(loss, reduction, "triplet_margin_with_distance_loss")
+
+
 # -- modules ---------------------------------------------------------------------------
 class _Loss(Module):
     def __init__(self, size_average=None, reduce=None, reduction="mean"):
@@ -704,6 +720,22 @@ class TripletMarginLoss(_Loss):
     def forward(self, anchor, positive, negative):
         return triplet_margin_loss(anchor, positive, negative, self.margin, self.p,
                                    self.eps, self.swap, reduction=self.reduction)
+
+
+class TripletMarginWithDistanceLoss(_Loss):
+    def __init__(self, *, distance_function=None, margin=1.0, swap=False,
+                 reduction="mean"):
+        super().__init__(reduction=reduction)
+        if margin <= 0:
+            raise ArgumentError(f"TripletMarginWithDistanceLoss: margin must be "
+                                f"greater than 0, got {margin}")
+        self.distance_function = distance_function
+        self.margin, self.swap = margin, swap
+
+    def forward(self, anchor, positive, negative):
+        return triplet_margin_with_distance_loss(
+            anchor, positive, negative, distance_function=self.distance_function,
+            margin=self.margin, swap=self.swap, reduction=self.reduction)
 
 
 class CosineSimilarity(Module):

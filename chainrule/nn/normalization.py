@@ -1,10 +1,11 @@
-"""Normalisation layers: BatchNorm, LayerNorm, GroupNorm, RMSNorm.
+"""Normalisation layers: BatchNorm, InstanceNorm, LayerNorm, GroupNorm, RMSNorm.
 
 Each normalises ``x`` to ``(x - mean) / sqrt(var + eps)`` over some dims
 (biased variance) and then applies an optional per-feature affine map.  They
 differ only in the dims the statistics are taken over:
 
 - BatchNorm: over the batch and spatial dims, per channel (dim 1);
+- InstanceNorm: over the spatial dims, per sample and channel;
 - LayerNorm: over the trailing ``normalized_shape`` dims, per sample;
 - GroupNorm: over each group of channels and the spatial dims, per sample.
 """
@@ -64,6 +65,44 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None,
                 running_mean.mul_(1 - momentum).add_(mu.reshape(-1) * momentum)
                 unbiased = var.reshape(-1) * (count / (count - 1))
                 running_var.mul_(1 - momentum).add_(unbiased * momentum)
+    else:
+        y = (x - running_mean.reshape(cs)) * rsqrt(running_var.reshape(cs) + eps)
+    if weight is not None:
+        y = y * weight.reshape(cs)
+    if bias is not None:
+        y = y + bias.reshape(cs)
+    return y
+
+
+def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None,
+                  use_input_stats=True, momentum=0.1, eps=1e-5):
+    """Normalise each sample's channels of ``(N, C, *)`` over the spatial dims.
+
+    With ``use_input_stats`` the running statistics (if given, ``(C,)``) move
+    towards the per-instance means and unbiased variances averaged over the
+    batch; otherwise they are used to normalise.
+    """
+    x = floating(input)
+    if x.ndim < 3:
+        raise ShapeError(f"instance_norm: expected input of shape (N, C, *) with at "
+                         f"least one spatial dim, got {fmt_shape(x.shape)}")
+    cs = _channel_shape(x)
+    axes = tuple(range(2, x.ndim))
+    if use_input_stats:
+        count = x.numel() // (x.shape[0] * x.shape[1]) if x.numel() else 0
+        if count <= 1:
+            raise ShapeError("instance_norm: expected more than 1 spatial element when "
+                             f"training, got input size {fmt_shape(x.shape)}")
+        mu = mean(x, axes, keepdim=True)
+        d = x - mu
+        var = mean(d * d, axes, keepdim=True)
+        y = d * rsqrt(var + eps)
+        if running_mean is not None:
+            with no_grad():
+                batch_mu = mean(mu.reshape(x.shape[:2]), 0)
+                batch_var = mean(var.reshape(x.shape[:2]), 0) * (count / (count - 1))
+                running_mean.mul_(1 - momentum).add_(batch_mu * momentum)
+                running_var.mul_(1 - momentum).add_(batch_var * momentum)
     else:
         y = (x - running_mean.reshape(cs)) * rsqrt(running_var.reshape(cs) + eps)
     if weight is not None:
@@ -228,6 +267,52 @@ class BatchNorm2d(_BatchNorm):
 
 class BatchNorm3d(_BatchNorm):
     """Batch normalisation of ``(N, C, D, H, W)`` input, per channel C."""
+
+    _ndims = (5,)
+
+
+class _InstanceNorm(_BatchNorm):
+    """Per-sample, per-channel normalisation; no affine map and no running
+    statistics by default.  Unbatched input (without N) is accepted."""
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=False,
+                 track_running_stats=False, device=None, dtype=None, *, bias=True):
+        super().__init__(num_features, eps, momentum, affine, track_running_stats,
+                         device, dtype, bias=bias)
+
+    def forward(self, input):
+        nd = self._ndims[0]
+        if input.ndim not in (nd - 1, nd):
+            raise ShapeError(f"{type(self).__name__}: expected {nd - 1}D (unbatched) "
+                             f"or {nd}D input, got {input.ndim}D input of shape "
+                             f"{fmt_shape(input.shape)}")
+        x = input.unsqueeze(0) if input.ndim == nd - 1 else input
+        if x.shape[1] != self.num_features and (self.affine or
+                                                self.track_running_stats):
+            raise ShapeError(f"{type(self).__name__}: expected {self.num_features} "
+                             f"channels in dim {input.ndim - nd + 1}, got input of "
+                             f"shape {fmt_shape(input.shape)}")
+        use_input = self.training or not self.track_running_stats
+        y = instance_norm(x, self.running_mean, self.running_var, self.weight,
+                          self.bias, use_input,
+                          0.0 if self.momentum is None else self.momentum, self.eps)
+        return y.squeeze(0) if input.ndim == nd - 1 else y
+
+
+class InstanceNorm1d(_InstanceNorm):
+    """Instance normalisation of ``(N, C, L)`` or ``(C, L)`` input."""
+
+    _ndims = (3,)
+
+
+class InstanceNorm2d(_InstanceNorm):
+    """Instance normalisation of ``(N, C, H, W)`` or ``(C, H, W)`` input."""
+
+    _ndims = (4,)
+
+
+class InstanceNorm3d(_InstanceNorm):
+    """Instance normalisation of ``(N, C, D, H, W)`` or ``(C, D, H, W)`` input."""
 
     _ndims = (5,)
 
