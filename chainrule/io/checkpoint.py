@@ -37,8 +37,9 @@ Guarantees
 - Saving is atomic: the bytes go to a temporary file in the target's
   directory, which is flushed and fsynced and then renamed over the target
   (and the directory fsynced).  If the process dies at any moment, the
-  path holds either the previous checkpoint or the new one, never a mix;
-  a failed save leaves no temporary file behind.
+  path holds either the previous checkpoint or the new one, never a mix.
+  A save that fails with an exception removes its temporary file; a killed
+  process may leave one (``.<name>.<random>.tmp``), which is safe to delete.
 - Loading never executes code: only JSON and safetensors are parsed.
   Pickle files (``torch.save`` output included), files that are not
   safetensors, safetensors files without chainrule's structure, and
