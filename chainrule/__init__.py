@@ -33,6 +33,7 @@ from . import func  # noqa: F401,E402
 from . import optim  # noqa: F401,E402
 from . import nn  # noqa: F401,E402
 from .io import load, save  # noqa: F401,E402
+from . import data, utils  # noqa: F401,E402  (chainrule.utils.data, as in torch)
 
 float = float32  # noqa: A001
 double = float64

@@ -14,6 +14,16 @@ from .sampler import (
 )
 from .transforms import Standardize
 
+
+def __getattr__(name):
+    # chainrule.data.datasets on first use: it pulls in urllib, gzip and tarfile,
+    # which `import chainrule` should not pay for.
+    if name == "datasets":
+        import importlib
+
+        return importlib.import_module(".datasets", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 __all__ = [
     "BatchSampler", "ConcatDataset", "DataLoader", "Dataset", "IterableDataset",
     "RandomSampler", "Sampler", "SequentialSampler", "Standardize", "Subset",
