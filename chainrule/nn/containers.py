@@ -170,6 +170,24 @@ class ModuleList(Module):
         raise NotImplementedError("ModuleList has no forward; iterate over it in the "
                                   "parent's forward")
 
+    def __repr__(self):
+        # Runs of identical layers print once, as "(0-5): 6 x Layer(...)" (torch's
+        # format), so a 24-block stack stays readable.
+        reprs = [repr(m) for m in self]
+        if not reprs:
+            return "ModuleList()"
+        runs = []  # [first index, last index, repr]
+        for i, r in enumerate(reprs):
+            if runs and runs[-1][2] == r:
+                runs[-1][1] = i
+            else:
+                runs.append([i, i, r])
+        lines = []
+        for a, b, r in runs:
+            head = f"({a}): " if a == b else f"({a}-{b}): {b - a + 1} x "
+            lines.append((head + r).replace("\n", "\n  "))
+        return "ModuleList(\n  " + "\n  ".join(lines) + "\n)"
+
 
 class ModuleDict(Module):
     """A dict of modules (insertion-ordered), registered on the parent."""

@@ -376,6 +376,13 @@ class GroupNorm(Module):
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
 
+    def reset_parameters(self):
+        if self.affine:
+            with no_grad():
+                self.weight.fill_(1.0)
+                if self.bias is not None:
+                    self.bias.zero_()
+
     def forward(self, input):
         if input.ndim < 2 or input.shape[1] != self.num_channels:
             raise ShapeError(f"GroupNorm: expected input of shape (N, "
@@ -399,6 +406,11 @@ class RMSNorm(Module):
             self.weight = Parameter(ones(self.normalized_shape, dtype=_dt(dtype)))
         else:
             self.register_parameter("weight", None)
+
+    def reset_parameters(self):
+        if self.weight is not None:
+            with no_grad():
+                self.weight.fill_(1.0)
 
     def forward(self, input):
         return rms_norm(input, self.normalized_shape, self.weight, self.eps)
