@@ -30,14 +30,17 @@ class Primitive:
     kept alive and checked for in-place modification.  ``save_out``: the vjp
     reads the output.  ``view``: the output may share memory with input 0.
     ``quiet``: silence NumPy floating-point warnings (log(0), 1/0 ...), as
-    PyTorch does.  ``vjp=None`` marks a non-differentiable primitive whose
+    PyTorch does.  ``mutates``: indices of inputs whose arrays the forward
+    updates in place (fused optimizer steps); their version counters are
+    bumped, and such a primitive must not be differentiable.  ``vjp=None`` marks a non-differentiable primitive whose
     outputs never require grad.
     """
 
     __slots__ = ("name", "forward", "vjp", "jvp", "save_mask", "save_out",
-                 "n_out", "view", "quiet")
+                 "n_out", "view", "quiet", "mutates")
 
-    def __init__(self, name, forward, vjp, jvp, saves, save_out, n_out, view, quiet):
+    def __init__(self, name, forward, vjp, jvp, saves, save_out, n_out, view, quiet,
+                 mutates=None):
         self.name = name
         self.forward = forward
         self.vjp = vjp
@@ -47,6 +50,7 @@ class Primitive:
         self.n_out = n_out
         self.view = view
         self.quiet = quiet
+        self.mutates = mutates
 
     def __call__(self, *inputs, **params):
         return apply(self, *inputs, **params)
@@ -56,11 +60,15 @@ class Primitive:
 
 
 def primitive(name, forward, vjp=None, jvp=None, *, saves=None, save_out=False,
-              n_out=1, view=False, quiet=False):
+              n_out=1, view=False, quiet=False, mutates=None):
     """Define and register a primitive; returns it (callable on Tensors)."""
     if name in PRIMITIVES:
         raise ValueError(f"primitive {name!r} is defined twice")
-    p = Primitive(name, forward, vjp, jvp, saves, save_out, n_out, view, quiet)
+    if mutates and vjp is not None:
+        raise ValueError(f"primitive {name!r} mutates its inputs, so it cannot "
+                         "have a vjp")
+    p = Primitive(name, forward, vjp, jvp, saves, save_out, n_out, view, quiet,
+                  mutates)
     PRIMITIVES[name] = p
     return p
 
@@ -148,6 +156,10 @@ def apply(prim, *inputs, **params):
             if t._rg:
                 _record(prim, inputs, params, outs)
                 break
+    if prim.mutates:
+        for i in prim.mutates:
+            if i < len(inputs):
+                inputs[i]._vc[0] += 1
     if prim.view and np.may_share_memory(out, arrays[0]):
         _mark_view(res, inputs[0], prim, params)
     if st.slow:

@@ -1,8 +1,7 @@
 """Adam and AdamW: adaptive moment estimation, with bias correction."""
-import math
-
 from ..autograd.grad_mode import no_grad
 from ..ops import tensor, zeros_like
+from ..ops.optim_ops import adam_step
 from .optimizer import Optimizer
 
 
@@ -48,30 +47,21 @@ class Adam(Optimizer):
             for p in group["params"]:
                 if p.grad is None:
                     continue
-                g = self._grad(p, group["maximize"])
                 state = self.state[p]
                 if not state:
                     state["step"] = tensor(0.0)
                     state["exp_avg"] = zeros_like(p)
                     state["exp_avg_sq"] = zeros_like(p)
-                    if group["amsgrad"]:
-                        state["max_exp_avg_sq"] = zeros_like(p)
+                if group["amsgrad"] and "max_exp_avg_sq" not in state:
+                    state["max_exp_avg_sq"] = zeros_like(p)
                 t = state["step"].add_(1).item()
-                if wd != 0:
-                    if group["decoupled_weight_decay"]:
-                        p.mul_(1 - lr * wd)
-                    else:
-                        g = g.add(p, alpha=wd)
-                m, v = state["exp_avg"], state["exp_avg_sq"]
-                m.lerp_(g, 1 - beta1)
-                v.mul_(beta2).addcmul_(g, g, value=1 - beta2)
-                if group["amsgrad"]:
-                    if "max_exp_avg_sq" not in state:  # amsgrad turned on mid-run
-                        state["max_exp_avg_sq"] = zeros_like(p)
-                    vmax = state["max_exp_avg_sq"]
-                    v = vmax.copy_(vmax.maximum(v))
-                denom = (v.sqrt() / math.sqrt(1 - beta2 ** t)).add_(eps)
-                p.addcdiv_(m, denom, value=-lr / (1 - beta1 ** t))
+                # One fused primitive per parameter (see ops/optim_ops.py): the
+                # algorithm above in a few in-place array passes.
+                adam_step(p, p.grad, state["exp_avg"], state["exp_avg_sq"],
+                          state["max_exp_avg_sq"] if group["amsgrad"] else None,
+                          lr=lr, beta1=beta1, beta2=beta2, eps=eps, weight_decay=wd,
+                          decoupled=group["decoupled_weight_decay"],
+                          maximize=group["maximize"], step=t)
         return loss
 
 
