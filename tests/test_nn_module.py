@@ -66,8 +66,8 @@ def test_repr_matches_torch():
         (torch.nn.CrossEntropyLoss(), nn.CrossEntropyLoss()),
         (torch.nn.Hardshrink(0.3), nn.Hardshrink(0.3)),
         (torch.nn.GELU("tanh"), nn.GELU("tanh")),
-        (torch.nn.ModuleList([torch.nn.Linear(2, 2) for _ in range(3)] +
-                             [torch.nn.ReLU(), torch.nn.Sequential(torch.nn.ReLU())] * 2),
+        (torch.nn.ModuleList([torch.nn.Linear(2, 2) for _ in range(3)] + [
+            torch.nn.ReLU(), torch.nn.Sequential(torch.nn.ReLU())] * 2),
          nn.ModuleList([nn.Linear(2, 2) for _ in range(3)] +
                        [nn.ReLU(), nn.Sequential(nn.ReLU())] * 2)),
         (torch.nn.ModuleList(), nn.ModuleList()),
