@@ -137,17 +137,29 @@ def test_fast_path_equals_per_item_collation():
         assert xf.tolist() == xs.tolist() and yf.tolist() == ys.tolist()
 
 
-def test_fast_path_is_not_a_python_loop_over_items():
-    class Counting(TensorDataset):
-        calls = 0
+def test_fast_path_is_not_a_python_loop_over_items(monkeypatch):
+    calls = []
+    original = TensorDataset.__getitem__
 
-        def __getitem__(self, i):
-            Counting.calls += 1
-            return super().__getitem__(i)
+    def counting(self, i):
+        calls.append(i)
+        return original(self, i)
 
-    ds = Counting(*_xy(12))
+    monkeypatch.setattr(TensorDataset, "__getitem__", counting)
+    ds = TensorDataset(*_xy(12))
     assert len(list(DataLoader(Subset(ds, range(12)), batch_size=5))) == 3
-    assert Counting.calls == 0
+    assert calls == []
+
+
+def test_subclass_overriding_getitem_is_called_per_item():
+    class Shifted(TensorDataset):
+        def __getitem__(self, i):
+            x, y = super().__getitem__(i)
+            return x + 100, y
+
+    loader = DataLoader(Shifted(*_xy(4)), batch_size=4)
+    (xb, yb), = list(loader)
+    assert xb.min().item() == 100 and yb.tolist() == [0, 1, 2, 3]
 
 
 def test_custom_sampler_batch_sampler_and_collate():
@@ -161,6 +173,12 @@ def test_custom_sampler_batch_sampler_and_collate():
     dl = DataLoader(ds, batch_size=None)
     first = next(iter(dl))
     assert first[0].shape == (2,)
+
+
+def test_torch_import_path():
+    from chainrule.utils.data import DataLoader as DL
+
+    assert DL is DataLoader and cr.utils.data is cr.data
 
 
 def test_loader_argument_errors():

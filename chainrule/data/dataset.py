@@ -104,11 +104,22 @@ class Subset(Dataset):
         return self.dataset._batch([self.indices[i] for i in indices])
 
 
+def _owner(cls, name):
+    return next((c for c in cls.__mro__ if name in c.__dict__), None)
+
+
 def _has_batch(dataset):
-    """Whether ``dataset`` can fetch a whole batch at once."""
-    while isinstance(dataset, Subset):
+    """Whether ``dataset`` can fetch a whole batch at once.
+
+    Only if ``_batch`` is defined where ``__getitem__`` is (or below): a
+    subclass that overrides ``__getitem__`` (to augment, say) must see its
+    own method called for every item.
+    """
+    while type(dataset) is Subset:
         dataset = dataset.dataset
-    return callable(getattr(dataset, "_batch", None))
+    cls = type(dataset)
+    batch, item = _owner(cls, "_batch"), _owner(cls, "__getitem__")
+    return batch is not None and item is not None and issubclass(batch, item)
 
 
 class ConcatDataset(Dataset):
