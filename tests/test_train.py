@@ -1,5 +1,6 @@
 """chainrule.train: metrics, Trainer.fit / evaluate / predict, progress output."""
 import io
+import re
 import sys
 
 import numpy as np
@@ -266,9 +267,11 @@ def test_terminal_gets_a_live_bar_with_eta(monkeypatch):
     X, y = _blobs(40)
     term = FakeTerminal()
     monkeypatch.setattr(sys, "stdout", term)
-    _trainer().fit((X, y), epochs=2, batch_size=8, verbose=1)
+    _trainer().fit((X, y), epochs=2, batch_size=8, validation_split=0.2, verbose=1)
     monkeypatch.undo()
     out = term.getvalue()
     assert "\r" in out and "Epoch 1/2" in out and "Epoch 2/2" in out
     assert "loss: " in out and "accuracy: " in out
     assert "<" in out  # tqdm's elapsed<remaining time estimate
+    # Validation results follow each bar on a line of their own.
+    assert len(re.findall(r"^  val_loss: \S+ - val_accuracy: \S+$", out, re.M)) == 2

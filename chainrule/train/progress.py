@@ -5,6 +5,8 @@ running loss and metrics and an ETA.  Anywhere else (a log file, CI, a pipe)
 each epoch prints exactly one line, with no carriage returns or other
 control characters, once the epoch is over.
 """
+import io
+import os
 import sys
 import time
 
@@ -24,6 +26,14 @@ def _tqdm():
     except ImportError:
         return None
     return tqdm
+
+
+def _columns(out):
+    """The terminal's width, 0 if unknown (some pseudo-terminals report 0)."""
+    try:
+        return os.get_terminal_size(out.fileno()).columns
+    except (OSError, AttributeError, ValueError, io.UnsupportedOperation):
+        return 0
 
 
 class ProgressBar(Callback):
@@ -53,9 +63,13 @@ class ProgressBar(Callback):
         self._t0 = time.perf_counter()
         self._epoch = epoch
         if self._tqdm is not None:
+            out = self._out()
+            # Some pseudo-terminals report a 0x0 size, with which tqdm draws
+            # nothing: then use a fixed size.
+            width = ({"dynamic_ncols": True} if _columns(out)
+                     else {"ncols": 110, "nrows": 24})
             self._bar = self._tqdm(total=self._steps, desc=self._title(epoch),
-                                   file=self._out(), unit="batch", leave=True,
-                                   dynamic_ncols=True)
+                                   file=out, unit="batch", leave=True, **width)
 
     def _title(self, epoch):
         total = f"/{self._epochs}" if self._epochs else ""
@@ -67,11 +81,18 @@ class ProgressBar(Callback):
             self._bar.update(1)
 
     def on_epoch_end(self, epoch, logs=None):
-        text = format_logs(logs or {})
+        logs = logs or {}
+        text = format_logs(logs)
         if self._bar is not None:
-            self._bar.set_postfix_str(text, refresh=False)
+            # The bar keeps the training figures; validation ones get their own
+            # line so that a narrow terminal does not cut them off.
+            train = {k: v for k, v in logs.items() if not k.startswith("val_")}
+            val = {k: v for k, v in logs.items() if k.startswith("val_")}
+            self._bar.set_postfix_str(format_logs(train), refresh=False)
             self._bar.close()
             self._bar = None
+            if val:
+                print("  " + format_logs(val), file=self._out(), flush=True)
             return
         seconds = time.perf_counter() - self._t0
         print(f"{self._title(epoch)} - {seconds:.1f}s - {text}", file=self._out(),
