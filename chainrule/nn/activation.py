@@ -290,6 +290,8 @@ def _inplace_repr(self):
 
 
 class ReLU(_Activation):
+    """Module form of :func:`relu`; input of any shape, output of the same shape."""
+
     def __init__(self, inplace=False):
         super().__init__()
         self.inplace = inplace
@@ -301,6 +303,8 @@ class ReLU(_Activation):
 
 
 class ReLU6(_Activation):
+    """Module form of :func:`relu6`; input of any shape, output of the same shape."""
+
     def __init__(self, inplace=False):
         super().__init__()
         self.inplace = inplace
@@ -312,6 +316,11 @@ class ReLU6(_Activation):
 
 
 class LeakyReLU(_Activation):
+    """Module form of :func:`leaky_relu`.
+
+    Input of any shape, output of the same shape.
+    """
+
     def __init__(self, negative_slope=0.01, inplace=False):
         super().__init__()
         self.negative_slope, self.inplace = negative_slope, inplace
@@ -348,6 +357,8 @@ class PReLU(Module):
 
 
 class Hardtanh(_Activation):
+    """Module form of :func:`hardtanh`; input of any shape, output of the same shape."""
+
     def __init__(self, min_val=-1.0, max_val=1.0, inplace=False):
         super().__init__()
         if min_val > max_val:
@@ -364,6 +375,11 @@ class Hardtanh(_Activation):
 
 
 class Threshold(_Activation):
+    """Module form of :func:`threshold`.
+
+    Input of any shape, output of the same shape.
+    """
+
     _opts = ("threshold", "value")
 
     def __init__(self, threshold, value, inplace=False):
@@ -375,6 +391,11 @@ class Threshold(_Activation):
 
 
 class Hardsigmoid(_Activation):
+    """Module form of :func:`hardsigmoid`.
+
+    Input of any shape, output of the same shape.
+    """
+
     def __init__(self, inplace=False):
         super().__init__()
         self.inplace = inplace
@@ -386,6 +407,11 @@ class Hardsigmoid(_Activation):
 
 
 class Hardswish(_Activation):
+    """Module form of :func:`hardswish`.
+
+    Input of any shape, output of the same shape.
+    """
+
     def __init__(self, inplace=False):
         super().__init__()
         self.inplace = inplace
@@ -397,6 +423,11 @@ class Hardswish(_Activation):
 
 
 class Hardshrink(_Activation):
+    """Module form of :func:`hardshrink`.
+
+    Input of any shape, output of the same shape.
+    """
+
     def __init__(self, lambd=0.5):
         super().__init__()
         self.lambd = lambd
@@ -409,11 +440,18 @@ class Hardshrink(_Activation):
 
 
 class Softshrink(Hardshrink):
+    """Module form of :func:`softshrink`.
+
+    Input of any shape, output of the same shape.
+    """
+
     def forward(self, input):
         return softshrink(input, self.lambd)
 
 
 class ELU(_Activation):
+    """Module form of :func:`elu`; input of any shape, output of the same shape."""
+
     def __init__(self, alpha=1.0, inplace=False):
         super().__init__()
         self.alpha, self.inplace = alpha, inplace
@@ -426,11 +464,15 @@ class ELU(_Activation):
 
 
 class CELU(ELU):
+    """Module form of :func:`celu`; input of any shape, output of the same shape."""
+
     def forward(self, input):
         return celu(input, self.alpha, self.inplace)
 
 
 class SELU(_Activation):
+    """Module form of :func:`selu`; input of any shape, output of the same shape."""
+
     def __init__(self, inplace=False):
         super().__init__()
         self.inplace = inplace
@@ -442,6 +484,8 @@ class SELU(_Activation):
 
 
 class GELU(_Activation):
+    """Module form of :func:`gelu`; input of any shape, output of the same shape."""
+
     def __init__(self, approximate="none"):
         super().__init__()
         if approximate not in ("none", "tanh"):
@@ -457,6 +501,8 @@ class GELU(_Activation):
 
 
 class SiLU(_Activation):
+    """Module form of :func:`silu`; input of any shape, output of the same shape."""
+
     def __init__(self, inplace=False):
         super().__init__()
         self.inplace = inplace
@@ -468,21 +514,29 @@ class SiLU(_Activation):
 
 
 class Mish(SiLU):
+    """Module form of :func:`mish`; input of any shape, output of the same shape."""
+
     def forward(self, input):
         return mish(input, self.inplace)
 
 
 class Sigmoid(_Activation):
+    """Module form of :func:`sigmoid`; input of any shape, output of the same shape."""
+
     def forward(self, input):
         return sigmoid(floating(input))
 
 
 class Tanh(_Activation):
+    """Module form of :func:`tanh`; input of any shape, output of the same shape."""
+
     def forward(self, input):
         return tanh(floating(input))
 
 
 class Softplus(_Activation):
+    """Module form of :func:`softplus`; input of any shape, output of the same shape."""
+
     _opts = ("beta", "threshold")
 
     def __init__(self, beta=1.0, threshold=20.0):
@@ -494,16 +548,28 @@ class Softplus(_Activation):
 
 
 class Softsign(_Activation):
+    """Module form of :func:`softsign`; input of any shape, output of the same shape."""
+
     def forward(self, input):
         return softsign(input)
 
 
 class Tanhshrink(_Activation):
+    """Module form of :func:`tanhshrink`.
+
+    Input of any shape, output of the same shape.
+    """
+
     def forward(self, input):
         return tanhshrink(input)
 
 
 class LogSigmoid(_Activation):
+    """Module form of :func:`logsigmoid`.
+
+    Input of any shape, output of the same shape.
+    """
+
     def forward(self, input):
         return logsigmoid(input)
 
@@ -546,6 +612,8 @@ class Heaviside(_Activation):
 
 
 class _SoftmaxBase(_Activation):
+    """Shared by the softmax family: ``dim`` None picks PyTorch's implicit dim."""
+
     _opts = ("dim",)
 
     def __init__(self, dim=None):
@@ -554,16 +622,22 @@ class _SoftmaxBase(_Activation):
 
 
 class Softmax(_SoftmaxBase):
+    """Module form of :func:`softmax` along ``dim``; output shape = input shape."""
+
     def forward(self, input):
         return softmax(input, self.dim)
 
 
 class LogSoftmax(_SoftmaxBase):
+    """Module form of :func:`log_softmax` along ``dim``; output shape = input shape."""
+
     def forward(self, input):
         return log_softmax(input, self.dim)
 
 
 class Softmin(_SoftmaxBase):
+    """Module form of :func:`softmin` along ``dim``; output shape = input shape."""
+
     def forward(self, input):
         return softmin(input, self.dim)
 
@@ -579,6 +653,8 @@ class Softmax2d(_Activation):
 
 
 class GLU(_Activation):
+    """Module form of :func:`glu` along ``dim``."""
+
     _opts = ("dim",)
 
     def __init__(self, dim=-1):

@@ -537,6 +537,8 @@ def triplet_margin_with_distance_loss(anchor, positive, negative, *,
 
 # -- modules ---------------------------------------------------------------------------
 class _Loss(Module):
+    """Base of the losses: stores ``reduction`` (legacy flags mapped to it)."""
+
     def __init__(self, size_average=None, reduce=None, reduction="mean"):
         super().__init__()
         self.reduction = _legacy_reduction(size_average, reduce, reduction)
@@ -551,16 +553,22 @@ class _WeightedLoss(_Loss):
 
 
 class MSELoss(_Loss):
+    """Module form of :func:`mse_loss`."""
+
     def forward(self, input, target):
         return mse_loss(input, target, reduction=self.reduction)
 
 
 class L1Loss(_Loss):
+    """Module form of :func:`l1_loss`."""
+
     def forward(self, input, target):
         return l1_loss(input, target, reduction=self.reduction)
 
 
 class SmoothL1Loss(_Loss):
+    """Module form of :func:`smooth_l1_loss`."""
+
     def __init__(self, size_average=None, reduce=None, reduction="mean", beta=1.0):
         super().__init__(size_average, reduce, reduction)
         self.beta = beta
@@ -570,6 +578,8 @@ class SmoothL1Loss(_Loss):
 
 
 class HuberLoss(_Loss):
+    """Module form of :func:`huber_loss`."""
+
     def __init__(self, reduction="mean", delta=1.0):
         super().__init__(reduction=reduction)
         self.delta = delta
@@ -606,12 +616,16 @@ class NLLLoss(_WeightedLoss):
 
 
 class BCELoss(_WeightedLoss):
+    """Module form of :func:`binary_cross_entropy`."""
+
     def forward(self, input, target):
         return binary_cross_entropy(input, target, self.weight,
                                     reduction=self.reduction)
 
 
 class BCEWithLogitsLoss(_Loss):
+    """Module form of :func:`binary_cross_entropy_with_logits`."""
+
     def __init__(self, weight=None, size_average=None, reduce=None, reduction="mean",
                  pos_weight=None):
         super().__init__(size_average, reduce, reduction)
@@ -625,6 +639,8 @@ class BCEWithLogitsLoss(_Loss):
 
 
 class MultiMarginLoss(_WeightedLoss):
+    """Module form of :func:`multi_margin_loss`."""
+
     def __init__(self, p=1, margin=1.0, weight=None, size_average=None, reduce=None,
                  reduction="mean"):
         super().__init__(weight, size_average, reduce, reduction)
@@ -639,12 +655,16 @@ class MultiMarginLoss(_WeightedLoss):
 
 
 class MultiLabelSoftMarginLoss(_WeightedLoss):
+    """Module form of :func:`multilabel_soft_margin_loss`."""
+
     def forward(self, input, target):
         return multilabel_soft_margin_loss(input, target, self.weight,
                                            reduction=self.reduction)
 
 
 class HingeEmbeddingLoss(_Loss):
+    """Module form of :func:`hinge_embedding_loss`."""
+
     def __init__(self, margin=1.0, size_average=None, reduce=None, reduction="mean"):
         super().__init__(size_average, reduce, reduction)
         self.margin = margin
@@ -655,11 +675,15 @@ class HingeEmbeddingLoss(_Loss):
 
 
 class SoftMarginLoss(_Loss):
+    """Module form of :func:`soft_margin_loss`."""
+
     def forward(self, input, target):
         return soft_margin_loss(input, target, reduction=self.reduction)
 
 
 class PoissonNLLLoss(_Loss):
+    """Module form of :func:`poisson_nll_loss`."""
+
     def __init__(self, log_input=True, full=False, size_average=None, eps=1e-8,
                  reduce=None, reduction="mean"):
         super().__init__(size_average, reduce, reduction)
@@ -671,6 +695,8 @@ class PoissonNLLLoss(_Loss):
 
 
 class GaussianNLLLoss(_Loss):
+    """Module form of :func:`gaussian_nll_loss`."""
+
     def __init__(self, *, full=False, eps=1e-6, reduction="mean"):
         super().__init__(reduction=reduction)
         self.full, self.eps = full, eps
@@ -681,6 +707,8 @@ class GaussianNLLLoss(_Loss):
 
 
 class KLDivLoss(_Loss):
+    """Module form of :func:`kl_div`."""
+
     def __init__(self, size_average=None, reduce=None, reduction="mean",
                  log_target=False):
         super().__init__(size_average, reduce, reduction)
@@ -692,6 +720,8 @@ class KLDivLoss(_Loss):
 
 
 class CosineEmbeddingLoss(_Loss):
+    """Module form of :func:`cosine_embedding_loss`."""
+
     def __init__(self, margin=0.0, size_average=None, reduce=None, reduction="mean"):
         super().__init__(size_average, reduce, reduction)
         self.margin = margin
@@ -702,6 +732,8 @@ class CosineEmbeddingLoss(_Loss):
 
 
 class MarginRankingLoss(_Loss):
+    """Module form of :func:`margin_ranking_loss`."""
+
     def __init__(self, margin=0.0, size_average=None, reduce=None, reduction="mean"):
         super().__init__(size_average, reduce, reduction)
         self.margin = margin
@@ -712,6 +744,8 @@ class MarginRankingLoss(_Loss):
 
 
 class TripletMarginLoss(_Loss):
+    """Module form of :func:`triplet_margin_loss`."""
+
     def __init__(self, margin=1.0, p=2.0, eps=1e-6, swap=False, size_average=None,
                  reduce=None, reduction="mean"):
         super().__init__(size_average, reduce, reduction)
@@ -723,6 +757,8 @@ class TripletMarginLoss(_Loss):
 
 
 class TripletMarginWithDistanceLoss(_Loss):
+    """Module form of :func:`triplet_margin_with_distance_loss`."""
+
     def __init__(self, *, distance_function=None, margin=1.0, swap=False,
                  reduction="mean"):
         super().__init__(reduction=reduction)
@@ -739,6 +775,8 @@ class TripletMarginWithDistanceLoss(_Loss):
 
 
 class CosineSimilarity(Module):
+    """Module form of :func:`cosine_similarity`."""
+
     def __init__(self, dim=1, eps=1e-8):
         super().__init__()
         self.dim, self.eps = dim, eps
@@ -748,6 +786,8 @@ class CosineSimilarity(Module):
 
 
 class PairwiseDistance(Module):
+    """Module form of :func:`pairwise_distance`."""
+
     def __init__(self, p=2.0, eps=1e-6, keepdim=False):
         super().__init__()
         self.norm, self.eps, self.keepdim = p, eps, keepdim
