@@ -47,6 +47,14 @@ def test_state_dict_keys_shapes_and_order_match_torch():
         assert_close(v, t.state_dict()[k], what=k)
 
 
+def test_load_torch_state_dict_directly_keeps_float64():
+    t, c = _zoo(torch.nn).double(), _zoo(nn).double()
+    c.load_state_dict(t.state_dict())  # torch tensors, not arrays
+    for k, v in t.state_dict().items():
+        assert_close(c.state_dict()[k], v, rtol=0, atol=0, what=k)
+    assert c.fc1.weight.dtype == cr.float64 and isinstance(c.fc1.weight, nn.Parameter)
+
+
 def test_repr_matches_torch():
     t, c = _zoo(torch.nn), _zoo(nn)
     assert repr(c) == repr(t)
