@@ -133,16 +133,35 @@ pow_scalar_p = primitive(
 )
 
 
-def _floor_div_fwd(x, y):
-    if x.dtype.kind in "iu" and np.any(y == 0):
-        raise ZeroDivisionError("ZeroDivisionError")
-    return np.floor_divide(x, y)
+def _int_division(fn):
+    """``fn`` raising on an integer zero divisor, as PyTorch does (NumPy
+    would warn and return 0)."""
+    def fwd(x, y):
+        if x.dtype.kind in "iu" and np.any(y == 0):
+            raise ZeroDivisionError(f"{fn.__name__}: integer division by zero")
+        return fn(x, y)
+
+    return fwd
+
+
+_floor_div_fwd = _int_division(np.floor_divide)
+
+
+def _no_bool(op, *operands, hint=""):
+    """PyTorch rejects bool operands for some arithmetic (``-``, abs, floor...)."""
+    for x in operands:
+        if isinstance(x, (bool, np.bool_)) or (isinstance(x, Tensor)
+                                               and x._data.dtype == np.bool_):
+            from ..errors import DTypeError
+
+            raise DTypeError(f"{op}: bool tensors are not supported{hint}; convert "
+                             "with .int() or .float() first")
 
 
 floor_divide_p = primitive("floor_divide", _floor_div_fwd, _zero_vjp, _zero_jvp,
                            saves=(), quiet=True)
 remainder_p = primitive(
-    "remainder", np.remainder,
+    "remainder", _int_division(np.remainder),
     vjp=lambda n, g: (g if n.needs[0] else None,
                       neg(g) * floor_divide(n.inputs[0], n.inputs[1])
                       if n.needs[1] else None),
@@ -151,7 +170,7 @@ remainder_p = primitive(
     quiet=True,
 )
 fmod_p = primitive(
-    "fmod", np.fmod,
+    "fmod", _int_division(np.fmod),
     vjp=lambda n, g: (g if n.needs[0] else None,
                       neg(g) * trunc(n.inputs[0] / n.inputs[1]) if n.needs[1] else None),
     jvp=lambda c, t: _tadd(t[0], _tneg(_tmul(t[1], trunc(c.inputs[0] / c.inputs[1])))),
@@ -170,13 +189,9 @@ def sub(input, other, *, alpha=1):
     """``input - alpha * other``."""
     if alpha != 1:
         other = mul(other, alpha)
-    a, b = pair(input, other)
-    if a._data.dtype == np.bool_:
-        from ..errors import DTypeError
-
-        raise DTypeError("sub: subtraction with two bool tensors is not supported; "
-                         "use logical_xor or convert to int first")
-    return apply(sub_p, a, b)
+    _no_bool("sub", input, other, hint=" by subtraction (to invert a mask use ~ "
+             "or logical_not)")
+    return apply(sub_p, *pair(input, other))
 
 
 subtract = sub
@@ -218,17 +233,23 @@ divide = true_divide = div
 
 def floor_divide(input, other):
     """Division rounded towards minus infinity (Python's ``//``)."""
-    return apply(floor_divide_p, *pair(input, other))
+    a, b = pair(input, other)
+    _no_bool("floor_divide", a)
+    return apply(floor_divide_p, a, b)
 
 
 def remainder(input, other):
     """Python's ``%``: the result has the sign of the divisor."""
-    return apply(remainder_p, *pair(input, other))
+    a, b = pair(input, other)
+    _no_bool("remainder", a)
+    return apply(remainder_p, a, b)
 
 
 def fmod(input, other):
     """C's fmod: the result has the sign of the dividend."""
-    return apply(fmod_p, *pair(input, other))
+    a, b = pair(input, other)
+    _no_bool("fmod", a)
+    return apply(fmod_p, a, b)
 
 
 def neg(input):
@@ -244,6 +265,8 @@ def pow(input, exponent):
     if isinstance(input, Tensor) and isinstance(exponent, (int, float)) and \
             not isinstance(exponent, bool):
         if input._data.dtype.kind == "f" or (isinstance(exponent, int) and exponent >= 0):
+            if input._data.dtype == np.bool_:
+                input = lift(input, np.int64)  # bool ** int is int64 (PyTorch)
             return apply(pow_scalar_p, input, exponent=exponent)
     a, b = pair(input, exponent)
     if a._data.dtype.kind in "iub" and np.any(b._data < 0):
@@ -251,6 +274,11 @@ def pow(input, exponent):
 
         raise ArgumentError("pow: integers to negative integer powers are not "
                             "allowed; convert the base to float first")
+    if a._data.dtype == np.bool_:
+        if isinstance(exponent, Tensor) or not isinstance(input, Tensor):
+            _no_bool("pow", a, hint=" as both base and exponent")
+        # tensor ** True/False stays bool; NumPy's bool ** bool would be int8
+        return lift(apply(pow_p, lift(a, np.int64), lift(b, np.int64)), np.bool_)
     return apply(pow_p, a, b)
 
 
@@ -266,8 +294,10 @@ def float_power(input, exponent):
 
 
 def square(input):
-    """``input * input``."""
+    """``input * input`` (``input ** 2``: bool becomes int64)."""
     x = t_(input)
+    if x._data.dtype == np.bool_:
+        x = lift(x, np.int64)
     return mul(x, x)
 
 
@@ -289,7 +319,11 @@ def _unary(name, fwd, deriv, *, uses="x", quiet=True, ints_ok=False):
     )
 
     def op(input):
-        x = t_(input) if ints_ok else floating(input)
+        if ints_ok:
+            x = t_(input)
+            _no_bool(name, x)
+        else:
+            x = floating(input)
         return apply(p, x)
 
     op.__name__ = name
@@ -354,18 +388,22 @@ abs_p, abs = _unary("abs", np.abs, _abs_d, quiet=False, ints_ok=True)
 absolute = abs
 
 
-def _zero_grad_unary(name, fwd):
+def _zero_grad_unary(name, fwd, bools=False):
     p = primitive(name, fwd, _zero_vjp, _zero_jvp, saves=())
 
     def op(input):
-        return apply(p, t_(input))
+        x = t_(input)
+        if not bools:
+            _no_bool(name, x)
+        return apply(p, x)
 
     op.__name__ = name
     op.__doc__ = f"Elementwise {name}; its gradient is zero everywhere."
     return p, op
 
 
-sign_p, sign = _zero_grad_unary("sign", np.sign)
+sign_p, sign = _zero_grad_unary(
+    "sign", lambda x: x.copy() if x.dtype == np.bool_ else np.sign(x), bools=True)
 sgn = sign
 floor_p, floor = _zero_grad_unary("floor", np.floor)
 ceil_p, ceil = _zero_grad_unary("ceil", np.ceil)
@@ -377,7 +415,9 @@ round_p = primitive("round", lambda x, decimals: np.round(x, decimals), _zero_vj
 
 def round(input, *, decimals=0):
     """Round half to even, like PyTorch; ``decimals`` digits after the point."""
-    return apply(round_p, t_(input), decimals=int(decimals))
+    x = t_(input)
+    _no_bool("round", x)
+    return apply(round_p, x, decimals=int(decimals))
 
 
 def frac(input):
@@ -397,7 +437,9 @@ relu_p = primitive(
 
 def relu(input):
     """``max(input, 0)``; the gradient at 0 is 0, as in PyTorch."""
-    return apply(relu_p, t_(input))
+    x = t_(input)
+    _no_bool("relu", x)
+    return apply(relu_p, x)
 
 
 def _clamp_fwd(x, lo, hi):
@@ -436,6 +478,9 @@ def clamp(input, min=None, max=None):
         return x
     if x._data.dtype.kind != "f" and any(isinstance(b, float) for b in (min, max)):
         x = floating(x)
+    elif x._data.dtype == np.bool_:  # int bounds make it int64; bool bounds: no
+        _no_bool("clamp", min, max)
+        x = lift(x, np.int64)
     return apply(clamp_p, x, lo=min, hi=max)
 
 

@@ -10,7 +10,7 @@ import numpy as np
 from ..errors import ArgumentError, DTypeError, ShapeError, fmt_shape
 from ..tensor import Tensor
 from ._core import apply, primitive
-from ._util import floating, t_
+from ._util import check_float, floating, t_
 from .elementwise import abs, sqrt, _tadd
 from .reduce import amax, sum, vector_norm
 from .shape import diag_embed, diagonal, mT, reshape, squeeze, tril, triu, unsqueeze
@@ -618,7 +618,8 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False):
     """Frobenius, nuclear, spectral (2), 1- or inf-norm of matrices."""
     from .shape import movedim
 
-    A = floating(A)
+    A = t_(A)
+    check_float(A, "linalg.matrix_norm")
     if ord == "fro":
         return vector_norm(A, 2, dim, keepdim)
     d0, d1 = dim
@@ -647,7 +648,8 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False):
 def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None):
     """``linalg.norm``: a vector norm, or a matrix norm for 2-D input with ord or
     a pair of dims."""
-    A = floating(A)
+    A = t_(A)
+    check_float(A, "linalg.norm")
     if dim is not None and not isinstance(dim, int) and len(dim) == 2:
         return matrix_norm(A, "fro" if ord is None else ord, dim, keepdim)
     if ord is None:

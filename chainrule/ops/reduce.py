@@ -12,7 +12,7 @@ import numpy as np
 from ..errors import ArgumentError, DTypeError
 from ..tensor import Tensor
 from ._core import apply, primitive
-from ._util import dim1, dims, floating, t_
+from ._util import check_float, dim1, dims, floating, t_
 from .elementwise import (
     abs, eq, exp, isinf, log, maximum, pow, sign, sqrt, where, _zero_vjp,
 )
@@ -281,9 +281,16 @@ argmin_p = primitive("argmin", lambda x, axis, keepdim: np.argmin(x, axis, keepd
                      saves=())
 
 
+def _no_bool(x, op):
+    if x._data.dtype == np.bool_:
+        raise DTypeError(f"{op}: bool tensors are not supported (as in PyTorch); "
+                         "convert with .int() first")
+    return x
+
+
 def argmax(input, dim=None, keepdim=False):
     """Index of the (first) maximum, over the flattened tensor or along ``dim``."""
-    x = t_(input)
+    x = _no_bool(t_(input), "argmax")
     if dim is None:
         _check_nonempty(x, None, "argmax")
         return apply(argmax_p, x, axis=None, keepdim=False)
@@ -294,7 +301,7 @@ def argmax(input, dim=None, keepdim=False):
 
 def argmin(input, dim=None, keepdim=False):
     """Index of the (first) minimum, over the flattened tensor or along ``dim``."""
-    x = t_(input)
+    x = _no_bool(t_(input), "argmin")
     if dim is None:
         _check_nonempty(x, None, "argmin")
         return apply(argmin_p, x, axis=None, keepdim=False)
@@ -505,7 +512,8 @@ def _safe_sqrt(s):
 
 def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
     """The ``ord``-norm of ``x`` flattened, or over ``dim``."""
-    x = floating(x)
+    x = t_(x)
+    check_float(x, "linalg.vector_norm")
     if dtype is not None:
         x = x.to(dtype)
     if isinstance(dim, int):
@@ -529,7 +537,8 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
 
 def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     """``torch.norm``: vector p-norms, or 'fro' / 'nuc' for matrices."""
-    x = floating(input)
+    x = t_(input)
+    check_float(x, "norm")
     if p == "fro" or p is None:
         return vector_norm(x, 2, dim, keepdim, dtype=dtype)
     if p == "nuc":
@@ -588,7 +597,7 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
     from .index import take_along_dim
     from .shape import narrow
 
-    x = t_(input)
+    x = _no_bool(t_(input), "topk")
     d = dim1(dim, x.ndim, "topk") if x.ndim else 0
     n = x.shape[d] if x.ndim else 1
     if not 0 <= k <= n:
