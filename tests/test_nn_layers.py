@@ -345,3 +345,29 @@ def test_normalize_cosine_similarity_pairwise_distance():
     check_against_torch(c1, c2, [a, b])
     check_against_torch(nn.PairwiseDistance(p=1.0), torch.nn.PairwiseDistance(p=1.0),
                         [a, b])
+
+
+@pytest.mark.parametrize("call,err,pattern", [
+    (lambda: F.dropout1d(cr.ones(2, 3, 4, 5)), cr.ShapeError,
+     r"dropout1d: expected a 2-d \(unbatched\) or 3-d"),
+    (lambda: F.instance_norm(cr.ones(2, 3)), cr.ShapeError,
+     "at least one spatial dim"),
+    (lambda: F.instance_norm(cr.ones(2, 3, 1)), cr.ShapeError,
+     "more than 1 spatial element"),
+    (lambda: nn.InstanceNorm1d(3, affine=True)(cr.ones(2, 4, 5)), cr.ShapeError,
+     "expected 3 channels in dim 1"),
+    (lambda: F.rms_norm(cr.ones(2, 3), (4,)), cr.ShapeError,
+     r"rms_norm: .*\[2, 3\].*\[4\]"),
+    (lambda: F.batch_norm(cr.ones(4, 3), cr.zeros(2), cr.ones(2)), cr.ShapeError,
+     r"running_mean has shape \[2\], expected \[3\]"),
+    (lambda: F.group_norm(cr.ones(2, 6, 3), 4), cr.ShapeError,
+     "not divisible into 4 groups"),
+    (lambda: nn.Embedding(3, 2, _weight=cr.ones(2, 2)), cr.ShapeError,
+     r"_weight has shape \[2, 2\], expected \[3, 2\]"),
+    (lambda: nn.Embedding.from_pretrained(cr.ones(3)), cr.ShapeError,
+     "embeddings must be 2-d"),
+    (lambda: nn.Softmax2d()(cr.ones(2, 3)), cr.ShapeError, "Softmax2d: expected"),
+])
+def test_layer_error_messages(call, err, pattern):
+    with pytest.raises(err, match=pattern):
+        call()

@@ -358,3 +358,37 @@ def test_loss_modules_keep_weight_as_buffer():
     tb = torch.nn.BCEWithLogitsLoss(pos_weight=torch.ones(2))
     assert list(b.state_dict()) == list(tb.state_dict())
     assert repr(nn.MSELoss()) == "MSELoss()"
+
+
+@pytest.mark.parametrize("call,err,pattern", [
+    (lambda: F.smooth_l1_loss(cr.randn(3), cr.randn(3), beta=-1.0), cr.ArgumentError,
+     "beta must be non-negative"),
+    (lambda: F.huber_loss(cr.randn(3), cr.randn(3), delta=0.0), cr.ArgumentError,
+     "delta must be positive"),
+    (lambda: F.epsilon_insensitive_loss(cr.randn(3), cr.randn(3), -0.1),
+     cr.ArgumentError, "epsilon must be non-negative"),
+    (lambda: F.kl_div(cr.randn(3), cr.rand(3), reduction="batch"), cr.ArgumentError,
+     "'batchmean'"),
+    (lambda: F.multi_margin_loss(cr.randn(2, 3), cr.tensor([0, 1]), p=3),
+     cr.ArgumentError, "only p == 1 and p == 2"),
+    (lambda: F.multi_margin_loss(cr.randn(2, 3, 4), cr.tensor([0, 1])), cr.ShapeError,
+     r"expected input \(N, C\) or \(C,\)"),
+    (lambda: F.cosine_embedding_loss(cr.randn(2, 3), cr.randn(2, 4), cr.ones(2)),
+     cr.ShapeError, r"\[2, 3\] and \[2, 4\]"),
+    (lambda: F.cosine_embedding_loss(cr.randn(2, 3), cr.randn(2, 3), cr.ones(3)),
+     cr.ShapeError, r"target must have shape \[2\]"),
+    (lambda: F.margin_ranking_loss(cr.randn(3), cr.randn(3), cr.ones(2)),
+     cr.ShapeError, r"\[3\], \[3\] and \[2\]"),
+    (lambda: F.triplet_margin_loss(cr.randn(2, 3), cr.randn(2, 3), cr.randn(3, 3)),
+     cr.ShapeError, "anchor, positive and negative"),
+    (lambda: nn.TripletMarginWithDistanceLoss(margin=0.0), cr.ArgumentError,
+     "margin must be greater than 0"),
+    (lambda: nn.MultiMarginLoss(p=0), cr.ArgumentError, "only p == 1 and p == 2"),
+    (lambda: F.nll_loss(cr.randn(3, 4), cr.tensor([0.0, 1.0, 2.0])), cr.DTypeError,
+     "class indices of an integer dtype"),
+    (lambda: F.cross_entropy(cr.randn(()), cr.tensor(0)), cr.ShapeError,
+     "must have a class dim"),
+])
+def test_loss_error_messages(call, err, pattern):
+    with pytest.raises(err, match=pattern):
+        call()
