@@ -62,7 +62,7 @@ def demo(out="out/demo", epochs=None, quick=False, seed=0, verbose=1):
     from . import optim
     from .train import CSVLogger, LearningRateScheduler, Trainer
 
-    epochs = epochs or (3 if quick else 8)
+    epochs = epochs or (3 if quick else 15)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
@@ -145,7 +145,7 @@ def main(argv=None):
                    help="where to write the checkpoint, plot and log "
                    "(default: out/demo)")
     d.add_argument("--epochs", type=int, default=None, metavar="N",
-                   help="training epochs (default: 8, or 3 with --quick)")
+                   help="training epochs (default: 15, or 3 with --quick)")
     d.add_argument("--quick", action="store_true",
                    help=f"a short run (3 epochs, target {QUICK_TARGET:.0%})")
     d.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
