@@ -275,3 +275,46 @@ def test_terminal_gets_a_live_bar_with_eta(monkeypatch):
     assert "<" in out  # tqdm's elapsed<remaining time estimate
     # Validation results follow each bar on a line of their own.
     assert len(re.findall(r"^  val_loss: \S+ - val_accuracy: \S+$", out, re.M)) == 2
+
+
+
+@pytest.mark.parametrize("case", ["no tqdm", "verbose=2"])
+def test_terminal_without_tqdm_or_with_verbose_2_gets_plain_lines(monkeypatch, case):
+    X, y = _blobs(40)
+    term = FakeTerminal()
+    monkeypatch.setattr(sys, "stdout", term)
+    if case == "no tqdm":
+        monkeypatch.setitem(sys.modules, "tqdm.auto", None)
+    _trainer().fit((X, y), epochs=2, batch_size=8, verbose=2 if case == "verbose=2"
+                   else 1)
+    monkeypatch.undo()
+    out = term.getvalue()
+    assert "\r" not in out and len(out.splitlines()) == 2
+
+# -- learning-curve plots -------------------------------------------------------------------
+def test_plot_history_writes_a_png_with_a_panel_per_quantity(tmp_path):
+    from matplotlib.image import imread
+
+    from chainrule.viz import plot_history
+
+    X, y = _blobs(40)
+    h = _trainer().fit((X, y), epochs=3, batch_size=8, validation_split=0.25, verbose=0)
+    path = plot_history(h, tmp_path / "sub" / "curves.png")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    img = imread(path)
+    # Two panels (loss, accuracy; lr is left out) of 4.2 x 3.4 inches at 100 dpi.
+    assert img.shape[:2] == (340, 840)
+    one = plot_history({"loss": [1.0, 0.5]}, tmp_path / "one.png")
+    assert imread(one).shape[:2] == (340, 420)
+
+
+def test_plot_history_errors(tmp_path, monkeypatch):
+    from chainrule.viz import plot_history
+
+    with pytest.raises(ValueError, match="expected a History"):
+        plot_history({}, tmp_path / "x.png")
+    with pytest.raises(ValueError, match="nothing to plot"):
+        plot_history({"lr": [0.1]}, tmp_path / "x.png")
+    monkeypatch.setitem(sys.modules, "matplotlib.backends.backend_agg", None)
+    with pytest.raises(ImportError, match=r"plot_history needs matplotlib.*chainrule\[plot\]"):
+        plot_history({"loss": [1.0]}, tmp_path / "x.png")
