@@ -7,10 +7,12 @@ import warnings
 import numpy as np
 import pytest
 import torch
+import torch.autograd.forward_ad  # noqa: F401  (torch_jvp below uses it)
 
 import chainrule as cr
 import chainrule.nn as nn
 import chainrule.nn.functional as F
+from chainrule.autograd import forward_ad as fwAD
 from tests.oracle import assert_close, check_against_torch, numeric_grad_check
 
 TF = torch.nn.functional
@@ -74,6 +76,27 @@ def test_matches_torch(name, dtype):
 @pytest.mark.parametrize("name", sorted(ROWS))
 def test_finite_differences(name):
     numeric_grad_check(ROWS[name][0], [_x(np.float64)[:4, :4]])
+
+
+def torch_jvp(fn, x, v):
+    """torch's forward-mode derivative of ``fn`` at ``x`` along ``v``."""
+    tfw = torch.autograd.forward_ad
+    with warnings.catch_warnings():  # torch scripts its jvp rules on first use
+        warnings.simplefilter("ignore", DeprecationWarning)
+        with tfw.dual_level():
+            return tfw.unpack_dual(fn(tfw.make_dual(torch.tensor(x),
+                                                    torch.tensor(v)))).tangent
+
+
+@pytest.mark.parametrize("name", sorted(ROWS))
+def test_forward_mode_matches_torch(name):
+    cf, tf = ROWS[name]
+    x = _x(np.float64)
+    v = np.random.default_rng(5).standard_normal(x.shape)
+    with fwAD.dual_level():
+        out = fwAD.unpack_dual(cf(fwAD.make_dual(cr.tensor(x), cr.tensor(v)))).tangent
+    want = torch_jvp(tf, x, v)
+    assert_close(out, want, 1e-7, 1e-9)
 
 
 @pytest.mark.parametrize("name", ["gelu", "gelu_tanh", "silu", "mish", "softplus",

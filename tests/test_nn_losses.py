@@ -392,3 +392,31 @@ def test_loss_modules_keep_weight_as_buffer():
 def test_loss_error_messages(call, err, pattern):
     with pytest.raises(err, match=pattern):
         call()
+
+
+def test_forward_mode_through_losses_and_norms_matches_torch():
+    from chainrule.autograd import forward_ad as fwAD
+    from tests.test_nn_activations import torch_jvp
+
+    x, v = _r(4, 3, 5), _r(4, 3, 5, seed=9)
+    t = np.random.default_rng(0).integers(0, 3, (4, 5))
+    w, b = _r(5, seed=2), _r(5, seed=3)
+    cases = [
+        (lambda a: F.cross_entropy(a, cr.tensor(t), label_smoothing=0.1),
+         lambda a: TF.cross_entropy(a, torch.tensor(t), label_smoothing=0.1)),
+        (lambda a: F.binary_cross_entropy_with_logits(a, cr.tensor(x > 0).double()),
+         lambda a: TF.binary_cross_entropy_with_logits(a,
+                                                       torch.tensor(x > 0).double())),
+        (lambda a: nn.functional.layer_norm(a, (5,), cr.tensor(w), cr.tensor(b)),
+         lambda a: TF.layer_norm(a, (5,), torch.tensor(w), torch.tensor(b))),
+        (lambda a: nn.functional.batch_norm(a, None, None, training=True),
+         lambda a: TF.batch_norm(a, None, None, training=True)),
+        (lambda a: nn.functional.group_norm(a, 3), lambda a: TF.group_norm(a, 3)),
+        (lambda a: F.smooth_l1_loss(a, cr.zeros(4, 3, 5, dtype=cr.float64)),
+         lambda a: TF.smooth_l1_loss(a, torch.zeros(4, 3, 5, dtype=torch.float64))),
+    ]
+    for cf, tf in cases:
+        with fwAD.dual_level():
+            d = fwAD.make_dual(cr.tensor(x), cr.tensor(v))
+            out = fwAD.unpack_dual(cf(d)).tangent
+        assert_close(out, torch_jvp(tf, x, v), 1e-7, 1e-9)
