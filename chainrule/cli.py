@@ -93,8 +93,9 @@ def demo(out="out/demo", epochs=None, quick=False, seed=0, verbose=1):
                                       title="chainrule demo: CNN on 8x8 digits")))
     except ImportError as e:
         print(f"(no learning-curve plot: {e})")
-    print(f"test accuracy: {test['accuracy']:.2%} ({round(test['accuracy'] * len(x_test))}"
-          f"/{len(x_test)}), test loss {test['loss']:.4f}, in {seconds:.1f} s")
+    correct = round(test["accuracy"] * len(x_test))
+    print(f"test accuracy: {test['accuracy']:.2%} ({correct}/{len(x_test)}), "
+          f"test loss {test['loss']:.4f}, in {seconds:.1f} s")
     print("wrote " + ", ".join(wrote))
     return test["accuracy"]
 

@@ -52,7 +52,7 @@ def _fit(t, callbacks, epochs=6, **kw):
 
 
 def _same(a, b):
-    return all(np.array_equal(x, y) for x, y in zip(a, b))
+    return all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
 
 
 # -- EarlyStopping ---------------------------------------------------------------------
@@ -112,7 +112,7 @@ def test_early_stopping_missing_monitor_is_a_clear_error():
         EarlyStopping(mode="lowest")
 
 
-# -- ModelCheckpoint ----------------------------------------------------------------------
+# -- ModelCheckpoint -------------------------------------------------------------------
 def test_model_checkpoint_keeps_the_best_file(tmp_path):
     t = _trainer()
     script = Script([1.0, 0.4, 0.6, 0.9])
@@ -148,7 +148,7 @@ def test_model_checkpoint_bad_field():
         _fit(_trainer(), [ck], epochs=1)
 
 
-# -- learning rate -------------------------------------------------------------------------
+# -- learning rate ---------------------------------------------------------------------
 def test_learning_rate_scheduler_wraps_lr_scheduler():
     t = _trainer(lr=0.1)
     sched = optim.lr_scheduler.StepLR(t.optimizer, step_size=2, gamma=0.5)
@@ -190,7 +190,7 @@ def test_reduce_lr_on_plateau_callback():
                                              0.025, 0.025, 0.02])
 
 
-# -- CSVLogger and TerminateOnNaN ------------------------------------------------------------
+# -- CSVLogger and TerminateOnNaN ------------------------------------------------------
 def test_csv_logger_writes_a_row_per_epoch_and_appends(tmp_path):
     path = tmp_path / "log.csv"
     h = _fit(_trainer(), [CSVLogger(path)], epochs=3, validation_split=0.25)

@@ -21,7 +21,7 @@ from chainrule.data import DataLoader
 from chainrule.data import datasets as D
 
 
-# -- scikit-learn's sets ----------------------------------------------------------------
+# -- scikit-learn's sets ---------------------------------------------------------------
 @pytest.mark.parametrize("name, shape, classes", [
     ("load_digits", (1797, 64), 10), ("load_iris", (150, 4), 3),
     ("load_wine", (178, 13), 3), ("load_breast_cancer", (569, 30), 2),
@@ -54,11 +54,12 @@ def test_missing_sklearn_is_a_clear_error(monkeypatch):
         return real_import(name, *args, **kwargs)
 
     monkeypatch.setattr(builtins, "__import__", no_sklearn)
-    with pytest.raises(ImportError, match=r"load_iris needs scikit-learn.*chainrule\[datasets\]"):
+    with pytest.raises(ImportError,
+                       match=r"load_iris needs scikit-learn.*chainrule\[datasets\]"):
         D.load_iris()
 
 
-# -- synthetic sets ---------------------------------------------------------------------
+# -- synthetic sets --------------------------------------------------------------------
 def test_xor_corners():
     X, y = D.make_xor()
     assert X.tolist() == [[0, 0], [0, 1], [1, 0], [1, 1]] and y.tolist() == [0, 1, 1, 0]
@@ -96,7 +97,7 @@ def test_regression_curve_is_sin_plus_noise():
         D.make_regression_curve(0)
 
 
-# -- character corpus ---------------------------------------------------------------------
+# -- character corpus ------------------------------------------------------------------
 def test_char_corpus_from_file(tmp_path):
     text = "to be or not to be, that is the question"
     p = tmp_path / "t.txt"
@@ -120,7 +121,7 @@ def test_char_corpus_from_file(tmp_path):
         D.CharCorpus(tmp_path / "missing.txt")
 
 
-# -- downloads, with a fake server ---------------------------------------------------------
+# -- downloads, with a fake server -----------------------------------------------------
 def _idx(arr):
     arr = np.asarray(arr, np.uint8)
     head = bytes([0, 0, 8, arr.ndim]) + struct.pack(f">{arr.ndim}I", *arr.shape)
@@ -218,8 +219,8 @@ def test_bad_checksum_is_rejected_and_not_kept(tmp_path, monkeypatch, no_network
     sums = {k: hashlib.md5(v).hexdigest() for k, v in files.items()}
     sums["t10k-images-idx3-ubyte.gz"] = "0" * 32
     _serve(monkeypatch, D.MNIST, files, sums)
-    with pytest.raises(D.DownloadError, match=r"has MD5 [0-9a-f]{32}, but the published "
-                       r"checksum is 0{32}; the file was discarded"):
+    with pytest.raises(D.DownloadError, match=r"has MD5 [0-9a-f]{32}, but the "
+                       r"published checksum is 0{32}; the file was discarded"):
         D.MNIST(root=tmp_path, train=False, download=True)
     assert [p.name for p in (tmp_path / "mnist").iterdir()] == []
 
@@ -266,7 +267,7 @@ def test_cifar10_binary_archive(tmp_path, monkeypatch, no_network):
     rec = np.frombuffer(raw, np.uint8).reshape(3, 3073)
     assert test.targets.tolist() == rec[:, 0].tolist()
     # Record layout: 1024 red, then green, then blue bytes, row-major 32x32.
-    np.testing.assert_allclose(test.data.numpy()[1, 2], rec[1, 1 + 2048:].reshape(32, 32)
-                               / 255.0, rtol=1e-6)
+    blue = rec[1, 1 + 2048:].reshape(32, 32) / 255.0
+    np.testing.assert_allclose(test.data.numpy()[1, 2], blue, rtol=1e-6)
     img, label = test[1]
     assert img.shape == (3, 32, 32) and label.item() == rec[1, 0]

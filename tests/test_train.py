@@ -131,7 +131,7 @@ def test_seeded_fit_gives_identical_histories():
         h = t.fit((X, y), epochs=3, batch_size=16, validation_split=0.2, verbose=0)
         runs.append((h.history, _params(t.model)))
     assert runs[0][0] == runs[1][0]
-    for a, b in zip(runs[0][1], runs[1][1]):
+    for a, b in zip(runs[0][1], runs[1][1], strict=True):
         np.testing.assert_array_equal(a, b)
 
 
@@ -144,7 +144,8 @@ def test_validation_does_not_change_training_trajectory():
     without = _trainer(seed=3)
     h0 = without.fit((X, y), epochs=4, batch_size=8, verbose=0)
     assert h.history["loss"] == h0.history["loss"]
-    for a, b in zip(_params(with_val.model), _params(without.model)):
+    for a, b in zip(_params(with_val.model), _params(without.model),
+                    strict=True):
         np.testing.assert_array_equal(a, b)
 
 
@@ -237,7 +238,7 @@ def test_optimizer_by_name_and_bce_with_logits_threshold():
     assert h.history["accuracy"][-1] > 0.9
 
 
-# -- progress output ----------------------------------------------------------------------
+# -- progress output -------------------------------------------------------------------
 def test_verbose_zero_prints_nothing(capsys):
     X, y = _blobs(40)
     _trainer().fit((X, y), epochs=2, batch_size=8, validation_split=0.25, verbose=0)
@@ -291,7 +292,7 @@ def test_terminal_without_tqdm_or_with_verbose_2_gets_plain_lines(monkeypatch, c
     out = term.getvalue()
     assert "\r" not in out and len(out.splitlines()) == 2
 
-# -- learning-curve plots -------------------------------------------------------------------
+# -- learning-curve plots --------------------------------------------------------------
 def test_plot_history_writes_a_png_with_a_panel_per_quantity(tmp_path):
     from matplotlib.image import imread
 
@@ -316,5 +317,6 @@ def test_plot_history_errors(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="nothing to plot"):
         plot_history({"lr": [0.1]}, tmp_path / "x.png")
     monkeypatch.setitem(sys.modules, "matplotlib.backends.backend_agg", None)
-    with pytest.raises(ImportError, match=r"plot_history needs matplotlib.*chainrule\[plot\]"):
+    with pytest.raises(ImportError,
+                       match=r"plot_history needs matplotlib.*chainrule\[plot\]"):
         plot_history({"loss": [1.0]}, tmp_path / "x.png")

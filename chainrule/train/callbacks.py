@@ -249,7 +249,8 @@ class EarlyStopping(Callback):
 
     def load_state_dict(self, state):
         self.wait, self.best = int(state["wait"]), float(state["best"])
-        self.best_epoch, self.stopped_epoch = state["best_epoch"], state["stopped_epoch"]
+        self.best_epoch = state["best_epoch"]
+        self.stopped_epoch = state["stopped_epoch"]
         self.best_weights = state["best_weights"]
         self._resumed = True
 
@@ -355,8 +356,8 @@ class LearningRateScheduler(Callback):
         opt = self.trainer.optimizer
         lr = self.schedule(epoch, opt.param_groups[0]["lr"])
         if not isinstance(lr, (int, float)) or not math.isfinite(lr):
-            raise ArgumentError(f"LearningRateScheduler: the schedule function returned "
-                                f"{lr!r}; it must return a finite float")
+            raise ArgumentError(f"LearningRateScheduler: the schedule function "
+                                f"returned {lr!r}; it must return a finite float")
         _set_lr(opt, float(lr))
         if self.verbose:
             print(f"Epoch {epoch + 1}: learning rate {lr:.6g}")

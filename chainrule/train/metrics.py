@@ -300,7 +300,7 @@ class FunctionMetric(Metric):
         return self.sum / self.count if self.count else float("nan")
 
 
-# -- one-shot functions ------------------------------------------------------------------
+# -- one-shot functions ----------------------------------------------------------------
 def accuracy(outputs, targets, threshold=0.5):
     """Fraction of correct predictions (float in [0, 1]); see the module doc."""
     return Accuracy(threshold)(outputs, targets)

@@ -70,8 +70,8 @@ def _resolve_optimizer(optimizer, model):
     if isinstance(optimizer, str):
         cls = _OPTIMIZERS.get(optimizer.lower())
         if cls is None:
-            raise ArgumentError(f"Trainer: unknown optimizer {optimizer!r}; valid names "
-                                f"are {', '.join(sorted(_OPTIMIZERS))}")
+            raise ArgumentError(f"Trainer: unknown optimizer {optimizer!r}; valid "
+                                f"names are {', '.join(sorted(_OPTIMIZERS))}")
         from .. import optim
 
         return getattr(optim, cls)(model.parameters())
@@ -169,7 +169,7 @@ class Trainer:
         self.epoch = 0
         self.train_loader = None
 
-    # -- data ---------------------------------------------------------------------------
+    # -- data --------------------------------------------------------------------------
     def _loader(self, data, batch_size, shuffle, who, targets=True):
         if isinstance(data, DataLoader):
             if batch_size is not None:
@@ -192,7 +192,7 @@ class Trainer:
     def _forward(self, inputs):
         return self.model(*inputs)
 
-    # -- fit ------------------------------------------------------------------------------
+    # -- fit ---------------------------------------------------------------------------
     def fit(self, train, epochs=1, *, batch_size=None, validation_data=None,
             validation_split=0.0, callbacks=None, shuffle=True, verbose=1,
             initial_epoch=0, validation_batch_size=None):
@@ -312,7 +312,7 @@ class Trainer:
             raise ArgumentError("fit: the training data produced no batches")
         return logs
 
-    # -- evaluate / predict -------------------------------------------------------------
+    # -- evaluate / predict ------------------------------------------------------------
     def _evaluate(self, loader):
         metrics = self._make_metrics()
         total, count = 0.0, 0
