@@ -178,6 +178,13 @@ def test_modes_zero_grad_apply_and_dtype():
     assert all(p.dtype == cr.float32 for p in m.parameters())
     m.requires_grad_(False)
     assert not any(p.requires_grad for p in m.parameters())
+    assert m.to("cpu") is m and m.cpu() is m
+    with pytest.raises(cr.ArgumentError, match="runs on the CPU"):
+        m.cuda()
+    with pytest.raises(cr.ArgumentError, match="'cuda:0' is not available"):
+        m.to("cuda:0")
+    with pytest.raises(cr.DTypeError, match="float16 is not supported"):
+        m.half()
     with pytest.raises(AttributeError, match="before Module.__init__"):
         class Bad(nn.Module):
             def __init__(self):

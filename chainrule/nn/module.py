@@ -439,6 +439,16 @@ class Module:
     def cpu(self):
         return self
 
+    def cuda(self, device=None):
+        raise ArgumentError("cuda: no GPU backend; chainrule runs on the CPU (keep "
+                            "the model on 'cpu', e.g. model.to('cpu'))")
+
+    def half(self):
+        from ..errors import DTypeError
+
+        raise DTypeError("half: float16 is not supported; chainrule computes in "
+                         "float32 (model.float()) or float64 (model.double())")
+
     def type(self, dst_type):
         return self.to(dst_type)
 
