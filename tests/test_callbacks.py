@@ -219,6 +219,21 @@ def test_terminate_on_nan_stops_at_the_bad_batch(capsys):
     assert "Batch 1: invalid loss nan, terminating training" in capsys.readouterr().err
 
 
+def test_terminate_on_nan_alongside_early_stopping_on_validation():
+    calls = []
+
+    def loss(out, target):
+        calls.append(1)
+        value = nn.functional.cross_entropy(out, target)
+        return value * float("nan") if len(calls) >= 5 else value
+
+    t = _trainer()
+    t.loss_fn = loss
+    h = _fit(t, [TerminateOnNaN(), EarlyStopping(patience=3)], epochs=5,
+             validation_split=0.25)
+    assert h.epoch == [0, 1] and math.isnan(h.history["val_loss"][1])
+
+
 def test_callback_order_of_hooks():
     events = []
 

@@ -263,7 +263,7 @@ class Trainer:
             for epoch in range(initial_epoch, epochs):
                 cb.on_epoch_begin(epoch)
                 logs = self._train_epoch(loader, train_metrics, cb)
-                if val_loader is not None and not self.terminated_on_nan:
+                if val_loader is not None:
                     val = self._evaluate(val_loader)
                     logs.update({"val_" + k: v for k, v in val.items()})
                 logs["lr"] = float(self.optimizer.param_groups[0]["lr"])
