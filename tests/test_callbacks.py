@@ -62,6 +62,7 @@ def test_early_stopping_stops_after_patience_and_restores_best_weights():
     es = EarlyStopping(monitor="score", patience=2, restore_best_weights=True)
     h = _fit(t, [script, es])
     assert h.epoch == [0, 1, 2, 3]  # epochs 2 and 3 did not beat 1.0
+    assert h.history["score"] == [3.0, 1.0, 2.0, 1.5]  # what callbacks log is kept
     assert es.stopped_epoch == 3 and es.best_epoch == 1 and es.best == 1.0
     assert _same(_params(t.model), script.weights[1])
     assert not _same(_params(t.model), script.weights[3])

@@ -242,10 +242,11 @@ class Trainer:
                 False, "fit(validation_data)")
 
         self.history = history = History()
-        cbs = list(callbacks or [])
-        if verbose:
-            cbs.append(ProgressBar(verbose))
-        cb = CallbackList([history] + cbs)
+        # Keras's order: the progress line first, so that the callbacks'
+        # messages follow it; the History last, so that it records what the
+        # callbacks added to the logs.
+        cbs = ([ProgressBar(verbose)] if verbose else []) + list(callbacks or [])
+        cb = CallbackList(cbs + [history])
         cb.set_trainer(self)
         try:
             steps = len(loader)
