@@ -164,6 +164,8 @@ class TopKAccuracy(Metric):
 class _Confusion(Metric):
     """Shared state of precision, recall and F1: the confusion matrix."""
 
+    _binary = True  # whether the last outputs were binary scores
+
     def __init__(self, threshold=0.5):
         self.threshold = threshold
         super().__init__()
@@ -191,8 +193,6 @@ class _Confusion(Metric):
         if c == 2 and self._binary:
             return [rows[1]]
         return [r for r in rows if r[1] or r[2]]
-
-    _binary = True
 
     def compute(self):
         rows = self._per_class()
