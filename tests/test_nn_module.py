@@ -156,6 +156,43 @@ def test_forward_hooks():
     assert seen == [{}]
 
 
+def test_backward_hooks_match_torch():
+    def run(lib, tensor):
+        torch.manual_seed(0)
+        lin = torch.nn.Linear(3, 2)
+        m = lib.Linear(3, 2)
+        if lib is nn:
+            m.load_state_dict(lin.state_dict())
+        else:
+            m = lin
+        seen = []
+        m.register_full_backward_pre_hook(lambda mod, go: (go[0] * 2,))
+        m.register_full_backward_hook(
+            lambda mod, gi, go: seen.append((gi[0].detach().numpy().copy(),
+                                             go[0].detach().numpy().copy())))
+        m.register_full_backward_hook(lambda mod, gi, go: (gi[0] + 1,))
+        x = tensor(np.arange(12.0, dtype=np.float32).reshape(4, 3), requires_grad=True)
+        (m(x) ** 2).sum().backward()
+        return seen, x.grad.numpy(), m.weight.grad.numpy()
+
+    cs, cgx, cgw = run(nn, cr.tensor)
+    ts, tgx, tgw = run(torch.nn, torch.tensor)
+    assert len(cs) == len(ts) == 1
+    assert_close(cs[0][0], ts[0][0], what="grad_input")
+    assert_close(cs[0][1], ts[0][1], what="grad_output (doubled by the pre-hook)")
+    assert_close(cgx, tgx, what="input grad (+1 from the hook)")
+    assert_close(cgw, tgw, what="weight grad")
+
+    # An input that needs no gradient: the hook still runs, with None for it.
+    lin, calls = nn.Linear(3, 1), []
+    h = lin.register_full_backward_hook(lambda m, gi, go: calls.append(gi))
+    lin(cr.randn(2, 3)).sum().backward()
+    assert calls == [(None,)]
+    h.remove()
+    lin(cr.randn(2, 3)).sum().backward()
+    assert len(calls) == 1
+
+
 def test_modes_zero_grad_apply_and_dtype():
     m = _zoo(nn)
     m.eval()

@@ -9,9 +9,11 @@ from collections import OrderedDict, namedtuple
 
 import numpy as np
 
+from ..autograd.grad_mode import _state as _grad_state
 from ..autograd.grad_mode import no_grad
 from ..errors import ArgumentError, ChainruleError, ShapeError, fmt_shape
 from ..ops import to_dtype
+from ..ops.nn_ops import hook_identity
 from ..tensor import Tensor
 from .parameter import Buffer, Parameter
 
@@ -57,6 +59,64 @@ def _locate(err, module):
     d["_cr_module"] = module
 
 
+class _BackwardHookCall:
+    """One call's backward hooks: inputs and outputs pass through
+    ``hook_identity`` nodes, whose backward hand over all gradients at once."""
+
+    def __init__(self, module):
+        self.module = module
+        self.tensor_pos = []  # positions of Tensor args
+        self.grad_pos = []  # those that require grad (wrapped)
+        self.grad_output = None
+
+    def wrap_inputs(self, args):
+        self.tensor_pos = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
+        self.grad_pos = [i for i in self.tensor_pos if args[i].requires_grad]
+        if not self.grad_pos:
+            return args
+        new = hook_identity([args[i] for i in self.grad_pos], self._on_inputs)
+        args = list(args)
+        for i, t in zip(self.grad_pos, new):
+            args[i] = t
+        return tuple(args)
+
+    def wrap_outputs(self, out):
+        single = isinstance(out, Tensor)
+        flat = [out] if single else list(out) if isinstance(out, (tuple, list)) else []
+        pos = [i for i, o in enumerate(flat)
+               if isinstance(o, Tensor) and o.requires_grad]
+        if not pos:
+            return out
+        new = hook_identity([flat[i] for i in pos], self._on_outputs)
+        for i, t in zip(pos, new):
+            flat[i] = t
+        return flat[0] if single else type(out)(flat)
+
+    def _on_outputs(self, grads):
+        m = self.module
+        for hook, _ in list(m._backward_pre_hooks.values()):
+            res = hook(m, grads)
+            if res is not None:
+                grads = tuple(res) if isinstance(res, (tuple, list)) else (res,)
+        self.grad_output = grads
+        if not self.grad_pos:  # no input needs a gradient: report now
+            self._run_full((None,) * len(self.tensor_pos))
+        return grads
+
+    def _on_inputs(self, grads):
+        full = dict(zip(self.grad_pos, grads))
+        res = self._run_full(tuple(full.get(i) for i in self.tensor_pos))
+        return tuple(res[self.tensor_pos.index(i)] for i in self.grad_pos)
+
+    def _run_full(self, grad_input):
+        m = self.module
+        for hook, _ in list(m._backward_hooks.values()):
+            res = hook(m, grad_input, self.grad_output)
+            if res is not None:
+                grad_input = tuple(res) if isinstance(res, (tuple, list)) else (res,)
+        return grad_input
+
+
 class Module:
     """Base class of all layers and models: subclass it and define ``forward``."""
 
@@ -72,6 +132,8 @@ class Module:
         d["_modules"] = OrderedDict()
         d["_forward_pre_hooks"] = OrderedDict()
         d["_forward_hooks"] = OrderedDict()
+        d["_backward_pre_hooks"] = OrderedDict()
+        d["_backward_hooks"] = OrderedDict()
         d["_hook_id"] = 0
 
     # -- forward --------------------------------------------------------------
@@ -84,9 +146,15 @@ class Module:
         try:
             if self._forward_pre_hooks:
                 args, kwargs = self._run_pre_hooks(args, kwargs)
+            bw = None
+            if (self._backward_hooks or self._backward_pre_hooks) and _grad_state.grad:
+                bw = _BackwardHookCall(self)
+                args = bw.wrap_inputs(args)
             out = self.forward(*args, **kwargs)
             if self._forward_hooks:
                 out = self._run_hooks(args, kwargs, out)
+            if bw is not None:
+                out = bw.wrap_outputs(out)
         except ChainruleError as e:
             _locate(e, self)
             raise
@@ -129,6 +197,23 @@ class Module:
         return a new ``(args, kwargs)`` pair.  Returns a handle with ``remove()``.
         """
         return self._add_hook(self._forward_pre_hooks, hook, prepend, with_kwargs)
+
+    def register_full_backward_hook(self, hook, prepend=False):
+        """``hook(module, grad_input, grad_output)`` runs when the gradients of
+        this call's tensor inputs are known; it may return new ``grad_input``.
+
+        Both are tuples over the positional Tensor arguments / the tensor
+        outputs (None for inputs that need no gradient; zeros for outputs that
+        got none).  Returns a handle with ``remove()``.
+        """
+        return self._add_hook(self._backward_hooks, hook, prepend, False)
+
+    register_backward_hook = register_full_backward_hook
+
+    def register_full_backward_pre_hook(self, hook, prepend=False):
+        """``hook(module, grad_output)`` runs when the gradients of this call's
+        outputs are known; it may return a new ``grad_output``."""
+        return self._add_hook(self._backward_pre_hooks, hook, prepend, False)
 
     def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False):
         """``hook(module, args, output)`` runs after forward and may return a new
