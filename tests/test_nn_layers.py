@@ -22,6 +22,7 @@ def _tol(dtype):
 
 def _pair(name, *args, dtype=np.float32, **kwargs):
     """torch.nn.<name> and nn.<name>, the latter loaded from the former."""
+    torch.manual_seed(0)
     t = getattr(torch.nn, name)(*args, **kwargs)
     c = getattr(nn, name)(*args, **kwargs)
     if dtype == np.float64:
