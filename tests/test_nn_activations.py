@@ -206,6 +206,15 @@ def test_inplace_activations_modify_their_input():
         co.sum().backward(), to.sum().backward()
         assert_close(cx.grad, tx.grad, what=name)
         assert "inplace=True" in repr(getattr(nn, name)(inplace=True))
+    for cf, tf in [(F.relu_, TF.relu_), (F.elu_, TF.elu_),
+                   (lambda a: F.leaky_relu_(a, 0.3), lambda a: TF.leaky_relu_(a, 0.3)),
+                   (F.hardtanh_, TF.hardtanh_),
+                   (lambda a: F.threshold_(a, 0.1, 2.0), lambda a: TF.threshold_(a, 0.1,
+                                                                                 2.0))]:
+        a, b = cr.tensor(_x(np.float32)), torch.tensor(_x(np.float32))
+        assert cf(a) is a
+        tf(b)
+        assert_close(a, b)
 
 
 # -- the activations torch lacks, against their formulas (computed in torch) -----------

@@ -273,6 +273,27 @@ def glu(input, dim=-1):
     return a * sigmoid(b)
 
 
+# -- in-place spellings: F.relu_(x) is F.relu(x, inplace=True) -----------------------
+def relu_(input):
+    return relu(input, inplace=True)
+
+
+def elu_(input, alpha=1.0):
+    return elu(input, alpha, inplace=True)
+
+
+def leaky_relu_(input, negative_slope=0.01):
+    return leaky_relu(input, negative_slope, inplace=True)
+
+
+def hardtanh_(input, min_val=-1.0, max_val=1.0):
+    return hardtanh(input, min_val, max_val, inplace=True)
+
+
+def threshold_(input, threshold_value, value):
+    return threshold(input, threshold_value, value, inplace=True)
+
+
 # -- modules ---------------------------------------------------------------------------
 class _Activation(Module):
     """An activation module: ``forward`` is ``_fn`` with the stored options."""

@@ -7,10 +7,10 @@ from ..ops import sigmoid, tanh  # noqa: F401
 from ..ops.index import one_hot  # noqa: F401
 from ..ops.shape import pad  # noqa: F401
 from .activation import (  # noqa: F401
-    arctan, arsinh, celu, elu, gelu, glu, hardshrink, hardsigmoid, hardswish,
-    hardtanh, heaviside_step, isru, leaky_relu, log_softmax, logsigmoid, mish, prelu,
-    relu, relu6, selu, silu, softmax, softmin, softplus, softshrink, softsign,
-    tanhshrink, threshold,
+    arctan, arsinh, celu, elu, elu_, gelu, glu, hardshrink, hardsigmoid, hardswish,
+    hardtanh, hardtanh_, heaviside_step, isru, leaky_relu, leaky_relu_, log_softmax,
+    logsigmoid, mish, prelu, relu, relu6, relu_, selu, silu, softmax, softmin,
+    softplus, softshrink, softsign, tanhshrink, threshold, threshold_,
 )
 from .conv import (  # noqa: F401
     conv1d, conv2d, conv_transpose1d, conv_transpose2d, fold, unfold,
