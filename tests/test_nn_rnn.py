@@ -221,18 +221,31 @@ def test_default_init_is_uniform_in_plus_minus_one_over_sqrt_hidden():
 
 
 # -- structure: one matmul for the inputs, one per step --------------------------------
-def test_layer_uses_one_input_matmul_and_one_matmul_per_step():
-    m = nn.LSTM(3, 4, num_layers=2, bidirectional=True)
-    x = cr.randn(9, 2, 3)
+def _count_prims(fn):
     _state.counter = {}
     try:
-        m(x)
-        counts = dict(_state.counter)
+        fn()
+        return dict(_state.counter)
     finally:
         _state.counter = None
+
+
+def test_layer_uses_one_input_matmul_and_one_matmul_per_step():
+    m = nn.GRU(3, 4, num_layers=2, bidirectional=True)
+    counts = _count_prims(lambda: m(cr.randn(9, 2, 3)))
     # 2 layers x 2 directions x (1 projection + 9 steps)
     assert counts["matmul"] == 4 * (1 + 9)
     assert "getitem" not in counts  # the per-step slices come from one node
+
+
+def test_lstm_layer_is_one_input_matmul_and_one_fused_sequence_primitive():
+    m = nn.LSTM(3, 4, num_layers=2, bidirectional=True)
+    x = cr.randn(9, 2, 3, requires_grad=True)
+    forward = _count_prims(lambda: m(x))
+    assert forward["matmul"] == 4 and forward["lstm_seq"] == 4
+    out = m(x)[0].sum()
+    backward = _count_prims(out.backward)
+    assert backward["lstm_seq_backward"] == 4 and "lstm_seq" not in backward
 
 
 # -- finite differences ----------------------------------------------------------------

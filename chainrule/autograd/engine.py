@@ -150,9 +150,10 @@ def _run(roots, grads, retain_graph, create_graph, capture, accumulate, ops):
         if node.out_metas is None:
             gin = node.prim.vjp(node, buf[0])
         else:
+            n_grad = len(buf) - node.prim.residuals
             gs = tuple(
-                g if g is not None else ops.zeros(shape, dtype=dtype)
-                for g, (shape, dtype) in zip(buf, node.out_metas)
+                g if g is not None or i >= n_grad else ops.zeros(shape, dtype=dtype)
+                for i, (g, (shape, dtype)) in enumerate(zip(buf, node.out_metas))
             )
             gin = node.prim.vjp(node, gs)
         if _state.anomaly:

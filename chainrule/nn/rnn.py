@@ -26,6 +26,7 @@ from ..ops import (
     empty, matmul, relu, reshape, sigmoid, split_copy, squeeze, stack, tanh,
     transpose, unbind_copy, unsqueeze, zeros,
 )
+from ..ops.fused import lstm_seq
 from .dropout import dropout as _dropout
 from .module import Module
 from .parameter import Parameter
@@ -316,6 +317,13 @@ class RNNBase(Module):
             steps = list(zip(unbind_copy(x_rz, 0), unbind_copy(x_n, 0)))
             extra = (whh_t, b_hh)
             step = gru_step
+        elif self.mode == "LSTM" and not self.proj_size:
+            # The whole layer is one primitive (ops/fused.py): its time loop
+            # runs in NumPy, forward and backward.
+            bias = None if b_ih is None else b_ih + b_hh
+            whh = getattr(self, "weight_hh" + sfx)
+            out, h, c = lstm_seq(_project(x, w_ih, bias), whh, *state, reverse=bool(d))
+            return out, (h, c)
         else:
             bias = None if b_ih is None else b_ih + b_hh
             steps = [(s,) for s in unbind_copy(_project(x, w_ih, bias), 0)]

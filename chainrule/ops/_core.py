@@ -32,15 +32,17 @@ class Primitive:
     ``quiet``: silence NumPy floating-point warnings (log(0), 1/0 ...), as
     PyTorch does.  ``mutates``: indices of inputs whose arrays the forward
     updates in place (fused optimizer steps); their version counters are
-    bumped, and such a primitive must not be differentiable.  ``vjp=None`` marks a non-differentiable primitive whose
+    bumped, and such a primitive must not be differentiable.  ``residuals``:
+    how many trailing outputs only carry values for the vjp; they never
+    require grad and the vjp receives None as their gradient.  ``vjp=None`` marks a non-differentiable primitive whose
     outputs never require grad.
     """
 
     __slots__ = ("name", "forward", "vjp", "jvp", "save_mask", "save_out",
-                 "n_out", "view", "quiet", "mutates")
+                 "n_out", "view", "quiet", "mutates", "residuals")
 
     def __init__(self, name, forward, vjp, jvp, saves, save_out, n_out, view, quiet,
-                 mutates=None):
+                 mutates=None, residuals=0):
         self.name = name
         self.forward = forward
         self.vjp = vjp
@@ -51,6 +53,7 @@ class Primitive:
         self.view = view
         self.quiet = quiet
         self.mutates = mutates
+        self.residuals = residuals
 
     def __call__(self, *inputs, **params):
         return apply(self, *inputs, **params)
@@ -60,7 +63,7 @@ class Primitive:
 
 
 def primitive(name, forward, vjp=None, jvp=None, *, saves=None, save_out=False,
-              n_out=1, view=False, quiet=False, mutates=None):
+              n_out=1, view=False, quiet=False, mutates=None, residuals=0):
     """Define and register a primitive; returns it (callable on Tensors)."""
     if name in PRIMITIVES:
         raise ValueError(f"primitive {name!r} is defined twice")
@@ -68,7 +71,7 @@ def primitive(name, forward, vjp=None, jvp=None, *, saves=None, save_out=False,
         raise ValueError(f"primitive {name!r} mutates its inputs, so it cannot "
                          "have a vjp")
     p = Primitive(name, forward, vjp, jvp, saves, save_out, n_out, view, quiet,
-                  mutates)
+                  mutates, residuals)
     PRIMITIVES[name] = p
     return p
 
@@ -229,8 +232,9 @@ def _record(prim, inputs, params, outs):
         from ..autograd.anomaly import user_frame
 
         node.trace = user_frame()
+    n_grad = len(outs) - prim.residuals
     for i, o in enumerate(outs):
-        if o._data.dtype.kind == "f":
+        if o._data.dtype.kind == "f" and i < n_grad:
             o._rg = True
             o.grad_fn = node
             o._oi = i  # which output: the engine routes its gradient by this

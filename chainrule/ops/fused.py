@@ -1,0 +1,393 @@
+"""Composites promoted to primitives because the benchmarks said so.
+
+Each primitive here equals a composite of ordinary ops (the tests check
+values, gradients and second derivatives against that composite) but runs
+its forward -- and, for first-order backward, its gradient -- as a few NumPy
+calls instead of dozens of dispatches:
+
+* ``linear``: ``x @ W.T + b`` on 2-D ``x``;
+* ``softmax`` / ``log_softmax`` along one dim;
+* ``layer_norm`` over the trailing dims;
+* ``lstm_seq``: a whole LSTM layer over a sequence (the time loop in NumPy).
+
+Gradients of ``linear`` and the softmaxes are written in chainrule ops from
+the output, so they are exact to any order.  ``layer_norm`` and ``lstm_seq``
+use a NumPy backward primitive for ordinary backward; when the backward pass
+is itself being recorded (``create_graph=True``) their vjp instead
+differentiates the composite, so higher derivatives stay exact.
+"""
+import numpy as np
+
+from ..autograd.grad_mode import _state, enable_grad
+from ..tensor import Tensor
+from ._core import apply, primitive
+
+
+def _zeros_like(x):
+    return Tensor._make(np.zeros(x.shape, x._data.dtype))
+
+
+def _recompute_vjp(composite, n, grads, n_outputs):
+    """Gradients of ``composite(*inputs)`` w.r.t. the inputs needing them,
+    built as a differentiable graph (used under ``create_graph=True``)."""
+    from ..autograd.engine import grad as autograd_grad
+
+    inputs = n.inputs
+    wanted = [i for i, need in enumerate(n.needs) if need]
+    with enable_grad():
+        outs = composite(*inputs, **n.params)
+        outs = outs if isinstance(outs, tuple) else (outs,)
+        pairs = [(o, g) for o, g in zip(outs[:n_outputs], grads) if g is not None]
+        res = autograd_grad([o for o, _ in pairs], [inputs[i] for i in wanted],
+                            [g for _, g in pairs], create_graph=True, allow_unused=True)
+    out = [None] * len(inputs)
+    for i, r in zip(wanted, res):
+        out[i] = r
+    return tuple(out)
+
+
+# -- linear --------------------------------------------------------------------------
+def _linear_fwd(x, w, *b):
+    out = x @ w.T
+    if b:
+        out += b[0]
+    return out
+
+
+def _linear_vjp(n, g):
+    from .linalg import matmul
+    from .reduce import sum
+    from .shape import t
+
+    x, w = n.inputs[0], n.inputs[1]
+    gx = matmul(g, w) if n.needs[0] else None
+    gw = matmul(t(g), x) if n.needs[1] else None
+    gb = sum(g, 0) if len(n.needs) > 2 and n.needs[2] else None
+    return (gx, gw, gb)[:len(n.needs)]
+
+
+def _linear_jvp(c, t):
+    from .elementwise import _tadd
+
+    x, w = c.inputs[0], c.inputs[1]
+    out = None
+    if t[0] is not None:
+        out = apply(linear_p, t[0], w)
+    if t[1] is not None:
+        out = _tadd(out, apply(linear_p, x, t[1]))
+    if len(t) > 2 and t[2] is not None:
+        from .shape import expand
+
+        out = _tadd(out, expand(t[2], c.out.shape))
+    return out
+
+
+linear_p = primitive("linear", _linear_fwd, vjp=_linear_vjp, jvp=_linear_jvp)
+
+
+def linear(x, weight, bias=None):
+    """``x @ weight.T + bias`` for 2-D ``x`` ``(N, in)``, ``weight`` ``(out, in)``."""
+    return apply(linear_p, x, weight) if bias is None else apply(linear_p, x, weight,
+                                                                 bias)
+
+
+# -- softmax / log_softmax ------------------------------------------------------------
+def _softmax_fwd(x, dim):
+    e = x - np.max(x, axis=dim, keepdims=True)
+    np.exp(e, out=e)
+    e /= np.sum(e, axis=dim, keepdims=True)
+    return e
+
+
+def _log_softmax_fwd(x, dim):
+    s = x - np.max(x, axis=dim, keepdims=True)
+    s -= np.log(np.sum(np.exp(s), axis=dim, keepdims=True))
+    return s
+
+
+def _softmax_vjp(n, g):
+    from .reduce import sum
+
+    y = n.out
+    gy = g * y
+    return (gy - y * sum(gy, n.params["dim"], keepdim=True),)
+
+
+def _softmax_jvp(c, t):
+    from .reduce import sum
+
+    y = c.out
+    ty = t[0] * y
+    return ty - y * sum(ty, c.params["dim"], keepdim=True)
+
+
+def _log_softmax_vjp(n, g):
+    from .elementwise import exp
+    from .reduce import sum
+
+    return (g - exp(n.out) * sum(g, n.params["dim"], keepdim=True),)
+
+
+def _log_softmax_jvp(c, t):
+    from .elementwise import exp
+    from .reduce import sum
+
+    return t[0] - sum(exp(c.out) * t[0], c.params["dim"], keepdim=True)
+
+
+softmax_p = primitive("softmax", _softmax_fwd, vjp=_softmax_vjp, jvp=_softmax_jvp,
+                      saves=(), save_out=True, quiet=True)
+log_softmax_p = primitive("log_softmax", _log_softmax_fwd, vjp=_log_softmax_vjp,
+                          jvp=_log_softmax_jvp, saves=(), save_out=True, quiet=True)
+
+
+def softmax(x, dim):
+    """``exp(x) / sum(exp(x), dim)``, computed stably; ``dim`` already normalised."""
+    return apply(softmax_p, x, dim=dim)
+
+
+def log_softmax(x, dim):
+    """``x - logsumexp(x, dim)``, computed stably; ``dim`` already normalised."""
+    return apply(log_softmax_p, x, dim=dim)
+
+
+# -- layer norm --------------------------------------------------------------------------
+def _ln_stats(x, k, eps):
+    axes = tuple(range(x.ndim - k, x.ndim))
+    mu = np.mean(x, axis=axes, keepdims=True)
+    xc = x - mu
+    var = np.mean(xc * xc, axis=axes, keepdims=True)
+    return axes, xc * (1.0 / np.sqrt(var + eps)), 1.0 / np.sqrt(var + eps)
+
+
+def _layer_norm_fwd(x, *wb, k, eps):
+    _, xhat, _ = _ln_stats(x, k, eps)
+    if wb:
+        xhat *= wb[0]
+        xhat += wb[1]
+    return xhat
+
+
+def _layer_norm_bwd_fwd(g, x, *w, k, eps):
+    """NumPy backward: (gx, gw, gb) for upstream ``g``."""
+    axes, xhat, rstd = _ln_stats(x, k, eps)
+    lead = tuple(range(x.ndim - k))
+    gxhat = g * w[0] if w else g
+    m1 = np.mean(gxhat, axis=axes, keepdims=True)
+    m2 = np.mean(gxhat * xhat, axis=axes, keepdims=True)
+    gx = (gxhat - m1 - xhat * m2) * rstd
+    if not w:
+        return (gx,)
+    return gx, np.sum(g * xhat, axis=lead), np.sum(g, axis=lead)
+
+
+layer_norm_bwd_p = primitive("layer_norm_backward", _layer_norm_bwd_fwd, n_out=2,
+                             quiet=True)
+
+
+def layer_norm_composite(x, *wb, k, eps):
+    """The definition: normalise over the last ``k`` dims, then scale and shift."""
+    from .elementwise import rsqrt
+    from .reduce import mean
+
+    axes = tuple(range(x.ndim - k, x.ndim))
+    xc = x - mean(x, axes, keepdim=True)
+    y = xc * rsqrt(mean(xc * xc, axes, keepdim=True) + eps)
+    return y * wb[0] + wb[1] if wb else y
+
+
+def _layer_norm_vjp(n, g):
+    if _state.grad:
+        return _recompute_vjp(layer_norm_composite, n, (g,), 1)
+    res = apply(layer_norm_bwd_p, g, *n.inputs[:2 if len(n.inputs) > 1 else 1],
+                **n.params)
+    return tuple(res) if isinstance(res, tuple) else (res,)
+
+
+def _layer_norm_jvp(c, t):
+    from .elementwise import rsqrt, _tadd
+    from .reduce import mean
+
+    x, k, eps = c.inputs[0], c.params["k"], c.params["eps"]
+    axes = tuple(range(x.ndim - k, x.ndim))
+    xc = x - mean(x, axes, keepdim=True)
+    rstd = rsqrt(mean(xc * xc, axes, keepdim=True) + eps)
+    xhat = xc * rstd
+    out = None
+    if t[0] is not None:
+        tc = t[0] - mean(t[0], axes, keepdim=True)
+        out = rstd * (tc - xhat * mean(tc * xhat, axes, keepdim=True))
+        if len(c.inputs) > 1:
+            out = out * c.inputs[1]
+    if len(t) > 1:
+        if t[1] is not None:
+            out = _tadd(out, xhat * t[1])
+        if t[2] is not None:
+            from .shape import expand
+
+            out = _tadd(out, expand(t[2], x.shape))
+    return out
+
+
+layer_norm_p = primitive("layer_norm", _layer_norm_fwd, vjp=_layer_norm_vjp,
+                         jvp=_layer_norm_jvp, quiet=True)
+
+
+def layer_norm(x, weight, bias, k, eps):
+    """Normalise ``x`` over its last ``k`` dims; ``weight``/``bias`` both or neither."""
+    wb = () if weight is None else (weight, bias)
+    return apply(layer_norm_p, x, *wb, k=k, eps=float(eps))
+
+
+# -- LSTM over a whole sequence -------------------------------------------------------------
+def _sigmoid_(a):
+    """In-place logistic function (exp of a large negative overflows to inf,
+    giving exactly 0: the warning is silenced by the primitive)."""
+    np.negative(a, out=a)
+    np.exp(a, out=a)
+    a += 1
+    np.reciprocal(a, out=a)
+    return a
+
+
+def _lstm_fwd(xg, whh, h0, c0, reverse):
+    """``xg`` ``(T, N, 4H)`` input projections (biases included), ``whh``
+    ``(4H, H)``; returns out ``(T, N, H)``, h_T, c_T and two residuals for
+    backward: gate activations ``(T, N, 4H)`` and cell states ``(T, N, H)``."""
+    steps, batch, four_h = xg.shape
+    hid = four_h // 4
+    acts = np.empty_like(xg)
+    cs = np.empty((steps, batch, hid), xg.dtype)
+    out = np.empty((steps, batch, hid), xg.dtype)
+    whh_t = whh.T
+    h, c = h0, c0
+    for t in (range(steps - 1, -1, -1) if reverse else range(steps)):
+        a = acts[t]
+        np.matmul(h, whh_t, out=a)
+        a += xg[t]
+        _sigmoid_(a[:, :2 * hid])
+        np.tanh(a[:, 2 * hid:3 * hid], out=a[:, 2 * hid:3 * hid])
+        _sigmoid_(a[:, 3 * hid:])
+        i, f, g, o = a[:, :hid], a[:, hid:2 * hid], a[:, 2 * hid:3 * hid], a[:, 3 * hid:]
+        c = f * c + i * g
+        cs[t] = c
+        h = out[t]
+        np.tanh(c, out=h)
+        h *= o
+    return out, h.copy(), c.copy(), acts, cs
+
+
+def _lstm_bwd_fwd(gout, ghT, gcT, whh, h0, c0, out, acts, cs, reverse):
+    """BPTT in NumPy: gradients of xg, whh, h0, c0."""
+    steps, batch, hid = out.shape
+    dxg = np.empty_like(acts)
+    dh, dc = ghT.copy(), gcT.copy()
+    for t in range(steps) if reverse else range(steps - 1, -1, -1):
+        a = acts[t]
+        i, f, g, o = a[:, :hid], a[:, hid:2 * hid], a[:, 2 * hid:3 * hid], a[:, 3 * hid:]
+        prev = t + 1 if reverse else t - 1
+        c_prev = c0 if (prev < 0 or prev >= steps) else cs[prev]
+        dh += gout[t]
+        tc = np.tanh(cs[t])
+        d = dxg[t]
+        np.multiply(dh, tc, out=d[:, 3 * hid:])  # d o (post-activation)
+        dc += dh * o * (1 - tc * tc)
+        np.multiply(dc, g, out=d[:, :hid])  # d i
+        np.multiply(dc, c_prev, out=d[:, hid:2 * hid])  # d f
+        np.multiply(dc, i, out=d[:, 2 * hid:3 * hid])  # d g
+        dc *= f
+        # through the activations: sigmoid' = s (1 - s), tanh' = 1 - t^2
+        d[:, :2 * hid] *= a[:, :2 * hid] * (1 - a[:, :2 * hid])
+        d[:, 3 * hid:] *= o * (1 - o)
+        d[:, 2 * hid:3 * hid] *= 1 - g * g
+        dh = d @ whh
+    # h_{t-1} for every step, in time order: h0 then the outputs shifted.
+    if reverse:
+        hprev = np.concatenate([out[1:], h0[None]], axis=0)
+    else:
+        hprev = np.concatenate([h0[None], out[:-1]], axis=0)
+    dwhh = dxg.reshape(-1, 4 * hid).T @ hprev.reshape(-1, hid)
+    return dxg, dwhh, dh, dc
+
+
+lstm_bwd_p = primitive("lstm_seq_backward", _lstm_bwd_fwd, n_out=4, quiet=True)
+
+
+def lstm_seq_composite(xg, whh, h0, c0, reverse):
+    """The definition, one step at a time in ordinary ops."""
+    from .elementwise import sigmoid, tanh
+    from .linalg import matmul
+    from .shape import split_copy, stack, t as tr, unbind_copy
+
+    hid = h0.shape[-1]
+    whh_t = tr(whh)
+    steps = unbind_copy(xg, 0)
+    outs = [None] * len(steps)
+    h, c = h0, c0
+    for t in (range(len(steps) - 1, -1, -1) if reverse else range(len(steps))):
+        i, f, g, o = split_copy(steps[t] + matmul(h, whh_t), hid, 1)
+        c = sigmoid(f) * c + sigmoid(i) * tanh(g)
+        h = sigmoid(o) * tanh(c)
+        outs[t] = h
+    return stack(outs, 0), h, c
+
+
+def _lstm_vjp(n, g):
+    if _state.grad:
+        return _recompute_vjp(lstm_seq_composite, n, g[:3], 3)
+    gout, ghT, gcT = g[:3]
+    out, _, _, acts, cs = n.out
+    xg, whh, h0, c0 = n.inputs
+    return tuple(apply(lstm_bwd_p, gout, ghT, gcT, whh, h0, c0, out, acts, cs,
+                       **n.params))
+
+
+def _lstm_jvp(c, t):
+    """Tangent recurrence, with the primal activations recomputed in ops."""
+    from .elementwise import sigmoid, tanh, _tadd
+    from .linalg import matmul
+    from .shape import split_copy, stack, t as tr, unbind_copy
+
+    xg, whh, h0, c0 = c.inputs
+    txg, twhh, th, tcell = t
+    hid = h0.shape[-1]
+    whh_t = tr(whh)
+    steps = unbind_copy(xg, 0)
+    tsteps = unbind_copy(txg, 0) if txg is not None else [None] * len(steps)
+    touts = [None] * len(steps)
+    h, cc = h0, c0
+    zero = _zeros_like(h0)
+    th = zero if th is None else th
+    tcell = zero if tcell is None else tcell
+    for k in (range(len(steps) - 1, -1, -1) if c.params["reverse"] else
+              range(len(steps))):
+        gates = steps[k] + matmul(h, whh_t)
+        tg = _tadd(tsteps[k], matmul(th, whh_t))
+        if twhh is not None:
+            tg = _tadd(tg, matmul(h, tr(twhh)))
+        i, f, g, o = split_copy(gates, hid, 1)
+        ti, tf, tgg, to = split_copy(tg, hid, 1)
+        si, sf, tgt, so = sigmoid(i), sigmoid(f), tanh(g), sigmoid(o)
+        tcell = (tf * sf * (1 - sf) * cc + sf * tcell + ti * si * (1 - si) * tgt
+                 + si * tgg * (1 - tgt * tgt))
+        cc = sf * cc + si * tgt
+        tcc = tanh(cc)
+        th = to * so * (1 - so) * tcc + so * (1 - tcc * tcc) * tcell
+        h = so * tcc
+        touts[k] = th
+    return stack(touts, 0), th, tcell, None, None
+
+
+lstm_seq_p = primitive("lstm_seq", _lstm_fwd, vjp=_lstm_vjp, jvp=_lstm_jvp,
+                       save_out=True, n_out=5, residuals=2, quiet=True)
+
+
+def lstm_seq(xg, whh, h0, c0, reverse=False):
+    """A single-direction LSTM layer over a sequence.
+
+    ``xg`` ``(T, N, 4H)`` are the input projections ``x W_ih^T + b_ih + b_hh``
+    (gate order i, f, g, o), ``whh`` ``(4H, H)``, ``h0``/``c0`` ``(N, H)``.
+    Returns ``(out (T, N, H), h_T, c_T)``; ``reverse`` runs from the last step.
+    """
+    out, h, c, _, _ = apply(lstm_seq_p, xg, whh, h0, c0, reverse=bool(reverse))
+    return out, h, c

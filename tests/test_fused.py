@@ -1,0 +1,132 @@
+"""Promoted primitives (ops/fused.py) equal the composites they replace.
+
+For each: forward values, first-order gradients (the fast NumPy backward),
+second-order gradients (the create_graph path) and forward-mode tangents
+are compared with the same function written in ordinary ops, in float64.
+"""
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule.ops import fused
+from tests.jvp_samples import S
+
+TESTED_PRIMITIVES = {"linear", "softmax", "log_softmax", "layer_norm",
+                     "layer_norm_backward", "lstm_seq", "lstm_seq_backward"}
+NON_DIFFERENTIABLE_PRIMITIVES = {"layer_norm_backward", "lstm_seq_backward"}
+JVP_SAMPLES = {
+    "linear": S((4, 3), (2, 3), (2,)),
+    "softmax": S((3, 5), dim=1),
+    "log_softmax": S((3, 5), dim=0),
+    "layer_norm": S((2, 3, 4), (3, 4), (3, 4), k=2, eps=1e-5),
+    # Outputs 3 and 4 are residuals for the backward, not results: leave them out.
+    "lstm_seq": S((3, 2, 8), (8, 2), (2, 2), (2, 2),
+                  call=lambda prim, *a: prim(*a, reverse=True)[:3]),
+}
+
+
+def _softmax(x, dim):
+    e = (x - x.amax(dim, keepdim=True).detach()).exp()
+    return e / e.sum(dim, keepdim=True)
+
+
+def _log_softmax(x, dim):
+    s = x - x.amax(dim, keepdim=True).detach()
+    return s - s.exp().sum(dim, keepdim=True).log()
+
+
+CASES = {
+    "linear": (lambda x, w, b: fused.linear(x, w, b), lambda x, w, b: x @ w.T + b,
+               [(5, 3), (4, 3), (4,)]),
+    "linear_nobias": (lambda x, w: fused.linear(x, w), lambda x, w: x @ w.T,
+                      [(5, 3), (4, 3)]),
+    "softmax": (lambda x: fused.softmax(x, 1), lambda x: _softmax(x, 1), [(3, 6)]),
+    "log_softmax": (lambda x: fused.log_softmax(x, 0), lambda x: _log_softmax(x, 0),
+                    [(4, 3)]),
+    "layer_norm": (lambda x, w, b: fused.layer_norm(x, w, b, 1, 1e-5),
+                   lambda x, w, b: fused.layer_norm_composite(x, w, b, k=1, eps=1e-5),
+                   [(3, 4, 5), (5,), (5,)]),
+    "layer_norm_2d_noaffine": (
+        lambda x: fused.layer_norm(x, None, None, 2, 1e-5),
+        lambda x: fused.layer_norm_composite(x, k=2, eps=1e-5), [(3, 4, 5)]),
+    "lstm": (lambda *a: fused.lstm_seq(*a),
+             lambda *a: fused.lstm_seq_composite(*a, reverse=False),
+             [(4, 3, 8), (8, 2), (3, 2), (3, 2)]),
+    "lstm_reverse": (lambda *a: fused.lstm_seq(*a, reverse=True),
+                     lambda *a: fused.lstm_seq_composite(*a, reverse=True),
+                     [(4, 3, 8), (8, 2), (3, 2), (3, 2)]),
+}
+
+
+def _inputs(shapes, seed):
+    rng = np.random.default_rng(seed)
+    arrays = [rng.standard_normal(s) for s in shapes]
+    return ([cr.tensor(a, requires_grad=True) for a in arrays],
+            [cr.tensor(a, requires_grad=True) for a in arrays])
+
+
+def _flat(out):
+    return list(out) if isinstance(out, tuple) else [out]
+
+
+def _weighted(outs, seed):
+    rng = np.random.default_rng(seed + 1)
+    return sum((o * cr.tensor(rng.standard_normal(o.shape))).sum() for o in outs)
+
+
+def _close(a, b, tol=1e-10):
+    np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=tol,
+                               atol=tol)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_fused_equals_composite(name):
+    prim, comp, shapes = CASES[name]
+    a, b = _inputs(shapes, 0)
+    pa, pb = _flat(prim(*a)), _flat(comp(*b))
+    for x, y in zip(pa, pb):
+        _close(x, y)
+    la, lb = _weighted(pa, 0), _weighted(pb, 0)
+    ga = cr.autograd.grad(la, a, create_graph=False)
+    gb = cr.autograd.grad(lb, b, create_graph=False)
+    for x, y in zip(ga, gb):
+        _close(x, y)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_fused_second_order_equals_composite(name):
+    prim, comp, shapes = CASES[name]
+    a, b = _inputs(shapes, 1)
+    ga = cr.autograd.grad(_weighted(_flat(prim(*a)), 1), a, create_graph=True)
+    gb = cr.autograd.grad(_weighted(_flat(comp(*b)), 1), b, create_graph=True)
+    ha = cr.autograd.grad(_weighted(ga, 2), a, allow_unused=True, materialize_grads=True)
+    hb = cr.autograd.grad(_weighted(gb, 2), b, allow_unused=True, materialize_grads=True)
+    for x, y in zip(ha, hb):
+        _close(x, y, 1e-9)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_fused_forward_mode_equals_composite(name):
+    prim, comp, shapes = CASES[name]
+    a, _ = _inputs(shapes, 2)
+    primals = tuple(x.detach() for x in a)
+    rng = np.random.default_rng(3)
+    tangents = tuple(cr.tensor(rng.standard_normal(x.shape)) for x in primals)
+    _, ta = cr.func.jvp(lambda *xs: tuple(_flat(prim(*xs))), primals, tangents)
+    _, tb = cr.func.jvp(lambda *xs: tuple(_flat(comp(*xs))), primals, tangents)
+    for x, y in zip(ta, tb):
+        _close(x, y)
+
+
+def test_lstm_module_uses_fused_sequence_and_matches_step_composite():
+    cr.manual_seed(0)
+    m = cr.nn.LSTM(3, 5, batch_first=True, dtype=cr.float64)
+    x = cr.randn(2, 6, 3, dtype=cr.float64)
+    out, (h, c) = m(x)
+    w_ih, w_hh = m.weight_ih_l0, m.weight_hh_l0
+    xg = (x.transpose(0, 1) @ w_ih.T + m.bias_ih_l0 + m.bias_hh_l0)
+    ref, rh, rc = fused.lstm_seq_composite(xg, w_hh, cr.zeros(2, 5, dtype=cr.float64),
+                                           cr.zeros(2, 5, dtype=cr.float64), False)
+    _close(out, ref.transpose(0, 1))
+    _close(h[0], rh)
+    _close(c[0], rc)
