@@ -19,8 +19,9 @@ class DTypeError(ChainruleError, TypeError, RuntimeError):
     """Operands whose dtypes the op does not accept."""
 
 
-class IndexOutOfRange(ChainruleError, IndexError):
-    """An index or dim outside the valid range."""
+class IndexOutOfRange(ChainruleError, IndexError, RuntimeError):
+    """An index or dim outside the valid range (PyTorch raises IndexError for
+    ``x[i]`` and dims, RuntimeError for gather/scatter indices: both catch it)."""
 
 
 class AutogradError(ChainruleError, RuntimeError):

@@ -147,7 +147,8 @@ def _check_bounds(shape, idx, op):
                 bad = arr.max() if arr.max() >= n else arr.min()
                 raise IndexOutOfRange(
                     f"{op}: index {bad} is out of bounds for dimension {d} with size "
-                    f"{n}")
+                    f"{n} (tensor shape {fmt_shape(shape)}); valid indices are "
+                    f"{-n} to {n - 1}")
         d += 1
 
 
@@ -305,11 +306,18 @@ def _check_index_tensor(x, index, dim, op, src=None):
             raise ShapeError(f"{op}: size does not match at dimension {d}: expected "
                              f"index {fmt_shape(index.shape)} to be no larger than "
                              f"input {fmt_shape(x.shape)} apart from dimension {dim}")
-    a = index._data
-    if a.size and (a.min() < -x.shape[dim] or a.max() >= x.shape[dim]):
-        bad = a.max() if a.max() >= x.shape[dim] else a.min()
+    _check_range(index._data, x.shape, dim, op, 0)
+
+
+def _check_range(a, shape, dim, op, lo):
+    """Index values must lie in [lo, n) along ``dim`` (lo is -n or 0)."""
+    n = shape[dim] if shape else 1
+    lo = -n if lo else 0
+    if a.size and (a.min() < lo or a.max() >= n):
+        bad = a.max() if a.max() >= n else a.min()
         raise IndexOutOfRange(f"{op}: index {bad} is out of bounds for dimension {dim} "
-                              f"with size {x.shape[dim]}")
+                              f"with size {n} (input shape {fmt_shape(shape)}); valid "
+                              f"indices are {lo} to {n - 1}")
 
 
 def gather(input, dim, index, *, sparse_grad=False):
@@ -347,8 +355,16 @@ def take_along_dim(input, indices, dim=None):
     """Pick values along ``dim`` at ``indices`` (shapes broadcast elsewhere)."""
     x = t_(input)
     if dim is None:
-        return gather(reshape(x, (-1,)), 0, reshape(indices, (-1,)))
-    d = dim1(dim, x.ndim, "take_along_dim")
+        x, indices, d = reshape(x, (-1,)), reshape(indices, (-1,)), 0
+    else:
+        d = dim1(dim, x.ndim, "take_along_dim")
+    # Unlike gather, take_along_dim accepts negative indices: wrap them.
+    a = indices._data
+    _check_range(a, x.shape, d, "take_along_dim", -1)
+    if a.size and a.min() < 0:
+        indices = Tensor._make(np.where(a < 0, a + x.shape[d], a))
+    if dim is None:
+        return gather(x, 0, indices)
     if indices.ndim != x.ndim:
         raise ShapeError(f"take_along_dim: input and indices should have the same "
                          f"number of dimensions, but got {x.ndim} and {indices.ndim}")
@@ -370,6 +386,7 @@ def index_select(input, dim, index):
         raise ShapeError(f"index_select: index must be 0-d or 1-d, got shape "
                          f"{fmt_shape(index.shape)}")
     d = dim1(dim, x.ndim, "index_select") if x.ndim else 0
+    _check_range(index._data, x.shape, d, "index_select", 0)
     if index.ndim == 0:
         index = reshape(index, (1,))
     return getitem(x, (slice(None),) * d + (index,))

@@ -31,6 +31,12 @@ def inplace(x, fn, name):
     alias = Tensor._make(x._data, x._rg, x.grad_fn, x._oi)
     alias._fw = x._fw  # forward-mode tangents flow through in-place ops too
     res = fn(alias)
+    if res._data.shape != x._data.shape:
+        from ..errors import ShapeError
+
+        raise ShapeError(f"{name}: output with shape {fmt_shape(x.shape)} doesn't match "
+                         f"the broadcast shape {fmt_shape(res.shape)}; an in-place op "
+                         "cannot change the tensor's shape")
     cast_like_result(res, x, name)
     if res._data.dtype != x._data.dtype:
         res = lift(res, x._data.dtype)

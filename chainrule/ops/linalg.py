@@ -65,7 +65,8 @@ def matmul(input, other):
         np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     except ValueError:
         raise ShapeError(f"matmul: batch dims of {fmt_shape(a.shape)} and "
-                         f"{fmt_shape(b.shape)} cannot be broadcast together") from None
+                         f"{fmt_shape(b.shape)} cannot be broadcast together; they "
+                         "must match or be 1, aligned from the right") from None
     return apply(matmul_p, a, b)
 
 
@@ -80,9 +81,12 @@ def mm(input, mat2):
     a, b = t_(input), t_(mat2)
     _need_dims(a, 2, "mm", "self")
     _need_dims(b, 2, "mm", "mat2")
+    _same_dtype(a, b, "mm")
     if a.shape[1] != b.shape[0]:
         raise ShapeError(f"mm: mat1 and mat2 shapes cannot be multiplied "
-                         f"({a.shape[0]}x{a.shape[1]} and {b.shape[0]}x{b.shape[1]})")
+                         f"({a.shape[0]}x{a.shape[1]} and {b.shape[0]}x{b.shape[1]}): "
+                         f"mat1's columns ({a.shape[1]}) must equal mat2's rows "
+                         f"({b.shape[0]})")
     return matmul(a, b)
 
 
@@ -91,6 +95,7 @@ def bmm(input, mat2):
     a, b = t_(input), t_(mat2)
     _need_dims(a, 3, "bmm", "batch1")
     _need_dims(b, 3, "bmm", "batch2")
+    _same_dtype(a, b, "bmm")
     if a.shape[0] != b.shape[0] or a.shape[2] != b.shape[1]:
         raise ShapeError(f"bmm: expected batch1 {fmt_shape(a.shape)} and batch2 "
                          f"{fmt_shape(b.shape)} to be [b, n, m] and [b, m, p]")
@@ -102,6 +107,11 @@ def mv(input, vec):
     a, v = t_(input), t_(vec)
     _need_dims(a, 2, "mv", "input")
     _need_dims(v, 1, "mv", "vec")
+    _same_dtype(a, v, "mv")
+    if a.shape[1] != v.shape[0]:
+        raise ShapeError(f"mv: size mismatch, input {fmt_shape(a.shape)}, vec "
+                         f"{fmt_shape(v.shape)}: vec must have as many elements as "
+                         f"input has columns ({a.shape[1]})")
     return matmul(a, v)
 
 
@@ -115,11 +125,25 @@ def dot(input, other):
         raise ShapeError(f"dot: inconsistent tensor size, expected tensor "
                          f"{fmt_shape(a.shape)} and src {fmt_shape(b.shape)} to have "
                          "the same number of elements")
+    _same_dtype(a, b, "dot")
     return matmul(a, b)
 
 
-inner = dot
 vdot = dot
+
+
+def inner(input, other):
+    """Sum of products over the last dims: shape ``a.shape[:-1] + b.shape[:-1]``."""
+    a, b = t_(input), t_(other)
+    if a.ndim == 0 or b.ndim == 0:
+        return a * b
+    if a.shape[-1] != b.shape[-1]:
+        raise ShapeError(f"inner: the last dims of {fmt_shape(a.shape)} and "
+                         f"{fmt_shape(b.shape)} must have the same size")
+    _same_dtype(a, b, "inner")
+    if a.ndim == 1 and b.ndim == 1:
+        return matmul(a, b)
+    return tensordot(a, b, ([a.ndim - 1], [b.ndim - 1]))
 
 
 def outer(input, vec2):
@@ -251,6 +275,7 @@ def tensordot(a, b, dims=2):
     """Contract the last ``dims`` dims of ``a`` with the first of ``b`` (or the
     listed pairs of dims)."""
     a, b = t_(a), t_(b)
+    _same_dtype(a, b, "tensordot")
     if isinstance(dims, int):
         da = list(range(a.ndim - dims, a.ndim))
         db = list(range(dims))

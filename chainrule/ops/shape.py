@@ -30,8 +30,11 @@ reshape_p = primitive(
 )
 
 
-def _infer_shape(shape, numel, op):
+def _infer_shape(shape, numel, op, src=None):
+    """``shape`` with its -1 filled in for ``numel`` elements (input shape ``src``)."""
     shape = list(shape)
+    what = f"input of size {numel}" + (
+        f" (shape {fmt_shape(src)})" if src is not None else "")
     neg = [i for i, s in enumerate(shape) if s == -1]
     if len(neg) > 1 or any(s < -1 for s in shape):
         raise ShapeError(f"{op}: only one dimension can be inferred (-1) and sizes "
@@ -39,19 +42,20 @@ def _infer_shape(shape, numel, op):
     known = math.prod(s for s in shape if s != -1)
     if neg:
         if known == 0 or numel % known:
-            raise ShapeError(f"{op}: shape '{fmt_shape(shape)}' is invalid for input "
-                             f"of size {numel}")
+            raise ShapeError(f"{op}: shape '{fmt_shape(shape)}' is invalid for {what}; "
+                             f"the other sizes must multiply to a divisor of {numel} "
+                             "for -1 to fill in")
         shape[neg[0]] = numel // known
     elif known != numel:
-        raise ShapeError(f"{op}: shape '{fmt_shape(shape)}' is invalid for input of "
-                         f"size {numel}")
+        raise ShapeError(f"{op}: shape '{fmt_shape(shape)}' is invalid for {what}; "
+                         f"the sizes must multiply to {numel} (one of them may be -1)")
     return tuple(shape)
 
 
 def reshape(input, *shape):
     """Same elements, new ``shape`` (one size may be -1); a view when possible."""
     x = t_(input)
-    shape = _infer_shape(shape_arg(shape, "reshape"), x._data.size, "reshape")
+    shape = _infer_shape(shape_arg(shape, "reshape"), x._data.size, "reshape", x.shape)
     if shape == x._data.shape:
         return x
     return apply(reshape_p, x, shape=shape)
@@ -62,7 +66,7 @@ def view(input, *shape):
     x = t_(input)
     if len(shape) == 1 and not isinstance(shape[0], (tuple, list, int)):
         return x.to(shape[0])  # view(dtype) with the same itemsize
-    shape = _infer_shape(shape_arg(shape, "view"), x._data.size, "view")
+    shape = _infer_shape(shape_arg(shape, "view"), x._data.size, "view", x.shape)
     probe = x._data.view()
     try:
         probe.shape = shape
