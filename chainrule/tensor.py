@@ -330,8 +330,8 @@ def _to_array(data, dtype, op):
     """Convert user data (lists, scalars, arrays, Tensors) to a fresh ndarray."""
     if isinstance(data, Tensor):
         arr = data._data
-    elif isinstance(data, np.ndarray):
-        arr = data
+    elif isinstance(data, (np.ndarray, np.generic)):
+        arr = np.asarray(data)  # NumPy values keep their dtype, as in PyTorch
     else:
         try:
             arr = np.array(data)

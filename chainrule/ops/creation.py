@@ -115,6 +115,10 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
     vals = [float(v) if isinstance(v, Tensor) else v for v in (start, end, step)]
     if step == 0:
         raise ArgumentError("arange: step must be nonzero")
+    if (vals[1] - vals[0]) * vals[2] < 0:
+        raise ArgumentError(f"arange: upper bound and lower bound inconsistent with "
+                            f"step sign (start={vals[0]}, end={vals[1]}, "
+                            f"step={vals[2]}); use a step of the other sign")
     if dtype is None:
         is_int = all(isinstance(v, (int, np.integer)) for v in vals)
         dtype = "int64" if is_int else get_default_dtype()
