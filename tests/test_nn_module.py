@@ -7,7 +7,12 @@ import torch
 
 import chainrule as cr
 import chainrule.nn as nn
+from tests.jvp_samples import S
 from tests.oracle import assert_close
+
+# hook_identity (ops/nn_ops.py) is checked against torch's backward hooks below.
+TESTED_PRIMITIVES = {"hook_identity"}  # read by test_ops_registry.py
+JVP_SAMPLES = {"hook_identity": S((3, 2), (4,), callback=lambda grads: None)}
 
 
 def _state_from_torch(tmod):

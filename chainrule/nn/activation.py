@@ -10,13 +10,14 @@ import math
 
 from ..errors import ArgumentError, ShapeError, fmt_shape
 from ..ops import (
-    abs, amax, clamp, erf, exp, expm1, log, log1p, maximum, minimum, rsqrt, sigmoid,
-    sign, sum, tanh, where,
+    abs, clamp, erf, exp, expm1, log1p, maximum, minimum, rsqrt, sigmoid, sign, tanh,
+    where,
 )
 from ..ops import atan as _atan
 from ..ops import asinh as _asinh
 from ..ops import relu as _relu
-from ..ops._util import floating
+from ..ops import fused as _fused
+from ..ops._util import dim1, floating
 from ..ops.inplace import inplace as _inplace
 from .module import Module
 from .parameter import Parameter
@@ -242,8 +243,8 @@ def softmax(input, dim=None, _stacklevel=3, dtype=None):
     x, dim = _prep(input, dim, dtype, "softmax")
     if x.ndim == 0:
         return exp(x - x.detach())
-    e = exp(x - amax(x, dim, keepdim=True).detach())
-    return e / sum(e, dim, keepdim=True)
+    # The promoted primitive computes exactly the composite (tests/test_fused.py).
+    return _fused.softmax(x, dim1(dim, x.ndim, "softmax"))
 
 
 def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
@@ -251,8 +252,7 @@ def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
     x, dim = _prep(input, dim, dtype, "log_softmax")
     if x.ndim == 0:
         return x - x.detach()
-    s = x - amax(x, dim, keepdim=True).detach()
-    return s - log(sum(exp(s), dim, keepdim=True))
+    return _fused.log_softmax(x, dim1(dim, x.ndim, "log_softmax"))
 
 
 def softmin(input, dim=None, _stacklevel=3, dtype=None):

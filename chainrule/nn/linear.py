@@ -4,6 +4,7 @@ import math
 
 from ..errors import ShapeError, fmt_shape
 from ..ops import einsum, empty, flatten, matmul, unflatten
+from ..ops import fused as _fused
 from . import init
 from .module import Module
 from .parameter import Parameter
@@ -20,6 +21,9 @@ def linear(input, weight, bias=None):
             f"linear: input of shape {fmt_shape(input.shape)} has "
             f"{input.shape[-1] if input.ndim else 'no'} features in its last dim, but "
             f"the weight {fmt_shape(weight.shape)} expects {weight.shape[-1]}")
+    if (input.ndim == 2 and weight.ndim == 2 and input.dtype is weight.dtype
+            and (bias is None or (bias.ndim == 1 and bias.dtype is weight.dtype))):
+        return _fused.linear(input, weight, bias)  # one dispatch, same result
     out = matmul(input, weight.T if weight.ndim == 2 else weight)
     return out if bias is None else out + bias
 

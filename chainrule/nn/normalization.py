@@ -14,6 +14,7 @@ import numpy as np
 from ..autograd.grad_mode import no_grad
 from ..errors import ArgumentError, ShapeError, fmt_shape
 from ..ops import mean, ones, rsqrt, tensor, zeros
+from ..ops import fused as _fused
 from ..ops._util import floating
 from .module import Module
 from .parameter import Parameter
@@ -128,6 +129,9 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
         raise ShapeError(f"layer_norm: input of shape {fmt_shape(x.shape)} does not "
                          f"end with normalized_shape {fmt_shape(shape)}; expected "
                          f"input of shape (*, {', '.join(map(str, shape))})")
+    same = all(t is None or t.dtype is x.dtype for t in (weight, bias))
+    if same and (weight is None) == (bias is None):
+        return _fused.layer_norm(x, weight, bias, k, eps)  # equals the composite
     y = _normalize(x, tuple(range(x.ndim - k, x.ndim)), eps)
     if weight is not None:
         y = y * weight
