@@ -9,10 +9,11 @@ import pytest
 
 import chainrule as cr
 from chainrule.ops import fused
-from tests.jvp_samples import S
+from tests.jvp_samples import Const, S
 
 TESTED_PRIMITIVES = {"linear", "softmax", "log_softmax", "layer_norm",
-                     "layer_norm_backward", "lstm_seq", "lstm_seq_backward"}
+                     "layer_norm_backward", "lstm_seq", "lstm_seq_backward", "nll",
+                     "nll_grad"}
 NON_DIFFERENTIABLE_PRIMITIVES = {"layer_norm_backward", "lstm_seq_backward"}
 JVP_SAMPLES = {
     "linear": S((4, 3), (2, 3), (2,)),
@@ -22,7 +23,12 @@ JVP_SAMPLES = {
     # Outputs 3 and 4 are residuals for the backward, not results: leave them out.
     "lstm_seq": S((3, 2, 8), (8, 2), (2, 2), (2, 2),
                   call=lambda prim, *a: prim(*a, reverse=True)[:3]),
+    "nll": S((4, 3), Const(np.array([2, 0, -100, 1])), ignore_index=-100,
+             reduction="mean"),
+    "nll_grad": S((), Const(np.array([2, 0, 1])), classes=3, ignore_index=-100,
+                  reduction="sum"),
 }
+TARGET = np.array([0, 3, -100, 2, 1])
 
 
 def _softmax(x, dim):
@@ -33,6 +39,23 @@ def _softmax(x, dim):
 def _log_softmax(x, dim):
     s = x - x.amax(dim, keepdim=True).detach()
     return s - s.exp().sum(dim, keepdim=True).log()
+
+
+def _nll(logp, reduction):
+    t = cr.tensor(np.where(TARGET < 0, 0, TARGET))
+    keep = cr.tensor((TARGET != -100).astype(np.float64))
+    per = -logp.gather(1, t.reshape(-1, 1)).reshape(-1) * keep
+    return per.sum() / keep.sum() if reduction == "mean" else per
+
+
+MASK = np.array([[0, -np.inf, 0, 0], [-np.inf] * 4, [0, 0, 0, -np.inf]])
+
+
+def _masked_softmax(x):
+    top = x.detach().amax(1, keepdim=True)
+    e = (x - cr.where(top.isfinite(), top, 0.0)).exp()
+    total = e.sum(1, keepdim=True)
+    return e / cr.where(total > 0, total, 1.0)
 
 
 CASES = {
@@ -49,6 +72,16 @@ CASES = {
     "layer_norm_2d_noaffine": (
         lambda x: fused.layer_norm(x, None, None, 2, 1e-5),
         lambda x: fused.layer_norm_composite(x, k=2, eps=1e-5), [(3, 4, 5)]),
+    # cross-entropy: nll is linear, so compose it with log_softmax for a
+    # non-zero second derivative.
+    "nll_mean": (lambda x: fused.nll_loss(fused.log_softmax(x, 1), cr.tensor(TARGET)),
+                 lambda x: _nll(_log_softmax(x, 1), "mean"), [(5, 4)]),
+    "nll_none": (lambda x: fused.nll_loss(fused.log_softmax(x, 1), cr.tensor(TARGET),
+                                          reduction="none"),
+                 lambda x: _nll(_log_softmax(x, 1), "none"), [(5, 4)]),
+    "softmax_masked": (
+        lambda x: fused.softmax(x + cr.tensor(MASK), 1, masked=True),
+        lambda x: _masked_softmax(x + cr.tensor(MASK)), [(3, 4)]),
     "lstm": (lambda *a: fused.lstm_seq(*a),
              lambda *a: fused.lstm_seq_composite(*a, reverse=False),
              [(4, 3, 8), (8, 2), (3, 2), (3, 2)]),

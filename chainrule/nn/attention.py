@@ -18,11 +18,11 @@ import math
 
 from ..errors import ArgumentError, DTypeError, ShapeError, fmt_shape
 from ..ops import (
-    amax, broadcast_shapes, cat, exp, expand, full, isfinite, matmul, permute, reshape,
-    repeat_interleave, split_copy, squeeze, sum, transpose, triu, unsqueeze, where,
-    zeros,
+    broadcast_shapes, cat, expand, full, matmul, permute, reshape, repeat_interleave,
+    split_copy, squeeze, sum, transpose, triu, unsqueeze, where, zeros,
 )
 from ..ops import pad as _pad
+from ..ops import fused as _fused
 from . import init
 from .dropout import dropout as _dropout
 from .linear import Linear, linear
@@ -51,13 +51,12 @@ def _causal(n_query, n_key, dtype):
 
 
 def _masked_softmax(scores):
-    """Softmax over the last dim where fully masked rows give zeros, not NaN."""
-    top = amax(scores.detach(), -1, keepdim=True)
-    # A row of -inf has max -inf; shifting by 0 instead keeps exp() at 0, not NaN.
-    top = where(isfinite(top), top, 0.0)
-    e = exp(scores - top)
-    total = sum(e, -1, keepdim=True)
-    return e / where(total > 0, total, 1.0)
+    """Softmax over the last dim where fully masked rows give zeros, not NaN.
+
+    One promoted primitive (ops/fused.py; tests/test_fused.py checks it
+    against the composite: shift by the finite row max, zero-safe division).
+    """
+    return _fused.softmax(scores, scores.ndim - 1, masked=True)
 
 
 def _attend(q, k, v, mask, dropout_p, scale):

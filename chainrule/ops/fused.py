@@ -92,10 +92,16 @@ def linear(x, weight, bias=None):
 
 
 # -- softmax / log_softmax ------------------------------------------------------------
-def _softmax_fwd(x, dim):
-    e = x - np.max(x, axis=dim, keepdims=True)
+def _softmax_fwd(x, dim, masked=False):
+    top = np.max(x, axis=dim, keepdims=True)
+    if masked:  # a row that is all -inf (fully masked) gives zeros, not NaN
+        top[~np.isfinite(top)] = 0
+    e = x - top
     np.exp(e, out=e)
-    e /= np.sum(e, axis=dim, keepdims=True)
+    total = np.sum(e, axis=dim, keepdims=True)
+    if masked:
+        total[total == 0] = 1
+    e /= total
     return e
 
 
@@ -111,6 +117,64 @@ def _softmax_vjp(n, g):
     y = n.out
     gy = g * y
     return (gy - y * sum(gy, n.params["dim"], keepdim=True),)
+
+
+# -- negative log-likelihood of class indices ----------------------------------------------
+def _nll_weights(target, ignore_index, reduction, dtype):
+    """Per-sample weight of -logp[i, t_i]: 0 for ignored samples, 1/count for mean."""
+    keep = (target != ignore_index).astype(dtype)
+    if reduction == "mean":
+        keep /= keep.sum()  # all ignored: 0/0 = nan, as PyTorch
+    return keep
+
+
+def _nll_fwd(logp, target, ignore_index, reduction):
+    n, c = logp.shape
+    ok = target != ignore_index
+    bad = ok & ((target < 0) | (target >= c))
+    if bad.any():
+        raise IndexError(f"target {int(target[bad][0])} is out of bounds: class "
+                         f"indices must be in [0, {c}) (or ignore_index="
+                         f"{ignore_index})")
+    picked = logp[np.arange(n), np.where(ok, target, 0)]
+    w = _nll_weights(target, ignore_index, reduction, logp.dtype)
+    if reduction == "none":
+        return -picked * w
+    return np.asarray(-(picked * w).sum(), logp.dtype)
+
+
+def _nll_grad_fwd(g, target, classes, ignore_index, reduction):
+    n = target.shape[0]
+    w = _nll_weights(target, ignore_index, reduction, g.dtype)
+    out = np.zeros((n, classes), g.dtype)
+    out[np.arange(n), np.where(w != 0, target, 0)] = -(g * w)
+    return out
+
+
+nll_p = primitive(
+    "nll", _nll_fwd,
+    vjp=lambda n, g: (apply(nll_grad_p, g, n.inputs[1], classes=n.metas[0][0][1],
+                            ignore_index=n.params["ignore_index"],
+                            reduction=n.params["reduction"]), None),
+    jvp=lambda c, t: apply(nll_p, t[0], c.inputs[1], **c.params),
+    saves=(1,), quiet=True,
+)
+# The gradient map is linear in g; its adjoint is the loss itself.
+nll_grad_p = primitive(
+    "nll_grad", _nll_grad_fwd,
+    vjp=lambda n, g: (apply(nll_p, g, n.inputs[1],
+                            ignore_index=n.params["ignore_index"],
+                            reduction=n.params["reduction"]), None),
+    jvp=lambda c, t: apply(nll_grad_p, t[0], c.inputs[1], **c.params),
+    saves=(1,), quiet=True,
+)
+
+
+def nll_loss(logp, target, ignore_index=-100, reduction="mean"):
+    """``-logp[i, target[i]]`` averaged over non-ignored samples (or summed, or
+    per sample); ``logp`` ``(N, C)``, ``target`` ``(N,)`` int64."""
+    return apply(nll_p, logp, target, ignore_index=int(ignore_index),
+                 reduction=reduction)
 
 
 def _softmax_jvp(c, t):
@@ -141,9 +205,13 @@ log_softmax_p = primitive("log_softmax", _log_softmax_fwd, vjp=_log_softmax_vjp,
                           jvp=_log_softmax_jvp, saves=(), save_out=True, quiet=True)
 
 
-def softmax(x, dim):
-    """``exp(x) / sum(exp(x), dim)``, computed stably; ``dim`` already normalised."""
-    return apply(softmax_p, x, dim=dim)
+def softmax(x, dim, masked=False):
+    """``exp(x) / sum(exp(x), dim)``, computed stably; ``dim`` already normalised.
+
+    With ``masked``, a slice that is entirely -inf (attention with every key
+    masked) gives zeros instead of NaN.
+    """
+    return apply(softmax_p, x, dim=dim, masked=masked)
 
 
 def log_softmax(x, dim):
