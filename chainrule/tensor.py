@@ -338,7 +338,7 @@ def _to_array(data, dtype, op):
         except (ValueError, TypeError) as e:
             raise ArgumentError(f"{op}: could not convert {type(data).__name__} "
                                 f"to a tensor: {e}") from None
-        if arr.dtype.kind == "f":
+        if arr.dtype.kind == "f" and dtype is None:  # (with dtype: no rounding first)
             arr = arr.astype(get_default_dtype().np)
         elif arr.dtype.kind in "iu":
             arr = arr.astype(np.int64)
