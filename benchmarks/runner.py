@@ -113,17 +113,21 @@ def standalone_step(w, m, seed=0):
 def peak_rss_mb(name, framework, steps):
     """(MB after import, peak MB) of a fresh process importing only
     ``framework`` and training workload ``name`` for ``steps`` steps."""
+    # VmHWM (peak RSS) from /proc: getrusage's ru_maxrss would include the
+    # parent's memory, inherited at fork before exec.
     code = (
-        "import resource, numpy\n"
-        "def rss(): return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "def rss(key):\n"
+        "    for line in open('/proc/self/status'):\n"
+        "        if line.startswith(key):\n"
+        "            return int(line.split()[1])\n"
         f"import {framework} as m\n"
-        "base = rss()\n"
+        "base = rss('VmRSS')\n"
         "from benchmarks.runner import standalone_step\n"
         "from benchmarks.workloads import WORKLOADS\n"
         f"w = [w for w in WORKLOADS if w.name == {name!r}][0]\n"
         "step = standalone_step(w, m)\n"
         f"for _ in range({steps}): step()\n"
-        "print(base, rss())\n"
+        "print(base, rss('VmHWM'))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, cwd=os.path.dirname(os.path.dirname(__file__)))
