@@ -19,6 +19,7 @@ from ..ops import (
     xlogy,
 )
 from ..ops._util import floating
+from ..ops import fused as _fused
 from ..tensor import Tensor
 from .activation import log_softmax, logsigmoid
 from .module import Module
@@ -263,8 +264,18 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100,
     _check_reduction(reduction, "nll_loss")
     x, t, cdim, c = _class_setup(input, target, "nll_loss")
     _check_class_weight(weight, c, "nll_loss")
+    if _plain_indices(x, t, weight):
+        return _fused.nll_loss(x, t, ignore_index, reduction, "nll_loss")
     _check_index_target(x, t, cdim, c, ignore_index, "nll_loss")
     return _nll(x, t, cdim, weight, ignore_index, reduction)
+
+
+def _plain_indices(x, t, weight):
+    """The common case -- (N, C) scores, (N,) integer targets, no class weights
+    -- which the promoted ``nll`` primitive computes in one call (it also
+    checks the target range)."""
+    return (weight is None and x.ndim == 2 and t.ndim == 1
+            and t.shape[0] == x.shape[0] and t.dtype.category == 1)
 
 
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100,
@@ -286,6 +297,8 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     x, t, cdim, c = _class_setup(input, target, "cross_entropy")
     _check_class_weight(weight, c, "cross_entropy")
     logp = log_softmax(x, cdim)
+    if label_smoothing == 0 and _plain_indices(x, t, weight):
+        return _fused.nll_loss(logp, t, ignore_index, reduction, "cross_entropy")
     wshape = (c,) + (1,) * (x.ndim - cdim - 1)
     if t.dtype.is_floating_point:
         if t.shape != x.shape:

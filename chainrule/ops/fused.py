@@ -19,6 +19,7 @@ differentiates the composite, so higher derivatives stay exact.
 import numpy as np
 
 from ..autograd.grad_mode import _state, enable_grad
+from ..errors import IndexOutOfRange
 from ..tensor import Tensor
 from ._core import apply, primitive
 
@@ -128,14 +129,14 @@ def _nll_weights(target, ignore_index, reduction, dtype):
     return keep
 
 
-def _nll_fwd(logp, target, ignore_index, reduction):
+def _nll_fwd(logp, target, ignore_index, reduction, op="nll_loss"):
     n, c = logp.shape
     ok = target != ignore_index
     bad = ok & ((target < 0) | (target >= c))
     if bad.any():
-        raise IndexError(f"target {int(target[bad][0])} is out of bounds: class "
-                         f"indices must be in [0, {c}) (or ignore_index="
-                         f"{ignore_index})")
+        raise IndexOutOfRange(f"{op}: target {int(target[bad][0])} is out of bounds "
+                              f"for {c} classes (valid: 0 to {c - 1}, or "
+                              f"ignore_index={ignore_index})")
     picked = logp[np.arange(n), np.where(ok, target, 0)]
     w = _nll_weights(target, ignore_index, reduction, logp.dtype)
     if reduction == "none":
@@ -143,7 +144,7 @@ def _nll_fwd(logp, target, ignore_index, reduction):
     return np.asarray(-(picked * w).sum(), logp.dtype)
 
 
-def _nll_grad_fwd(g, target, classes, ignore_index, reduction):
+def _nll_grad_fwd(g, target, classes, ignore_index, reduction, op=None):
     n = target.shape[0]
     w = _nll_weights(target, ignore_index, reduction, g.dtype)
     out = np.zeros((n, classes), g.dtype)
@@ -154,8 +155,7 @@ def _nll_grad_fwd(g, target, classes, ignore_index, reduction):
 nll_p = primitive(
     "nll", _nll_fwd,
     vjp=lambda n, g: (apply(nll_grad_p, g, n.inputs[1], classes=n.metas[0][0][1],
-                            ignore_index=n.params["ignore_index"],
-                            reduction=n.params["reduction"]), None),
+                            **n.params), None),
     jvp=lambda c, t: apply(nll_p, t[0], c.inputs[1], **c.params),
     saves=(1,), quiet=True,
 )
@@ -164,17 +164,18 @@ nll_grad_p = primitive(
     "nll_grad", _nll_grad_fwd,
     vjp=lambda n, g: (apply(nll_p, g, n.inputs[1],
                             ignore_index=n.params["ignore_index"],
-                            reduction=n.params["reduction"]), None),
+                            reduction=n.params["reduction"], op=n.params["op"]), None),
     jvp=lambda c, t: apply(nll_grad_p, t[0], c.inputs[1], **c.params),
     saves=(1,), quiet=True,
 )
 
 
-def nll_loss(logp, target, ignore_index=-100, reduction="mean"):
+def nll_loss(logp, target, ignore_index=-100, reduction="mean", op="nll_loss"):
     """``-logp[i, target[i]]`` averaged over non-ignored samples (or summed, or
-    per sample); ``logp`` ``(N, C)``, ``target`` ``(N,)`` int64."""
+    per sample); ``logp`` ``(N, C)``, ``target`` ``(N,)`` int64.  A target out
+    of range raises IndexOutOfRange naming ``op``."""
     return apply(nll_p, logp, target, ignore_index=int(ignore_index),
-                 reduction=reduction)
+                 reduction=reduction, op=op)
 
 
 def _softmax_jvp(c, t):
