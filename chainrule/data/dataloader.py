@@ -109,16 +109,21 @@ class DataLoader:
         return self._iter_map(batches)
 
     def _iter_map(self, batches):
-        ds = self.dataset
-        fast = self._default_collate and _has_batch(ds)
-        getitems = getattr(ds, "__getitems__", None)
+        fetch = self._fetcher()
         for indices in batches:
-            if fast:
-                yield ds._batch(indices)
-            elif getitems is not None:
-                yield self.collate_fn(getitems(indices))
-            else:
-                yield self.collate_fn([ds[i] for i in indices])
+            yield fetch(indices)
+
+    def _fetcher(self):
+        """A function: list of indices -> the batch this loader would yield for them
+        (map-style, auto-batching loaders).  ``Trainer.fit`` uses it to check a
+        trial batch without iterating, which would draw a shuffle order."""
+        ds = self.dataset
+        if self._default_collate and _has_batch(ds):
+            return ds._batch
+        getitems = getattr(ds, "__getitems__", None)
+        if getitems is not None:
+            return lambda indices: self.collate_fn(getitems(indices))
+        return lambda indices: self.collate_fn([ds[i] for i in indices])
 
     def _iter_stream(self):
         if self.batch_size is None:

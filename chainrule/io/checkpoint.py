@@ -39,7 +39,9 @@ Guarantees
   (and the directory fsynced).  If the process dies at any moment, the
   path holds either the previous checkpoint or the new one, never a mix.
   A save that fails with an exception removes its temporary file; a killed
-  process may leave one (``.<name>.<random>.tmp``), which is safe to delete.
+  process may leave one (``.<name>.<host>-<pid>-<random>.tmp``), which is
+  safe to delete and which the next successful save to the same path on the
+  same host deletes once that process is gone.
 - Loading never executes code: only JSON and safetensors are parsed.
   Pickle files (``torch.save`` output included), files that are not
   safetensors, safetensors files without chainrule's structure, and
@@ -51,6 +53,7 @@ import json
 import math
 import os
 import secrets
+import socket
 import stat
 from collections import OrderedDict
 
@@ -180,6 +183,11 @@ def _serialize(obj):
 
 
 # -- atomic write ----------------------------------------------------------------------
+# The temporary file's name says which host and process writes it, so that a
+# later save can tell the leftovers of a killed writer from a live one's file.
+_WRITER = hashlib.sha256(socket.gethostname().encode()).hexdigest()[:8]
+
+
 def _fsync_dir(directory):
     try:
         fd = os.open(directory, os.O_RDONLY)
@@ -201,8 +209,8 @@ def _write_atomic(path, blob):
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"save: cannot write {path}: directory {directory} "
                                 "does not exist")
-    tmp = os.path.join(directory,
-                       f".{os.path.basename(target)}.{secrets.token_hex(6)}.tmp")
+    tmp = os.path.join(directory, f".{os.path.basename(target)}.{_WRITER}-"
+                                  f"{os.getpid()}-{secrets.token_hex(6)}.tmp")
     # 0o666 lets the umask decide, as open() would for a new file.
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
                  0o666)
@@ -226,6 +234,41 @@ def _write_atomic(path, blob):
             pass
         raise
     _fsync_dir(directory)
+    _remove_stale_temps(target)
+
+
+def _process_alive(pid):
+    try:
+        os.kill(pid, 0)  # signal 0: existence check only
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # exists under another user, or cannot tell: keep its file
+    return True
+
+
+def _remove_stale_temps(target):
+    """Delete temporary files a killed save to ``target`` left behind.
+
+    Only files named by this host for processes that no longer exist: another
+    process saving to the same path at this moment keeps its file.  Best
+    effort: a failure here never fails the save that has just succeeded.
+    """
+    directory, base = os.path.split(target)
+    prefix = f".{base}.{_WRITER}-"
+    try:
+        names = [n for n in os.listdir(directory)
+                 if n.startswith(prefix) and n.endswith(".tmp")]
+    except OSError:
+        return
+    for n in names:
+        pid = n[len(prefix):-len(".tmp")].split("-")[0]
+        if not pid.isdigit() or int(pid) == os.getpid() or _process_alive(int(pid)):
+            continue
+        try:
+            os.unlink(os.path.join(directory, n))
+        except OSError:
+            pass
 
 
 def save(obj, f):
