@@ -29,6 +29,7 @@ roll narrow tril triu diagonal diag diag_embed trace clone contiguous
 gather scatter scatter_add take_along_dim index_select masked_fill masked_select
 index_add index_fill index_put nonzero argwhere
 matmul mm bmm mv dot inner outer ger addmm det logdet slogdet inverse pinverse
+vdot fmax fmin bernoulli multinomial
 """.split()
 
 for _name in _METHODS:
@@ -87,6 +88,7 @@ def _iter(self):
 
 
 Tensor.__iter__ = _iter
+Tensor.where = lambda self, condition, other: ops.where(condition, self, other)
 
 
 # -- dtype conversion -----------------------------------------------------------------

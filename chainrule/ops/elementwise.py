@@ -496,9 +496,10 @@ def clamp_max(input, max):
 
 
 def _max_share(x, y):
-    """Where x wins: 1; ties: 1/2 (PyTorch splits the gradient); else 0."""
+    """Where x wins: 1; ties: 1/2 (PyTorch splits the gradient); where y wins: 0.
+    Next to a NaN neither wins, and both get the whole gradient, as in PyTorch."""
     dt = x._data.dtype
-    return where(x > y, lift(1.0, dt), where(x == y, lift(0.5, dt), lift(0.0, dt)))
+    return where(x < y, lift(0.0, dt), where(x == y, lift(0.5, dt), lift(1.0, dt)))
 
 
 maximum_p = primitive(
@@ -527,7 +528,16 @@ def minimum(input, other):
     return apply(minimum_p, *pair(input, other))
 
 
-fmax, fmin = maximum, minimum
+def fmax(input, other):
+    """Elementwise maximum ignoring NaN: NaN only where both are NaN."""
+    a, b = pair(input, other)
+    return where(isnan(b), a, where(isnan(a), b, maximum(a, b)))
+
+
+def fmin(input, other):
+    """Elementwise minimum ignoring NaN: NaN only where both are NaN."""
+    a, b = pair(input, other)
+    return where(isnan(b), a, where(isnan(a), b, minimum(a, b)))
 
 
 atan2_p = primitive(

@@ -64,14 +64,14 @@ def _torch_order(idx):
     return Split(tuple(first), tuple(second))
 
 
-def take(a, index):
+def _take(a, index):
     """``a[index]`` for a normalised index (a tuple or a :class:`Split`)."""
     if type(index) is Split:
         return a[index.first][index.second]
     return a[index]
 
 
-def put(out, index, v, accumulate):
+def _put(out, index, v, accumulate):
     """``out[index] = v`` (``+=`` with repeats summed if ``accumulate``)."""
     if type(index) is Split:
         out, index = out[index.first], index.second  # a view: writes reach out
@@ -154,7 +154,7 @@ def _check_bounds(shape, idx, op):
 
 # -- getitem --------------------------------------------------------------------------
 def _getitem_fwd(x, index):
-    return take(x, index)
+    return _take(x, index)
 
 
 def _scatter_into_zeros(g, shape, index):
@@ -171,7 +171,7 @@ getitem_p = primitive(
 
 def _index_grad_fwd(g, shape, index):
     out = np.zeros(shape, g.dtype)
-    put(out, index, g, _is_advanced(index))
+    _put(out, index, g, _is_advanced(index))
     return out
 
 
@@ -193,7 +193,7 @@ def getitem(input, index):
 # -- index_put (setitem) ---------------------------------------------------------------
 def _index_put_fwd(x, v, index, accumulate):
     out = x.copy()
-    put(out, index, v, accumulate)
+    _put(out, index, v, accumulate)
     return out
 
 

@@ -107,7 +107,7 @@ def _take_tangents(x, res):
 
 def setitem(x, index, value):
     """``x[index] = value``: recorded for autograd when it matters."""
-    from .index import index_put, normalize_index, put, take
+    from .index import _put, _take, index_put, normalize_index
 
     if isinstance(value, Tensor):
         v_rg = value._rg
@@ -118,13 +118,13 @@ def setitem(x, index, value):
         idx = normalize_index(x, index, "setitem")
         v = value._data if isinstance(value, Tensor) else value
         try:
-            put(x._data, idx, v, False)
+            _put(x._data, idx, v, False)
         except ValueError as e:
             from ..errors import ShapeError
 
             raise ShapeError(f"setitem: cannot assign a value of shape "
                              f"{fmt_shape(np.shape(v))} to the selection of shape "
-                             f"{fmt_shape(take(x._data, idx).shape)} ({e})") from None
+                             f"{fmt_shape(_take(x._data, idx).shape)} ({e})") from None
         except TypeError as e:
             raise DTypeError(f"setitem: {e}") from None
         x._vc[0] += 1
