@@ -132,8 +132,9 @@ def test_fused_second_order_equals_composite(name):
     a, b = _inputs(shapes, 1)
     ga = cr.autograd.grad(_weighted(_flat(prim(*a)), 1), a, create_graph=True)
     gb = cr.autograd.grad(_weighted(_flat(comp(*b)), 1), b, create_graph=True)
-    ha = cr.autograd.grad(_weighted(ga, 2), a, allow_unused=True, materialize_grads=True)
-    hb = cr.autograd.grad(_weighted(gb, 2), b, allow_unused=True, materialize_grads=True)
+    opts = dict(allow_unused=True, materialize_grads=True)
+    ha = cr.autograd.grad(_weighted(ga, 2), a, **opts)
+    hb = cr.autograd.grad(_weighted(gb, 2), b, **opts)
     for x, y in zip(ha, hb):
         _close(x, y, 1e-9)
 

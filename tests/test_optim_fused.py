@@ -43,6 +43,7 @@ def test_fused_adam_matches_composite(amsgrad, weight_decay, decoupled, maximize
     arrays = [rng.standard_normal(shape).astype(dtype) for _ in range(2)]
     fused = [cr.tensor(a) for a in arrays] + [cr.zeros(shape, dtype=dtype)
                                               for _ in range(3)]
+    count = cr.tensor(0.0)
     ref = [cr.tensor(a) for a in arrays] + [cr.zeros(shape, dtype=dtype)
                                             for _ in range(3)]
     hp = dict(lr=0.01, beta1=0.9, beta2=0.99, eps=1e-8, weight_decay=weight_decay,
@@ -52,8 +53,8 @@ def test_fused_adam_matches_composite(amsgrad, weight_decay, decoupled, maximize
             g = cr.tensor(rng.standard_normal(shape).astype(dtype))
             p, _, m, v, vm = fused
             version = p._version
-            adam_step(p, g, m, v, vm if amsgrad else None, step=step, **hp)
-            assert p._version == version + 1
+            adam_step(p, g, m, v, count, vm if amsgrad else None, **hp)
+            assert p._version == version + 1 and count.item() == step
             p, _, m, v, vm = ref
             _composite_adam(p, g, m, v, vm if amsgrad else None, step=step, **hp)
     tol = 1e-6 if dtype == np.float32 else 1e-13
@@ -64,6 +65,6 @@ def test_fused_adam_matches_composite(amsgrad, weight_decay, decoupled, maximize
 def test_fused_adam_leaves_gradient_untouched():
     p, g = cr.ones(3), cr.full((3,), 2.0)
     m, v = cr.zeros(3), cr.zeros(3)
-    adam_step(p, g, m, v, lr=0.1, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.1,
-              decoupled=False, maximize=True, step=1)
+    adam_step(p, g, m, v, cr.tensor(0.0), lr=0.1, beta1=0.9, beta2=0.999, eps=1e-8,
+              weight_decay=0.1, decoupled=False, maximize=True)
     assert g.tolist() == [2.0, 2.0, 2.0]

@@ -120,7 +120,8 @@ def _run(roots, grads, retain_graph, create_graph, capture, accumulate, ops):
             return
         buf = buffers.get(target)
         if buf is None:
-            buf = buffers[target] = [None] * (len(target.out_metas) if target.out_metas else 1)
+            n_out = len(target.out_metas) if target.out_metas else 1
+            buf = buffers[target] = [None] * n_out
         buf[oi] = g if buf[oi] is None else ops.add(buf[oi], g)
 
     for r, g in zip(roots, grads):

@@ -34,8 +34,8 @@ class Primitive:
     updates in place (fused optimizer steps); their version counters are
     bumped, and such a primitive must not be differentiable.  ``residuals``:
     how many trailing outputs only carry values for the vjp; they never
-    require grad and the vjp receives None as their gradient.  ``vjp=None`` marks a non-differentiable primitive whose
-    outputs never require grad.
+    require grad and the vjp receives None as their gradient.  ``vjp=None``
+    marks a non-differentiable primitive whose outputs never require grad.
     """
 
     __slots__ = ("name", "forward", "vjp", "jvp", "save_mask", "save_out",
@@ -79,7 +79,8 @@ def primitive(name, forward, vjp=None, jvp=None, *, saves=None, save_out=False,
 def describe(inputs):
     """'float32 [2, 3], int64 [4]' -- how errors show a list of operands."""
     return ", ".join(
-        f"{t._data.dtype} {fmt_shape(t._data.shape)}" if isinstance(t, Tensor) else repr(t)
+        f"{t._data.dtype} {fmt_shape(t._data.shape)}" if isinstance(t, Tensor)
+        else repr(t)
         for t in inputs
     )
 

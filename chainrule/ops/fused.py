@@ -47,7 +47,7 @@ def _recompute_vjp(composite, n, grads, n_outputs):
     return tuple(out)
 
 
-# -- linear --------------------------------------------------------------------------
+# -- linear ----------------------------------------------------------------------------
 def _linear_fwd(x, w, *b):
     out = x @ w.T
     if b:
@@ -92,7 +92,7 @@ def linear(x, weight, bias=None):
                                                                  bias)
 
 
-# -- softmax / log_softmax ------------------------------------------------------------
+# -- softmax / log_softmax -------------------------------------------------------------
 def _softmax_fwd(x, dim, masked=False):
     top = np.max(x, axis=dim, keepdims=True)
     if masked:  # a row that is all -inf (fully masked) gives zeros, not NaN
@@ -120,7 +120,7 @@ def _softmax_vjp(n, g):
     return (gy - y * sum(gy, n.params["dim"], keepdim=True),)
 
 
-# -- negative log-likelihood of class indices ----------------------------------------------
+# -- negative log-likelihood of class indices ------------------------------------------
 def _nll_weights(target, ignore_index, reduction, dtype):
     """Per-sample weight of -logp[i, t_i]: 0 for ignored samples, 1/count for mean."""
     keep = (target != ignore_index).astype(dtype)
@@ -220,7 +220,7 @@ def log_softmax(x, dim):
     return apply(log_softmax_p, x, dim=dim)
 
 
-# -- layer norm --------------------------------------------------------------------------
+# -- layer norm ------------------------------------------------------------------------
 def _ln_stats(x, k, eps):
     axes = tuple(range(x.ndim - k, x.ndim))
     mu = np.mean(x, axis=axes, keepdims=True)
@@ -308,7 +308,7 @@ def layer_norm(x, weight, bias, k, eps):
     return apply(layer_norm_p, x, *wb, k=k, eps=float(eps))
 
 
-# -- LSTM over a whole sequence -------------------------------------------------------------
+# -- LSTM over a whole sequence --------------------------------------------------------
 def _sigmoid_(a):
     """In-place logistic function (exp of a large negative overflows to inf,
     giving exactly 0: the warning is silenced by the primitive)."""
@@ -337,7 +337,7 @@ def _lstm_fwd(xg, whh, h0, c0, reverse):
         _sigmoid_(a[:, :2 * hid])
         np.tanh(a[:, 2 * hid:3 * hid], out=a[:, 2 * hid:3 * hid])
         _sigmoid_(a[:, 3 * hid:])
-        i, f, g, o = a[:, :hid], a[:, hid:2 * hid], a[:, 2 * hid:3 * hid], a[:, 3 * hid:]
+        i, f, g, o = (a[:, k * hid:(k + 1) * hid] for k in range(4))
         c = f * c + i * g
         cs[t] = c
         h = out[t]
@@ -353,7 +353,7 @@ def _lstm_bwd_fwd(gout, ghT, gcT, whh, h0, c0, out, acts, cs, reverse):
     dh, dc = ghT.copy(), gcT.copy()
     for t in range(steps) if reverse else range(steps - 1, -1, -1):
         a = acts[t]
-        i, f, g, o = a[:, :hid], a[:, hid:2 * hid], a[:, 2 * hid:3 * hid], a[:, 3 * hid:]
+        i, f, g, o = (a[:, k * hid:(k + 1) * hid] for k in range(4))
         prev = t + 1 if reverse else t - 1
         c_prev = c0 if (prev < 0 or prev >= steps) else cs[prev]
         dh += gout[t]

@@ -14,8 +14,10 @@ import numpy as np
 from ._core import apply, primitive
 
 
-def _adam_fwd(p, g, m, v, *vmax, lr, beta1, beta2, eps, weight_decay, decoupled,
-              maximize, step):
+def _adam_fwd(p, g, m, v, count, *vmax, lr, beta1, beta2, eps, weight_decay,
+              decoupled, maximize):
+    count += 1
+    step = float(count)
     if maximize:
         g = -g
     if weight_decay:
@@ -43,15 +45,16 @@ def _adam_fwd(p, g, m, v, *vmax, lr, beta1, beta2, eps, weight_decay, decoupled,
     return p
 
 
-adam_step_p = primitive("adam_step", _adam_fwd, mutates=(0, 2, 3, 4), quiet=True)
+adam_step_p = primitive("adam_step", _adam_fwd, mutates=(0, 2, 3, 4, 5), quiet=True)
 
 
-def adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq=None, *, lr, beta1,
-              beta2, eps, weight_decay, decoupled, maximize, step):
-    """Update ``param``, ``exp_avg``, ``exp_avg_sq`` (and ``max_exp_avg_sq`` for
-    AMSGrad) in place by one Adam step number ``step`` (1-based)."""
+def adam_step(param, grad, exp_avg, exp_avg_sq, step, max_exp_avg_sq=None, *, lr,
+              beta1, beta2, eps, weight_decay, decoupled, maximize):
+    """One Adam step, in place: increments the 0-d ``step`` counter, then
+    updates ``param``, ``exp_avg``, ``exp_avg_sq`` (and ``max_exp_avg_sq`` for
+    AMSGrad).  ``grad`` is only read."""
     extra = () if max_exp_avg_sq is None else (max_exp_avg_sq,)
-    apply(adam_step_p, param, grad, exp_avg, exp_avg_sq, *extra, lr=lr, beta1=beta1,
-          beta2=beta2, eps=eps, weight_decay=weight_decay, decoupled=decoupled,
-          maximize=maximize, step=step)
+    apply(adam_step_p, param, grad, exp_avg, exp_avg_sq, step, *extra, lr=lr,
+          beta1=beta1, beta2=beta2, eps=eps, weight_decay=weight_decay,
+          decoupled=decoupled, maximize=maximize)
     return param

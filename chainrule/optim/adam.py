@@ -54,14 +54,14 @@ class Adam(Optimizer):
                     state["exp_avg_sq"] = zeros_like(p)
                 if group["amsgrad"] and "max_exp_avg_sq" not in state:
                     state["max_exp_avg_sq"] = zeros_like(p)
-                t = state["step"].add_(1).item()
                 # One fused primitive per parameter (see ops/optim_ops.py): the
-                # algorithm above in a few in-place array passes.
+                # algorithm above, step count included, in a few array passes.
                 adam_step(p, p.grad, state["exp_avg"], state["exp_avg_sq"],
+                          state["step"],
                           state["max_exp_avg_sq"] if group["amsgrad"] else None,
                           lr=lr, beta1=beta1, beta2=beta2, eps=eps, weight_decay=wd,
                           decoupled=group["decoupled_weight_decay"],
-                          maximize=group["maximize"], step=t)
+                          maximize=group["maximize"])
         return loss
 
 
