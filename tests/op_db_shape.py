@@ -146,3 +146,18 @@ PAD = [
 ]
 
 ROWS = RESHAPE + TRANSPOSE + EXPAND + JOIN_SPLIT + REORDER + TRIANGLES + COPIES + PAD
+
+# Empty tensors and strided views flow through the same rules.
+EDGE = [
+    Op("empty.elementwise", lambda m, x, y: (x * y + 1).exp(),
+       [((0,), (0,)), ((2, 0), (0,)), ((0, 3), (1, 3))]),
+    Op("empty.reduce", lambda m, x: (x.sum(), x.sum(0), x.sum(1, keepdim=True),
+                                     x.prod(1), x.cumsum(0)), [((0, 3),), ((2, 0),)]),
+    Op("empty.matmul", lambda m, x, y: x @ y, [((2, 0), (0, 3)), ((0, 2), (2, 3))]),
+    Op("empty.cat", lambda m, x, y: m.cat([x, y]), [((0, 3), (2, 3))]),
+    Op("views.transposed", lambda m, x, y: (x.t() * y).sin() @ x, [((3, 2), (2, 3))]),
+    Op("views.strided", lambda m, x: (x[::2, 1:] * x[1::2, :-1]).sum(0),
+       [((4, 3),)]),
+    Op("views.expanded", lambda m, x: x.expand(3, 4).cumsum(0) * x, [((1, 4),)]),
+]
+ROWS = ROWS + EDGE

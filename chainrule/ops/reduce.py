@@ -181,6 +181,8 @@ def _prod_vjp(n, g):
     x = n.inputs[0]
     axis, keepdim = n.params["axis"], n.params["keepdim"]
     shape = x.shape
+    if x._data.size == 0:  # nothing to differentiate (and no cumprod to build)
+        return (Tensor._make(np.zeros(shape, x._data.dtype)),)
     if axis is None:
         xs = reshape(x, (-1,))
         ax = 0
