@@ -75,6 +75,8 @@ SETITEM = [
                                                        ((3, 4), (2,))]),
     _set("step", lambda: slice(None, None, 2), [((5, 2), (3, 2)), ((5, 2), (1,))]),
     _set("ellipsis", lambda: (Ellipsis, 0), [((2, 3, 4), (2, 3))]),
+    _set("none", lambda: (None, 1, slice(None, None, 2)), [((3, 4), (1, 2))]),
+    _set("ellipsis_list", lambda: (Ellipsis, [2, 0]), [((2, 3, 4), (2, 3, 2))]),
     _set("list", lambda: [0, 2], [((3, 4), (2, 4)), ((3, 4), (4,))]),
     _set("tensor", lambda i: (slice(None), i), [((3, 4), (3, 2), Const([3, 1]))]),
     _set("mask", lambda k: k, [((3, 4), (), _MASK34)]),
