@@ -8,13 +8,16 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule.ops import fused
+from chainrule.ops import conv, fused
 from tests.jvp_samples import Const, S
 
 TESTED_PRIMITIVES = {"linear", "softmax", "log_softmax", "layer_norm",
                      "layer_norm_backward", "lstm_seq", "lstm_seq_backward", "nll",
-                     "nll_grad"}
-NON_DIFFERENTIABLE_PRIMITIVES = {"layer_norm_backward", "lstm_seq_backward"}
+                     "nll_grad", "conv2d", "conv2d_backward"}
+NON_DIFFERENTIABLE_PRIMITIVES = {"layer_norm_backward", "lstm_seq_backward",
+                                 "conv2d_backward"}
+GEOM = dict(kernel=(3, 2), dilation=(1, 2), padding=(1, 0, 2, 1), stride=(2, 1),
+            windows=(2, 5), size=(5, 4))
 JVP_SAMPLES = {
     "linear": S((4, 3), (2, 3), (2,)),
     "softmax": S((3, 5), dim=1),
@@ -27,6 +30,8 @@ JVP_SAMPLES = {
              reduction="mean"),
     "nll_grad": S((), Const(np.array([2, 0, 1])), classes=3, ignore_index=-100,
                   reduction="sum"),
+    "conv2d": S((2, 3, 5, 4), (4, 3, 3, 2), (4,),
+                call=lambda prim, *a: prim(*a, **GEOM)[0]),
 }
 TARGET = np.array([0, 3, -100, 2, 1])
 
@@ -82,6 +87,12 @@ CASES = {
     "softmax_masked": (
         lambda x: fused.softmax(x + cr.tensor(MASK), 1, masked=True),
         lambda x: _masked_softmax(x + cr.tensor(MASK)), [(3, 4)]),
+    "conv2d": (lambda x, w, b: conv.conv2d(x, w, b, **GEOM),
+               lambda x, w, b: conv.conv2d_composite(x, w, b, **GEOM)[0],
+               [(2, 3, 5, 4), (4, 3, 3, 2), (4,)]),
+    "conv2d_nobias": (lambda x, w: conv.conv2d(x, w, **GEOM),
+                      lambda x, w: conv.conv2d_composite(x, w, **GEOM)[0],
+                      [(2, 3, 5, 4), (4, 3, 3, 2)]),
     "lstm": (lambda *a: fused.lstm_seq(*a),
              lambda *a: fused.lstm_seq_composite(*a, reverse=False),
              [(4, 3, 8), (8, 2), (3, 2), (3, 2)]),

@@ -177,6 +177,10 @@ def _conv(x, w, b, stride, padding, dilation, groups, nd, op, pad_mode="zeros"):
     geom = _geometry((h, wd), kernel, dilation, pads, stride, op)
     oh, ow = geom["windows"]
     k = cg * kernel[0] * kernel[1]
+    if groups == 1:
+        # One promoted primitive: a single GEMM over the whole batch (ops/conv.py).
+        out = _w.conv2d(x4, w if nd == 2 else reshape(w, (o, cg) + kernel), b, **geom)
+        return restore(out, nd, batched)
     if kernel == (1, 1) and stride == (1, 1) and not any(pads):
         cols = reshape(x4, (n, c, h * wd))  # a 1x1 convolution needs no window copy
     else:

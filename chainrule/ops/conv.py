@@ -360,3 +360,125 @@ def linear_weights(size, out, scale, align_corners, like):
 
 
 __all__ = []  # internal building blocks; the public API is in chainrule.nn
+
+
+# -- fused convolution: one GEMM over the whole batch ---------------------------------
+# ``unfold`` + a batched matmul runs N small products; here the window copy is
+# laid out (C*kh*kw, N*oh*ow) so the forward is one (O, K) @ (K, N*L) product
+# and the backward two more plus one col2im.  The window columns are kept as a
+# residual output for the weight gradient.  tests/test_fused.py checks it
+# against the unfold composite (values, gradients, second order, tangents).
+def _padded(x, padding, fill=0.0):
+    pt, pb, pl, pr = padding
+    if not (pt or pb or pl or pr):
+        return x
+    n, c, h, w = x.shape
+    xp = np.full((n, c, h + pt + pb, w + pl + pr), fill, x.dtype)
+    xp[:, :, pt:pt + h, pl:pl + w] = x
+    return xp
+
+
+def _cols_t(x, kernel, dilation, padding, stride, windows, size):
+    """(C*kh*kw, N*oh*ow) window columns of ``x`` (N, C, H, W)."""
+    xp = _padded(x, padding)
+    _check_fits(xp.shape[2], xp.shape[3], kernel, dilation, stride, windows)
+    n, c = x.shape[:2]
+    (kh, kw), (dh, dw), (sh, sw), (oh, ow) = kernel, dilation, stride, windows
+    s = xp.strides
+    view = as_strided(xp, (c, kh, kw, n, oh, ow),
+                      (s[1], dh * s[2], dw * s[3], s[0], sh * s[2], sw * s[3]),
+                      writeable=False)
+    return np.ascontiguousarray(view).reshape(c * kh * kw, n * oh * ow)
+
+
+def _conv2d_fwd(x, w, *b, kernel, dilation, padding, stride, windows, size):
+    n = x.shape[0]
+    o = w.shape[0]
+    oh, ow = windows
+    cols = _cols_t(x, kernel, dilation, padding, stride, windows, size)
+    out = w.reshape(o, -1) @ cols  # (O, N*L)
+    if b:
+        out += b[0][:, None]
+    out = np.ascontiguousarray(out.reshape(o, n, oh, ow).transpose(1, 0, 2, 3))
+    return out, cols
+
+
+def _conv2d_bwd_fwd(g, w, cols, *, bias, kernel, dilation, padding, stride, windows,
+                    size):
+    n, o, oh, ow = g.shape
+    c = w.shape[1]
+    kh, kw = kernel
+    g2 = np.ascontiguousarray(g.transpose(1, 0, 2, 3)).reshape(o, n * oh * ow)
+    gw = (g2 @ cols.T).reshape(w.shape)
+    gcols = (w.reshape(o, -1).T @ g2).reshape(c, kh, kw, n, oh, ow)
+    # col2im: add every kernel offset's block back at its place in the image.
+    (dh, dw), (sh, sw) = dilation, stride
+    pt, pb, pl, pr = padding
+    h, wd = size
+    gx = np.zeros((n, c, h + pt + pb, wd + pl + pr), g.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            block = gcols[:, i, j].transpose(1, 0, 2, 3)
+            gx[:, :, i * dh:i * dh + sh * (oh - 1) + 1:sh,
+               j * dw:j * dw + sw * (ow - 1) + 1:sw] += block
+    if pt or pb or pl or pr:
+        gx = np.ascontiguousarray(gx[:, :, pt:pt + h, pl:pl + wd])
+    if bias:
+        return gx, gw, g.sum(axis=(0, 2, 3))
+    return gx, gw
+
+
+conv2d_bwd_p = primitive("conv2d_backward", _conv2d_bwd_fwd, n_out=2)
+
+
+def conv2d_composite(x, w, *b, kernel, dilation, padding, stride, windows, size):
+    """The definition: unfold, one batched matmul, bias; ``(out, None)``."""
+    from .linalg import matmul
+    from .shape import reshape
+
+    n, o = x.shape[0], w.shape[0]
+    cols = apply(unfold_p, x, kernel=kernel, dilation=dilation, padding=padding,
+                 stride=stride, windows=windows, size=size)
+    out = reshape(matmul(reshape(w, (o, -1)), cols), (n, o) + tuple(windows))
+    if b:
+        out = out + reshape(b[0], (o, 1, 1))
+    return out, None
+
+
+def _conv2d_vjp(n, g):
+    from ..autograd.grad_mode import _state
+    from .fused import _recompute_vjp
+
+    if _state.grad:  # create_graph: differentiate the composite
+        return _recompute_vjp(conv2d_composite, n, (g[0],), 1)
+    res = apply(conv2d_bwd_p, g[0], n.inputs[1], n.out[1], bias=len(n.inputs) > 2,
+                **n.params)
+    return tuple(res)
+
+
+def _conv2d_jvp(c, t):
+    from .elementwise import _tadd
+    from .shape import reshape
+
+    x, w = c.inputs[0], c.inputs[1]
+    out = None
+    if t[0] is not None:
+        out = apply(conv2d_p, t[0], w, **c.params)[0]
+    if t[1] is not None:
+        out = _tadd(out, apply(conv2d_p, x, t[1], **c.params)[0])
+    if len(t) > 2 and t[2] is not None:
+        from .shape import expand
+
+        out = _tadd(out, expand(reshape(t[2], (-1, 1, 1)), c.out[0].shape))
+    return out, None
+
+
+conv2d_p = primitive("conv2d", _conv2d_fwd, vjp=_conv2d_vjp, jvp=_conv2d_jvp,
+                     save_out=True, n_out=2, residuals=1)
+
+
+def conv2d(x, w, b=None, **geom):
+    """Cross-correlation of ``x`` (N, C, H, W) with ``w`` (O, C, kh, kw) plus
+    ``b`` (O,), over the window geometry ``geom``; groups of 1 only."""
+    args = (x, w) if b is None else (x, w, b)
+    return apply(conv2d_p, *args, **geom)[0]

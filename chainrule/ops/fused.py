@@ -164,7 +164,8 @@ nll_grad_p = primitive(
     "nll_grad", _nll_grad_fwd,
     vjp=lambda n, g: (apply(nll_p, g, n.inputs[1],
                             ignore_index=n.params["ignore_index"],
-                            reduction=n.params["reduction"], op=n.params["op"]), None),
+                            reduction=n.params["reduction"],
+                            op=n.params.get("op", "nll_loss")), None),
     jvp=lambda c, t: apply(nll_grad_p, t[0], c.inputs[1], **c.params),
     saves=(1,), quiet=True,
 )
