@@ -40,8 +40,8 @@ Guarantees
   path holds either the previous checkpoint or the new one, never a mix.
   A save that fails with an exception removes its temporary file; a killed
   process may leave one (``.<name>.<host>-<pid>-<random>.tmp``), which is
-  safe to delete and which the next successful save to the same path on the
-  same host deletes once that process is gone.
+  safe to delete and which the next successful save into the same
+  directory on the same host deletes once that process is gone.
 - Loading never executes code: only JSON and safetensors are parsed.
   Pickle files (``torch.save`` output included), files that are not
   safetensors, safetensors files without chainrule's structure, and
@@ -248,22 +248,25 @@ def _process_alive(pid):
 
 
 def _remove_stale_temps(target):
-    """Delete temporary files a killed save to ``target`` left behind.
+    """Delete temporary files that killed saves left in ``target``'s directory.
 
-    Only files named by this host for processes that no longer exist: another
-    process saving to the same path at this moment keeps its file.  Best
-    effort: a failure here never fails the save that has just succeeded.
+    Only files named by this host for processes that no longer exist: a save
+    in progress elsewhere keeps its file.  Best effort: a failure here never
+    fails the save that has just succeeded.
     """
-    directory, base = os.path.split(target)
-    prefix = f".{base}.{_WRITER}-"
+    directory = os.path.dirname(target)
     try:
         names = [n for n in os.listdir(directory)
-                 if n.startswith(prefix) and n.endswith(".tmp")]
+                 if n.startswith(".") and n.endswith(".tmp")]
     except OSError:
         return
     for n in names:
-        pid = n[len(prefix):-len(".tmp")].split("-")[0]
-        if not pid.isdigit() or int(pid) == os.getpid() or _process_alive(int(pid)):
+        # .<target name>.<host>-<pid>-<random>.tmp; the target name may hold dots
+        parts = n[:-len(".tmp")].rsplit(".", 1)[-1].split("-")
+        if len(parts) != 3 or parts[0] != _WRITER or not parts[1].isdigit():
+            continue
+        pid = int(parts[1])
+        if pid == os.getpid() or _process_alive(pid):
             continue
         try:
             os.unlink(os.path.join(directory, n))

@@ -7,7 +7,9 @@ numbered from 0 in the hooks (as in Keras); file names and messages count
 from 1.
 
 Callbacks that keep state across epochs expose ``state_dict()`` /
-``load_state_dict()`` so a checkpoint can carry them.
+``load_state_dict()`` so a checkpoint can carry them.  When ``fit`` resumes
+from a checkpoint it loads those states before ``on_train_begin`` and sets
+``trainer.resumed``, so that ``on_train_begin`` knows not to start afresh.
 """
 import math
 import os
@@ -48,6 +50,10 @@ class Callback:
 
     def on_batch_end(self, batch, logs=None):
         pass
+
+    def on_epoch_complete(self, epoch, logs=None):
+        """After every callback's ``on_epoch_end`` (the History's included):
+        the training state is complete for the epoch, the moment to save it."""
 
     def state_dict(self):
         """This callback's progress (counters, best scores) as a plain dict."""
@@ -96,6 +102,9 @@ class CallbackList(Callback):
 
     def on_batch_end(self, batch, logs=None):
         self._call("on_batch_end", batch, logs)
+
+    def on_epoch_complete(self, epoch, logs=None):
+        self._call("on_epoch_complete", epoch, logs)
 
 
 class History(Callback):
@@ -215,9 +224,8 @@ class EarlyStopping(Callback):
         self.best_weights = None
 
     def on_train_begin(self, logs=None):
-        if not getattr(self, "_resumed", False):
+        if not getattr(self.trainer, "resumed", False):
             self._reset()
-        self._resumed = False
 
     def on_epoch_end(self, epoch, logs=None):
         current = self._m.value(logs)
@@ -252,30 +260,63 @@ class EarlyStopping(Callback):
         self.best_epoch = state["best_epoch"]
         self.stopped_epoch = state["stopped_epoch"]
         self.best_weights = state["best_weights"]
-        self._resumed = True
 
 
 class ModelCheckpoint(Callback):
-    """Save the model's ``state_dict`` with ``chainrule.save`` after each epoch.
+    """Save the model with ``chainrule.save`` after each epoch (atomically).
 
     ``filepath`` may contain ``{epoch}`` (counted from 1) and any log key,
     e.g. ``'ckpt/{epoch:02d}-{val_loss:.3f}.safetensors'``.  With
     ``save_best_only`` a file is written only when ``monitor`` improves, so
     the file at a fixed path always holds the best model so far.
+
+    ``save_weights_only`` (default True) writes the model's ``state_dict``;
+    False writes the full training state (``Trainer.state_dict()``: model,
+    optimizer, generators, counters, History, callbacks) that ``fit(...,
+    resume_from=path)`` continues from exactly.  ``save_last=True``
+    additionally writes the full state after every epoch to ``last.safetensors``
+    in ``filepath``'s directory (or give the path: ``save_last='run/last.st'``),
+    replacing the previous one; this is the file to resume from after a crash.
+
+    Full states are written after every callback has seen the epoch, so
+    they include this epoch's History row and the other callbacks' updates.
     """
 
     def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False,
-                 mode="auto", min_delta=0.0, initial_value_threshold=None):
+                 save_weights_only=True, mode="auto", min_delta=0.0,
+                 initial_value_threshold=None, *, save_last=False):
         if not isinstance(filepath, (str, os.PathLike)):
             raise ArgumentError(f"ModelCheckpoint: filepath must be a str or path, got "
                                 f"{type(filepath).__name__}")
+        if not isinstance(save_weights_only, bool):
+            raise ArgumentError(f"ModelCheckpoint: save_weights_only must be a bool, "
+                                f"got {save_weights_only!r}")
         self.filepath = os.fspath(filepath)
         self._m = _Monitor(monitor, mode, min_delta, "ModelCheckpoint")
         self.monitor, self.mode = monitor, self._m.mode
         self.verbose, self.save_best_only = verbose, save_best_only
+        self.save_weights_only = save_weights_only
+        self.last_path = self._last_path(save_last)
         self.initial = initial_value_threshold
         self.best = self._m.worst() if self.initial is None else float(self.initial)
         self.last_saved = None
+        self._pending = None
+
+    def _last_path(self, save_last):
+        if save_last is False or save_last is None:
+            return None
+        if save_last is True:
+            directory = os.path.dirname(self.filepath)
+            if "{" in directory:
+                raise ArgumentError(
+                    f"ModelCheckpoint: save_last=True puts last.safetensors in "
+                    f"filepath's directory, but {directory!r} has fields to fill in; "
+                    "give the path instead: save_last='dir/last.safetensors'")
+            return os.path.join(directory, "last.safetensors")
+        if isinstance(save_last, (str, os.PathLike)):
+            return os.fspath(save_last)
+        raise ArgumentError(f"ModelCheckpoint: save_last must be a bool or a path, got "
+                            f"{type(save_last).__name__}")
 
     def _path(self, epoch, logs):
         try:
@@ -286,17 +327,33 @@ class ModelCheckpoint(Callback):
                 f"available fields: epoch, {', '.join(sorted(logs or {}))}") from None
 
     def on_epoch_end(self, epoch, logs=None):
+        self._pending = None
         if self.save_best_only:
             current = self._m.value(logs)
             if not self._m.better(current, self.best):
                 return
             self.best = current
         path = self._path(epoch, logs)
+        self.last_saved = path
+        if not self.save_weights_only:
+            self._pending = path  # written in on_epoch_complete, state complete
+            return
         from ..io import save
 
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         save(self.model.state_dict(), path)
-        self.last_saved = path
+        self._report(epoch, path)
+
+    def on_epoch_complete(self, epoch, logs=None):
+        for path in (self._pending, self.last_path):
+            if path is not None:
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+                self.trainer.save_checkpoint(path)
+        if self._pending is not None:
+            self._report(epoch, self._pending)
+        self._pending = None
+
+    def _report(self, epoch, path):
         if self.verbose:
             what = f" ({self.monitor} {self.best:.4f})" if self.save_best_only else ""
             print(f"Epoch {epoch + 1}: saved the model to {path}{what}")
@@ -435,7 +492,10 @@ class CSVLogger(Callback):
     """Append one row per epoch (``epoch`` then the log keys) to a CSV file.
 
     The file is flushed after every row, so it is complete up to the last
-    finished epoch even if training dies.
+    finished epoch even if training dies.  Its state is the file's length
+    after the last row: a run resumed from a checkpoint cuts the file back
+    to the checkpoint's epoch (dropping rows a killed run wrote after it)
+    and continues it, so the file ends as an uninterrupted run's would.
     """
 
     def __init__(self, filename, separator=",", append=False):
@@ -443,16 +503,37 @@ class CSVLogger(Callback):
         self.sep, self.append = separator, append
         self._file = None
         self._keys = None
+        self._size = None  # bytes written up to the last row, for resuming
 
     def on_train_begin(self, logs=None):
-        exists = os.path.exists(self.filename) and os.path.getsize(self.filename) > 0
         Path(self.filename).parent.mkdir(parents=True, exist_ok=True)
+        if getattr(self.trainer, "resumed", False) and self._size is not None:
+            self._continue()
+            return
+        exists = os.path.exists(self.filename) and os.path.getsize(self.filename) > 0
         self._file = open(self.filename, "a" if self.append else "w", newline="")
         self._keys = None
         if self.append and exists:
             with open(self.filename) as f:
                 header = f.readline().strip()
             self._keys = header.split(self.sep)[1:] if header else None
+        self._size = self._tell()
+
+    def _continue(self):
+        """Reopen after a resume: the rows up to the checkpoint, then ours."""
+        try:
+            current = os.path.getsize(self.filename)
+        except OSError:
+            current = -1
+        if current >= self._size:
+            os.truncate(self.filename, self._size)
+            self._file = open(self.filename, "a", newline="")
+        else:  # the file is gone or shorter than at the checkpoint: start over
+            self._file = open(self.filename, "w", newline="")
+            self._keys = None
+
+    def _tell(self):
+        return os.fstat(self._file.fileno()).st_size
 
     def on_epoch_end(self, epoch, logs=None):
         import csv
@@ -465,11 +546,19 @@ class CSVLogger(Callback):
         writer.writerow([epoch] + [repr(float(logs[k])) if k in logs else ""
                                    for k in self._keys])
         self._file.flush()
+        self._size = self._tell()
 
     def on_train_end(self, logs=None):
         if self._file is not None:
             self._file.close()
             self._file = None
+
+    def state_dict(self):
+        return {"size": self._size, "keys": self._keys}
+
+    def load_state_dict(self, state):
+        self._size = None if state["size"] is None else int(state["size"])
+        self._keys = None if state["keys"] is None else [str(k) for k in state["keys"]]
 
 
 class TerminateOnNaN(Callback):

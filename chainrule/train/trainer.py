@@ -12,18 +12,29 @@
 
 Randomness: during ``fit`` only the training loader's shuffling (from
 ``generator``, default the global generator) and the model's own random
-layers (dropout) draw random numbers.  Validation, ``evaluate`` and
-``predict`` draw none, so adding validation never changes the training
-trajectory.
+layers (dropout) draw random numbers.  Validation, ``evaluate``,
+``predict``, the checks ``fit`` makes on its data and checkpointing draw
+none, so adding them never changes the training trajectory.
+
+Resuming: ``trainer.state_dict()`` (see :mod:`chainrule.train.state`) holds
+everything the run depends on -- model, optimizer, every generator, epoch
+and step counters, History, callbacks' state.  ``ModelCheckpoint(...,
+save_last=True)`` writes it after every epoch, and ``fit(...,
+resume_from=path)`` continues from it exactly: the losses, parameters and
+history that follow are bit-identical to those of a run never interrupted.
 """
+import os
 from numbers import Integral
 
 from .. import ops
 from ..autograd import no_grad
 from ..data import DataLoader, Dataset, Subset, TensorDataset
-from ..errors import ArgumentError
+from ..errors import ArgumentError, ShapeError, fmt_shape
+from ..io import CheckpointError
 from ..tensor import Tensor
+from . import checks as _checks
 from . import metrics as _metrics
+from . import state as _state
 from .callbacks import CallbackList, History
 from .progress import ProgressBar
 
@@ -97,7 +108,16 @@ def _to_dataset(data, who, targets=True):
             raise ArgumentError(f"{who}: expected (inputs, targets) tensors, a Dataset "
                                 f"or a DataLoader, got a {type(data).__name__} of "
                                 f"{len(data)} items")
-        return TensorDataset(*(_as_tensor(t) for t in data))
+        tensors = [_as_tensor(t) for t in data]
+        sizes = [t.shape[0] if t.ndim else None for t in tensors]
+        if None in sizes or len(set(sizes)) > 1:
+            names = (["inputs", "targets"] if len(tensors) == 2 else
+                     [f"data[{i}]" for i in range(len(tensors))])
+            raise ShapeError(
+                f"{who}: every tensor needs the same number of samples along its "
+                "first dimension, got " + ", ".join(
+                    f"{n} {fmt_shape(t.shape)}" for n, t in zip(names, tensors)))
+        return TensorDataset(*tensors)
     if isinstance(data, Tensor) or hasattr(data, "__array__"):
         if targets:
             raise ArgumentError(f"{who}: got inputs without targets; pass (inputs, "
@@ -143,7 +163,9 @@ class Trainer:
 
     Attributes: ``history`` (the last fit's :class:`History`),
     ``stop_training`` (set it from a callback to stop after this batch),
-    ``epoch`` (epochs completed, across fits).
+    ``epoch`` (epochs completed, across fits), ``global_step`` (optimizer
+    steps taken, across fits), ``resumed`` (whether the current or last fit
+    continued from a checkpoint).
     """
 
     def __init__(self, model, optimizer="adam", loss="cross_entropy", metrics=(), *,
@@ -167,7 +189,10 @@ class Trainer:
         self.stop_training = False
         self.terminated_on_nan = False
         self.epoch = 0
+        self.global_step = 0
+        self.resumed = False
         self.train_loader = None
+        self._callbacks = []  # the user's callbacks of the current or last fit
 
     # -- data --------------------------------------------------------------------------
     def _loader(self, data, batch_size, shuffle, who, targets=True):
@@ -195,8 +220,8 @@ class Trainer:
     # -- fit ---------------------------------------------------------------------------
     def fit(self, train, epochs=1, *, batch_size=None, validation_data=None,
             validation_split=0.0, callbacks=None, shuffle=True, verbose=1,
-            initial_epoch=0, validation_batch_size=None):
-        """Train for ``epochs`` epochs; returns the :class:`History`.
+            initial_epoch=0, validation_batch_size=None, resume_from=None):
+        """Train until ``epochs`` epochs are done; returns the :class:`History`.
 
         ``train``: ``(inputs, targets)`` tensors (inputs (N, ...), targets
         (N, ...)), a Dataset yielding such pairs, or a DataLoader.
@@ -205,6 +230,20 @@ class Trainer:
         of ``train`` held out, taken from its end before any shuffling.
         ``verbose``: 0 silent, 1 a progress bar per epoch on a terminal (one
         line per epoch otherwise), 2 one line per epoch.
+        ``resume_from``: a checkpoint written by ``ModelCheckpoint(...,
+        save_last=True)`` or :meth:`save_checkpoint` (a path), or a dict from
+        :meth:`state_dict`.  Model, optimizer, generators, counters, History
+        and the state of callbacks of the same classes are restored, and
+        training continues from the saved epoch up to ``epochs`` exactly as
+        the interrupted run would have.  Build the model, optimizer, data and
+        callbacks as that run did.
+
+        Before the first step (and before any callback writes a file) ``fit``
+        checks the data: tensors' sample counts agree, floating data holds no
+        NaN or infinity, and the first two samples pass through the model,
+        loss and metrics (in eval mode, drawing no random numbers); and a
+        checkpoint to resume from must be intact and match the model.  Each
+        failure raises a chainrule error saying what is wrong.
         """
         if isinstance(epochs, Tensor):
             raise ArgumentError("fit: the second argument is epochs; pass inputs and "
@@ -221,6 +260,10 @@ class Trainer:
         if validation_split and validation_data is not None:
             raise ArgumentError("fit: give validation_data or validation_split, not "
                                 "both")
+        if resume_from is not None and initial_epoch:
+            raise ArgumentError("fit: give resume_from or initial_epoch, not both "
+                                "(a resumed run starts at the checkpoint's epoch)")
+        resume_state, resume_name = self._read_resume(resume_from)
         if validation_split:
             if isinstance(train, DataLoader):
                 raise ArgumentError("fit: validation_split needs tensors or a Dataset, "
@@ -240,13 +283,24 @@ class Trainer:
             val_loader = self._loader(validation_data, validation_batch_size or (
                 batch_size if not isinstance(validation_data, DataLoader) else None),
                 False, "fit(validation_data)")
+        self._check_data(loader, val_loader)
 
         self.history = history = History()
         # Keras's order: the progress line first, so that the callbacks'
         # messages follow it; the History last, so that it records what the
         # callbacks added to the logs.
-        cbs = ([ProgressBar(verbose)] if verbose else []) + list(callbacks or [])
+        user_cbs = list(callbacks or [])
+        cbs = ([ProgressBar(verbose)] if verbose else []) + user_cbs
         cb = CallbackList(cbs + [history])
+        self._callbacks = user_cbs
+        self.stop_training = False
+        self.terminated_on_nan = False
+        self.resumed = False
+        if resume_state is not None:
+            _state.restore(self, resume_state, user_cbs,
+                           f"fit: cannot resume from {resume_name}")
+            initial_epoch = self.epoch
+            self.resumed = True
         cb.set_trainer(self)
         try:
             steps = len(loader)
@@ -255,13 +309,13 @@ class Trainer:
         train_metrics = self._make_metrics()
         cb.set_params({"epochs": epochs, "steps": steps, "verbose": verbose,
                        "metrics": ["loss"] + [m.name for m in train_metrics]})
-        self.stop_training = False
-        self.terminated_on_nan = False
         was_training = self.model.training
-        logs = {}
+        # A resumed run that ends at once still tells on_train_end how it ended.
+        logs = {k: v[-1] for k, v in history.history.items() if v}
         cb.on_train_begin()
         try:
-            for epoch in range(initial_epoch, epochs):
+            # A checkpoint of a run that a callback stopped resumes as stopped.
+            for epoch in range(initial_epoch, 0 if self.stop_training else epochs):
                 cb.on_epoch_begin(epoch)
                 logs = self._train_epoch(loader, train_metrics, cb)
                 if val_loader is not None:
@@ -270,6 +324,9 @@ class Trainer:
                 logs["lr"] = float(self.optimizer.param_groups[0]["lr"])
                 self.epoch = epoch + 1
                 cb.on_epoch_end(epoch, logs)
+                # Every callback (and the History) has now seen the epoch: the
+                # state is complete, and full checkpoints are written here.
+                cb.on_epoch_complete(epoch, logs)
                 if self.stop_training:
                     break
             cb.on_train_end(logs)
@@ -279,6 +336,67 @@ class Trainer:
                     c.close()
             self.model.train(was_training)
         return history
+
+    def _check_data(self, loader, val_loader):
+        """Fail before training on data that cannot be trained on."""
+        _checks.check_tensors(loader.dataset, "fit", "training")
+        _checks.trial_batch(self, loader, "fit", "training", _split_batch)
+        if val_loader is not None:
+            _checks.check_tensors(val_loader.dataset, "fit", "validation")
+            _checks.trial_batch(self, val_loader, "fit", "validation", _split_batch)
+
+    def _read_resume(self, resume_from):
+        """(the training state to resume from, what to call it in messages);
+        (None, None) for a fresh run."""
+        if resume_from is None:
+            return None, None
+        if isinstance(resume_from, dict):
+            return resume_from, "the given state dict"
+        if not isinstance(resume_from, (str, os.PathLike)):
+            raise ArgumentError(f"fit: resume_from must be a checkpoint path or a dict "
+                                f"from Trainer.state_dict(), got "
+                                f"{type(resume_from).__name__}")
+        path = os.fspath(resume_from)
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"fit: cannot resume: there is no checkpoint file "
+                                    f"at {path}")
+        from ..io import load
+
+        try:
+            return load(path), path
+        except CheckpointError as e:
+            raise CheckpointError(f"fit: cannot resume: {e}") from None
+
+    # -- training state ----------------------------------------------------------------
+    def state_dict(self):
+        """Everything a run depends on, as nested dicts of tensors and numbers.
+
+        Keys: ``model``, ``optimizer`` (and ``optimizer_class``), ``rng`` (the
+        state of every generator the run draws from), ``epoch``,
+        ``global_step``, ``stop_training``, ``history``, ``callbacks`` (the
+        state of the current or last fit's callbacks).  As in PyTorch the
+        tensors are live: save the dict (``chainrule.save``) to keep a
+        snapshot.  See :mod:`chainrule.train.state`.
+        """
+        return _state.capture(self, self._callbacks)
+
+    def load_state_dict(self, state_dict, callbacks=None):
+        """Restore a :meth:`state_dict` into this trainer (and ``callbacks``,
+        default those of the last fit): all of it or, on a mismatch, nothing.
+
+        To continue training, pass the dict or file to ``fit(...,
+        resume_from=...)`` instead, which also restores the History and the
+        generators of the DataLoader it builds.
+        """
+        cbs = self._callbacks if callbacks is None else list(callbacks)
+        _state.restore(self, state_dict, cbs, "Trainer.load_state_dict")
+
+    def save_checkpoint(self, path):
+        """Write :meth:`state_dict` to ``path`` with ``chainrule.save`` (atomic:
+        the file holds the previous checkpoint or this one, never a mix)."""
+        from ..io import save
+
+        save(self.state_dict(), path)
 
     def _train_epoch(self, loader, metrics, cb):
         model, opt = self.model, self.optimizer
@@ -298,6 +416,7 @@ class Trainer:
             loss = self.loss_fn(outputs, targets)
             loss.backward()
             opt.step()
+            self.global_step += 1
             n = _batch_size(inputs)
             value = loss.item()
             total += value * n

@@ -1,0 +1,126 @@
+"""Checks ``fit`` makes on its data before the first step or the first write.
+
+Bad data should fail at once with a message about the data, not after an
+epoch (or a night) of training, and not after callbacks have created log
+files and checkpoints.  Two checks:
+
+- :func:`check_tensors`: for data held in tensors (a TensorDataset, a
+  Subset or concatenation of them, or a DataLoader over one) every
+  floating tensor must be finite.
+- :func:`trial_batch`: the model and the loss are run once, in eval mode
+  and without gradients, on the data's first two samples; a shape or dtype
+  error (integer inputs into a Linear layer, float targets for a
+  cross-entropy loss, the wrong number of features) is re-raised naming the
+  data.  It draws no random numbers that the run would see: every generator
+  is put back as it was.
+"""
+from ..autograd import no_grad
+from ..data import ConcatDataset, Subset, TensorDataset
+from ..errors import ArgumentError, ChainruleError
+from ..tensor import Tensor
+
+
+def _tensor_datasets(ds):
+    """The TensorDatasets whose tensors hold ``ds``'s samples (may be empty)."""
+    if isinstance(ds, TensorDataset):
+        return [ds]
+    if type(ds) is Subset:
+        return _tensor_datasets(ds.dataset)
+    if isinstance(ds, ConcatDataset):
+        return [t for d in ds.datasets for t in _tensor_datasets(d)]
+    return []
+
+
+def _role(i, n):
+    if i == n - 1 and n > 1:
+        return "targets"
+    return "inputs" if n <= 2 else f"inputs[{i}]"
+
+
+def check_tensors(dataset, who, what):
+    """Raise if a floating tensor of ``dataset`` holds NaN or infinity."""
+    for ds in _tensor_datasets(dataset):
+        n = len(ds.tensors)
+        for i, t in enumerate(ds.tensors):
+            if not t.is_floating_point():
+                continue
+            nan, inf = int(t.isnan().sum().item()), int(t.isinf().sum().item())
+            if not (nan or inf):
+                continue
+            bad = ~t.isfinite()
+            rows = bad.reshape(t.shape[0], -1).any(dim=1)
+            first = int(rows.int().argmax().item())
+            kinds = ", ".join(s for s in (f"{nan} NaN" if nan else "",
+                                          f"{inf} infinite" if inf else "") if s)
+            raise ArgumentError(
+                f"{who}: the {what} {_role(i, n)} (shape {list(t.shape)}) contain "
+                f"{kinds} value(s), the first in sample {first}; training on them "
+                "would make the loss NaN. Drop those samples or fill the values "
+                "before calling fit (e.g. x = chainrule.where(x.isfinite(), x, 0.0))")
+
+
+def _generators(trainer):
+    from .state import generators
+
+    return generators(trainer)
+
+
+def _sample_batch(loader, count=2):
+    """A batch of the first ``count`` samples, read without iterating ``loader``
+    (iterating would draw a shuffle order); None for streams."""
+    if getattr(loader, "_iterable", True) or loader.batch_sampler is None:
+        return None
+    n = len(loader.dataset)
+    if n == 0:
+        return None
+    return loader._fetcher()(list(range(min(count, n))))
+
+
+def trial_batch(trainer, loader, who, what, split_batch):
+    """Run the model, loss and metrics once on the first samples of ``loader``.
+
+    Errors the library raises (shape, dtype, index) come back prefixed with
+    ``who`` and ``what`` (e.g. "fit: the training data ..."); the model's mode
+    and every random generator's state are restored whatever happens.
+    """
+    gens = _generators(trainer)
+    states = {role: g.get_state() for role, g in gens.items()}
+    model = trainer.model
+    was_training = model.training
+    try:
+        batch = _sample_batch(loader)
+        if batch is None:
+            return
+        inputs, targets = split_batch(batch, who)
+        if targets is None:
+            return  # reported by the training loop with its own message
+        model.eval()
+        with no_grad():
+            try:
+                outputs = trainer._forward(inputs)
+                trainer.loss_fn(outputs, targets)
+                for m in trainer._make_metrics():
+                    m.update(outputs, targets)
+            except ChainruleError as e:
+                raise type(e)(_explain(e, inputs, targets, who, what)) from e
+    finally:
+        model.train(was_training)
+        for role, g in gens.items():
+            g.set_state(states[role])
+
+
+def _dtypes(ts):
+    return ", ".join(str(t.dtype).replace("chainrule.", "") for t in ts
+                     if isinstance(t, Tensor))
+
+
+def _explain(error, inputs, targets, who, what):
+    msg = (f"{who}: the {what} data does not fit the model and loss (checked on its "
+           f"first samples before training: inputs {_dtypes(inputs)}, targets "
+           f"{_dtypes([targets])}): {error}")
+    ints = [t for t in inputs if isinstance(t, Tensor) and not
+            t.is_floating_point()]
+    if ints and "dtype" in str(error):
+        msg += ("; integer inputs suit embedding layers only: convert features "
+                "with x.float()")
+    return msg
