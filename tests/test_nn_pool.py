@@ -10,12 +10,18 @@ import chainrule.nn.functional as F
 from tests._window_compare import (
     compare_double_backward, compare_fn, compare_jvp, compare_layer,
 )
+from tests.jvp_samples import S
 from tests.oracle import numeric_grad_check
 
 DTYPES = [np.float32, np.float64]
 # Read by test_ops_registry.py: the oracle tests here cover these primitives.
-TESTED_PRIMITIVES = {"pool_gather", "pool_scatter"}
-NON_DIFFERENTIABLE_PRIMITIVES = {"max_pool_indices", "adaptive_max_pool_indices"}
+TESTED_PRIMITIVES = {"pool_gather", "pool_scatter", "max_pool"}
+NON_DIFFERENTIABLE_PRIMITIVES = {"adaptive_max_pool_indices"}
+JVP_SAMPLES = {
+    "max_pool": S((2, 3, 5, 4), call=lambda prim, x: prim(
+        x, kernel=(2, 2), dilation=(1, 1), padding=(1, 0, 0, 0), stride=(2, 2),
+        windows=(3, 2), size=(5, 4))[0]),
+}
 rng = np.random.default_rng(0)
 
 

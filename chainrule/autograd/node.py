@@ -46,7 +46,8 @@ class Node:
             if fw:
                 t._fw = fw[0]
             return t
-        outs = tuple(Tensor._make(d, True, self, i) for i, d in enumerate(self.out_data))
+        outs = tuple(Tensor._make(d, True, self, i)
+                     for i, d in enumerate(self.out_data))
         if fw:
             for t, f in zip(outs, fw):
                 t._fw = f
@@ -66,10 +67,18 @@ class Node:
             if t is not None and t._vc[0] != self.versions[i]:
                 self._modified(f"input {i}", t.dtype.name, t.shape, t._vc[0],
                                self.versions[i])
-        if self.out_vc is not None and self.out_vc[0] != self.out_ver:
-            d = self.out_data
-            self._modified("its output", str(d.dtype), d.shape, self.out_vc[0],
-                           self.out_ver)
+        if self.out_vc is None:
+            return
+        if self.out_metas is None:
+            if self.out_vc[0] != self.out_ver:
+                d = self.out_data
+                self._modified("its output", str(d.dtype), d.shape, self.out_vc[0],
+                               self.out_ver)
+            return
+        for k, (vc, ver) in enumerate(zip(self.out_vc, self.out_ver)):
+            if vc[0] != ver:
+                shape, dtype = self.out_metas[k]
+                self._modified("an output", str(dtype), shape, vc[0], ver)
 
     def _modified(self, what, dtype, shape, now, expected):
         raise AutogradError(

@@ -67,8 +67,8 @@ def _max_pool(x, kernel_size, stride, padding, dilation, ceil_mode, return_indic
     kernel, stride, pad, dilation = _pool_args(x, kernel_size, stride, padding,
                                                dilation, nd, op)
     geom = _windows(x4, x, kernel, stride, pad, dilation, ceil_mode, nd, op)
-    idx = _w.max_pool_indices(x4, **geom)
-    out = restore(_w.pool_gather(x4, idx), nd, batched)
+    out, idx = _w.max_pool(x4, **geom)
+    out = restore(out, nd, batched)
     return (out, restore(idx, nd, batched)) if return_indices else out
 
 

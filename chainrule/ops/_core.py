@@ -28,7 +28,8 @@ class Primitive:
 
     ``saves``: indices of inputs the vjp reads (None: all) -- only those are
     kept alive and checked for in-place modification.  ``save_out``: the vjp
-    reads the output.  ``view``: the output may share memory with input 0.
+    reads the output (or, for several outputs, a tuple of the indices of those
+    it reads).  ``view``: the output may share memory with input 0.
     ``quiet``: silence NumPy floating-point warnings (log(0), 1/0 ...), as
     PyTorch does.  ``mutates``: indices of inputs whose arrays the forward
     updates in place (fused optimizer steps); their version counters are
@@ -224,9 +225,11 @@ def _record(prim, inputs, params, outs):
         node.out_metas = tuple((o._data.shape, o._data.dtype) for o in outs)
         if prim.save_out:
             node.out_data = tuple(o._data for o in outs)
-            node.out_vc, node.out_ver = outs[0]._vc, outs[0]._vc[0]
-            for o in outs[1:]:
-                o._vc = node.out_vc  # one counter for the group of outputs
+            # Only the outputs the vjp reads are checked for in-place changes
+            # (save_out may list them), each against its own counter.
+            read = range(len(outs)) if prim.save_out is True else prim.save_out
+            node.out_vc = tuple(outs[i]._vc for i in read)
+            node.out_ver = tuple(vc[0] for vc in node.out_vc)
         else:
             node.out_data = node.out_vc = node.out_ver = None
     if _state.anomaly:

@@ -23,12 +23,13 @@ Primitives:
 - ``fold`` (col2im): the adjoint, summing overlapping windows back; a loop
   over the kh*kw kernel offsets, never over batch or pixels.  Its vjp is
   ``unfold``.
-- ``max_pool_indices`` / ``adaptive_max_pool_indices``: where each window's
-  maximum is, as PyTorch reports it (flat index into H*W of the input;
-  ties go to the first maximum, NaN wins).  Not differentiable.
-- ``pool_gather`` (pick values at those indices) and ``pool_scatter``
-  (add gradients back at them): adjoints of each other, so max pooling
-  has first and higher derivatives.
+- ``max_pool``: each window's maximum and where it is, as PyTorch reports
+  it (flat index into H*W of the input; ties go to the first maximum, NaN
+  wins).  Its vjp scatters the gradient to those indices.
+- ``adaptive_max_pool_indices``: the same indices over adaptive windows.
+- ``pool_gather`` (pick values at indices) and ``pool_scatter`` (add
+  gradients back at them): adjoints of each other, so max pooling has first
+  and higher derivatives.
 
 Convolution (``nn/conv.py``) is unfold plus one matmul; average pooling is
 unfold plus a sum; adaptive average pooling is two matmuls with constant
@@ -175,19 +176,32 @@ def _flat_index(q, hpos, wpos, kw, width):
     return (hpos[rows, qi] * width + wpos[cols, qj]).astype(np.int64)
 
 
+def _tiles(x, kernel, stride, dilation, padding, windows):
+    """Windows that tile the input exactly (stride == kernel, no padding or
+    dilation): their elements as contiguous slabs, one per kernel offset."""
+    (kh, kw), (oh, ow) = kernel, windows
+    n, c, h, w = x.shape
+    if (tuple(stride) != tuple(kernel) or tuple(dilation) != (1, 1) or any(padding)
+            or (oh * kh, ow * kw) != (h, w)):
+        return None
+    # (kh, kw, N, C, oh, ow): one copy, then every slab is a contiguous block.
+    t = x.reshape(n, c, oh, kh, ow, kw).transpose(3, 5, 0, 1, 2, 4)
+    t = np.ascontiguousarray(t)
+    return [t[i, j] for i in range(kh) for j in range(kw)]
+
+
 def _max_pool_fwd(x, kernel, dilation, padding, stride, windows, size):
+    """(max values, flat h * W + w index of each) over the windows."""
     n, c, h, w = x.shape
     (kh, kw), (dh, dw), (sh, sw), (oh, ow) = kernel, dilation, stride, windows
     pt, pb, pl, pr = padding
-    if pt or pb or pl or pr:
-        xp = np.full((n, c, h + pt + pb, w + pl + pr), -np.inf, x.dtype)
-        xp[:, :, pt:pt + h, pl:pl + w] = x
-    else:
-        xp = x
-    _check_fits(xp.shape[2], xp.shape[3], kernel, dilation, stride, windows)
-    slabs = [xp[:, :, i * dh:i * dh + sh * (oh - 1) + 1:sh,
-                j * dw:j * dw + sw * (ow - 1) + 1:sw]
-             for i in range(kh) for j in range(kw)]
+    slabs = _tiles(x, kernel, stride, dilation, padding, windows)
+    if slabs is None:
+        xp = _padded(x, padding, -np.inf)
+        _check_fits(xp.shape[2], xp.shape[3], kernel, dilation, stride, windows)
+        slabs = [xp[:, :, i * dh:i * dh + sh * (oh - 1) + 1:sh,
+                    j * dw:j * dw + sw * (ow - 1) + 1:sw]
+                 for i in range(kh) for j in range(kw)]
     v, q = _first_max(slabs)
     if pt or pb or pl or pr:
         neg = np.isneginf(v)
@@ -204,10 +218,28 @@ def _max_pool_fwd(x, kernel, dilation, padding, stride, windows, size):
     # the flat index is a per-window base plus a per-offset step.
     base = ((np.arange(oh) * sh - pt)[:, None] * w + (np.arange(ow) * sw - pl)[None, :])
     step = (np.arange(kh)[:, None] * dh * w + np.arange(kw)[None, :] * dw).reshape(-1)
-    return np.take(step.astype(np.int64), q) + base
+    return v, np.take(step.astype(np.int64), q) + base
 
 
-max_pool_indices_p = primitive("max_pool_indices", _max_pool_fwd, saves=())
+def _no_overlap(kernel, dilation, stride):
+    """Windows never share an input element, so scattered indices are unique."""
+    return all(s >= d * (k - 1) + 1 for k, d, s in zip(kernel, dilation, stride))
+
+
+max_pool_p = primitive(
+    "max_pool", _max_pool_fwd,
+    vjp=lambda n, g: (apply(pool_scatter_p, g[0], n.out[1], size=n.metas[0][0][2:],
+                            unique=_no_overlap(n.params["kernel"], n.params["dilation"],
+                                               n.params["stride"])),),
+    jvp=lambda c, t: (apply(pool_gather_p, t[0], c.out[1]), None),
+    saves=(), save_out=(1,), n_out=2,  # the vjp reads only the indices
+)
+
+
+def max_pool(x, **geom):
+    """Window maxima of ``x`` (N, C, H, W) and their flat ``h * W + w`` indices
+    (int64, ties to the first maximum, NaN wins), both (N, C, oh, ow)."""
+    return apply(max_pool_p, x, **geom)
 
 
 def _adaptive_max_fwd(x, windows):
@@ -232,11 +264,6 @@ adaptive_max_pool_indices_p = primitive("adaptive_max_pool_indices", _adaptive_m
                                         saves=())
 
 
-def max_pool_indices(x, **geom):
-    """Flat (h * W + w) index of each window's maximum, shape (N, C, oh, ow)."""
-    return apply(max_pool_indices_p, x, **geom)
-
-
 def adaptive_max_pool_indices(x, windows):
     """Like :func:`max_pool_indices` over PyTorch's adaptive windows."""
     return apply(adaptive_max_pool_indices_p, x, windows=tuple(windows))
@@ -255,11 +282,14 @@ def _pool_gather_fwd(x, idx):
     return np.take(x.reshape(-1), _global_index(idx, hw))
 
 
-def _pool_scatter_fwd(g, idx, size):
+def _pool_scatter_fwd(g, idx, size, unique=False):
     n, c = g.shape[:2]
     out = np.zeros(n * c * int(np.prod(size)), g.dtype)
-    # Overlapping windows can pick the same input twice: add, not assign.
-    np.add.at(out, _global_index(idx, int(np.prod(size))).reshape(-1), g.reshape(-1))
+    where = _global_index(idx, int(np.prod(size))).reshape(-1)
+    if unique:  # non-overlapping windows: a plain (much faster) assignment
+        out[where] = g.reshape(-1)
+    else:  # overlapping windows can pick the same input twice: add
+        np.add.at(out, where, g.reshape(-1))
     return out.reshape((n, c) + tuple(size))
 
 
