@@ -549,6 +549,10 @@ class CSVLogger(Callback):
         self._size = self._tell()
 
     def on_train_end(self, logs=None):
+        self.close()
+
+    def close(self):
+        """Close the file (``fit`` calls this also when training fails)."""
         if self._file is not None:
             self._file.close()
             self._file = None

@@ -141,7 +141,8 @@ def check_model(model, saved, source):
             wrong.append(f"{k}: the checkpoint holds a {type(v).__name__}, not a "
                          "tensor")
         elif v.shape != own[k].shape or v.dtype != own[k].dtype:
-            wrong.append(f"{k}: checkpoint {_describe(v)}, model {_describe(own[k])}")
+            wrong.append(f"{k}: {_describe(v)} in the checkpoint, {_describe(own[k])} "
+                         "in the model")
     if not (missing or unexpected or wrong):
         return
     lines = []
@@ -149,8 +150,7 @@ def check_model(model, saved, source):
         lines.append("missing from the checkpoint: " + ", ".join(missing))
     if unexpected:
         lines.append("not in the model: " + ", ".join(unexpected))
-    if wrong:
-        lines.append("different shape or dtype: " + "; ".join(wrong))
+    lines += wrong
     _fail(source, f"its tensors do not match the model ({type(model).__name__}):\n\t"
           + "\n\t".join(lines))
 
@@ -161,8 +161,8 @@ def check(trainer, state, source):
     check_model(trainer.model, state["model"], source)
     cls = type(trainer.optimizer).__name__
     if state["optimizer_class"] != cls:
-        _fail(source, f"it was written with a {state['optimizer_class']} optimizer, "
-              f"this trainer has {cls}")
+        _fail(source, f"its optimizer state is from {state['optimizer_class']}, but "
+              f"this trainer uses {cls}")
     rng = state["rng"]
     own = generators(trainer)
     if not isinstance(rng, dict) or set(rng) != set(own):

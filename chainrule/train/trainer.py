@@ -35,7 +35,7 @@ from ..tensor import Tensor
 from . import checks as _checks
 from . import metrics as _metrics
 from . import state as _state
-from .callbacks import CallbackList, History
+from .callbacks import CallbackList, CSVLogger, History
 from .progress import ProgressBar
 
 # Loss names -> (function name in chainrule.nn.functional, works on logits).
@@ -331,8 +331,8 @@ class Trainer:
                     break
             cb.on_train_end(logs)
         finally:
-            for c in cbs:
-                if isinstance(c, ProgressBar):
+            for c in cbs:  # release terminals and files, even after an error
+                if isinstance(c, (ProgressBar, CSVLogger)):
                     c.close()
             self.model.train(was_training)
         return history
