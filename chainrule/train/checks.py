@@ -13,10 +13,14 @@ files and checkpoints.  Two checks:
   cross-entropy loss, the wrong number of features) is re-raised naming the
   data.  It draws no random numbers that the run would see: every generator
   is put back as it was.
+- :func:`check_classes`: with a cross-entropy or NLL loss, class-index
+  targets held in tensors must lie in ``[0, C)`` for the model's ``C``
+  outputs (or equal the loss's ``ignore_index``), checked on all samples.
 """
+from .._dtype import bool_
 from ..autograd import no_grad
 from ..data import ConcatDataset, Subset, TensorDataset
-from ..errors import ArgumentError, ChainruleError
+from ..errors import ArgumentError, ChainruleError, IndexOutOfRange
 from ..tensor import Tensor
 
 
@@ -82,6 +86,7 @@ def trial_batch(trainer, loader, who, what, split_batch):
     Errors the library raises (shape, dtype, index) come back prefixed with
     ``who`` and ``what`` (e.g. "fit: the training data ..."); the model's mode
     and every random generator's state are restored whatever happens.
+    Returns the trial's outputs (None when there was no trial).
     """
     gens = _generators(trainer)
     states = {role: g.get_state() for role, g in gens.items()}
@@ -90,10 +95,10 @@ def trial_batch(trainer, loader, who, what, split_batch):
     try:
         batch = _sample_batch(loader)
         if batch is None:
-            return
+            return None
         inputs, targets = split_batch(batch, who)
         if targets is None:
-            return  # reported by the training loop with its own message
+            return None  # reported by the training loop with its own message
         model.eval()
         with no_grad():
             try:
@@ -103,6 +108,7 @@ def trial_batch(trainer, loader, who, what, split_batch):
                     m.update(outputs, targets)
             except ChainruleError as e:
                 raise type(e)(_explain(e, inputs, targets, who, what)) from e
+        return outputs
     finally:
         model.train(was_training)
         for role, g in gens.items():
@@ -110,8 +116,8 @@ def trial_batch(trainer, loader, who, what, split_batch):
 
 
 def _dtypes(ts):
-    return ", ".join(str(t.dtype).replace("chainrule.", "") for t in ts
-                     if isinstance(t, Tensor))
+    return ", ".join(str(t.dtype).replace("chainrule.", "") if isinstance(t, Tensor)
+                     else f"a {type(t).__name__}" for t in ts)
 
 
 def _explain(error, inputs, targets, who, what):
@@ -124,3 +130,36 @@ def _explain(error, inputs, targets, who, what):
         msg += ("; integer inputs suit embedding layers only: convert features "
                 "with x.float()")
     return msg
+
+
+_CLASS_LOSSES = ("cross_entropy", "nll_loss", "CrossEntropyLoss", "NLLLoss")
+
+
+def check_classes(loss_fn, dataset, outputs, who, what):
+    """Raise if class-index targets fall outside the model's ``C`` classes.
+
+    The trial batch only shows the first samples; a label ``C`` in sample
+    5000 would otherwise stop training an epoch in.
+    """
+    name = getattr(loss_fn, "__name__", type(loss_fn).__name__)
+    if name not in _CLASS_LOSSES or not isinstance(outputs, Tensor) or \
+            outputs.ndim < 2:
+        return
+    n_classes = outputs.shape[1]
+    ignore = getattr(loss_fn, "ignore_index", -100)
+    for ds in _tensor_datasets(dataset):
+        t = ds.tensors[-1]
+        if len(ds.tensors) < 2 or t.is_floating_point() or t.dtype == bool_:
+            continue
+        bad = ~(((t >= 0) & (t < n_classes)) | (t == ignore))
+        count = int(bad.sum().item())
+        if not count:
+            continue
+        rows = bad.reshape(t.shape[0], -1).any(dim=1)
+        first = int(rows.int().argmax().item())
+        value = int(t[first].reshape(-1)[bad[first].reshape(-1)][0].item())
+        raise IndexOutOfRange(
+            f"{who}: the {what} targets hold class {value} (sample {first}; {count} "
+            f"target(s) out of range in all), but the model outputs scores for "
+            f"{n_classes} classes: valid targets are 0 to {n_classes - 1} (or "
+            f"ignore_index={ignore})")

@@ -339,11 +339,12 @@ class Trainer:
 
     def _check_data(self, loader, val_loader):
         """Fail before training on data that cannot be trained on."""
-        _checks.check_tensors(loader.dataset, "fit", "training")
-        _checks.trial_batch(self, loader, "fit", "training", _split_batch)
-        if val_loader is not None:
-            _checks.check_tensors(val_loader.dataset, "fit", "validation")
-            _checks.trial_batch(self, val_loader, "fit", "validation", _split_batch)
+        for data, what in ((loader, "training"), (val_loader, "validation")):
+            if data is None:
+                continue
+            _checks.check_tensors(data.dataset, "fit", what)
+            outputs = _checks.trial_batch(self, data, "fit", what, _split_batch)
+            _checks.check_classes(self.loss_fn, data.dataset, outputs, "fit", what)
 
     def _read_resume(self, resume_from):
         """(the training state to resume from, what to call it in messages);
