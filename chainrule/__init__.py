@@ -7,6 +7,7 @@ PyTorch's API wherever PyTorch has the feature::
     (x * x).sum().backward()
     x.grad  # 2 * x
 """
+from . import _malloc
 from . import _tensor_methods  # noqa: F401  (binds Tensor methods)
 from ._dtype import (  # noqa: F401
     DType, float32, float64, get_default_dtype, int32, int64, promote_types,
@@ -42,6 +43,8 @@ int = int32  # noqa: A001
 Size = tuple
 
 __version__ = "0.1.0"
+
+_malloc.tune()
 
 
 def is_tensor(obj):
