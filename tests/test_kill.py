@@ -143,3 +143,28 @@ def test_killed_inside_a_save_resumes_exactly(reference, tmp_path, die_at):
     # die_at == 1: the first save died, there is nothing to resume from.
     assert _check_latest_loads(tmp_path) == die_at - 1
     _finish_and_compare(tmp_path, reference)
+
+
+def test_a_save_removes_only_the_leftovers_of_dead_writers(tmp_path):
+    """Temporary files of killed saves go at the next save in the directory;
+    those of live processes, other hosts or other programs stay."""
+    from chainrule.io import checkpoint
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    host = checkpoint._WRITER
+    names = {
+        "dead": f".last.safetensors.{host}-{dead.pid}-0123456789ab.tmp",
+        "dead, other target": f".best.v2.safetensors.{host}-{dead.pid}-aa.tmp",
+        "alive": f".last.safetensors.{host}-{os.getppid()}-0123456789ab.tmp",
+        "other host": f".last.safetensors.00000000-{dead.pid}-0123456789ab.tmp",
+        "not ours": ".notes.tmp",
+    }
+    if host == "00000000":  # (a host whose tag collides with the fake one)
+        pytest.skip("host tag collision")
+    for name in names.values():
+        (tmp_path / name).write_bytes(b"partial")
+    cr.save({"x": 1}, tmp_path / "last.safetensors")
+    left = {p.name for p in tmp_path.iterdir()}
+    assert left == {"last.safetensors", names["alive"], names["other host"],
+                    names["not ours"]}
