@@ -189,7 +189,8 @@ def test_a_checkpoint_of_another_dtype_is_refused(run_dir):
 def test_loading_mismatched_weights_into_a_model_lists_every_mismatch(run_dir):
     """The plain-PyTorch route: model.load_state_dict(chainrule.load(path))."""
     weights = cr.load(run_dir / "ckpt" / "best.safetensors")
-    model = nn.Sequential(nn.Linear(5, 16), nn.ReLU(), nn.Linear(16, 2), nn.Linear(2, 2))
+    model = nn.Sequential(nn.Linear(5, 16), nn.ReLU(), nn.Linear(16, 2),
+                          nn.Linear(2, 2))
     before = [p.detach().numpy().copy() for p in model.parameters()]
     with pytest.raises(ShapeError) as info:
         model.load_state_dict(weights)

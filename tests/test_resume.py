@@ -306,7 +306,7 @@ def test_an_early_stopped_run_resumes_as_stopped(tmp_path):
     assert _same_params(_params(resumed.model), _params(ref.model))
 
 
-# -- arguments and mismatches ------------------------------------------------------------
+# -- arguments and mismatches ----------------------------------------------------------
 def _small(seed=0, opt="adam"):
     cr.manual_seed(seed)
     model = _model()
@@ -393,7 +393,7 @@ def test_trainer_load_state_dict_restores_in_place():
     _assert_tree_equal(other.optimizer.state_dict(), t.optimizer.state_dict())
 
 
-# -- the explicit loop, as docs/saving.md shows it ---------------------------------------
+# -- the explicit loop, as docs/saving.md shows it -------------------------------------
 DOC = Path(__file__).resolve().parent.parent / "docs" / "saving.md"
 
 

@@ -95,7 +95,7 @@ def _clone(obj):
     return obj
 
 
-# -- checking ---------------------------------------------------------------------------
+# -- checking --------------------------------------------------------------------------
 def _fail(source, what):
     raise CheckpointError(f"{source}: {what}")
 
@@ -181,7 +181,7 @@ def check(trainer, state, source):
             _fail(source, f"{k} must be an int >= 0, got {state[k]!r}")
 
 
-# -- restoring --------------------------------------------------------------------------
+# -- restoring -------------------------------------------------------------------------
 def _apply(trainer, state, callbacks):
     trainer.optimizer.load_state_dict(state["optimizer"])
     trainer.model.load_state_dict(state["model"])
