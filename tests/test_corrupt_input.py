@@ -300,3 +300,21 @@ def test_samples_the_loss_cannot_use_fail_before_training(tmp_path):
               callbacks=_callbacks(tmp_path))
     untouched.check()
     assert not (tmp_path / "log.csv").exists()
+
+
+def test_the_data_check_uses_full_batches_when_the_loader_drops_partial_ones():
+    """No false alarm: a model that only takes batches of 8 trains with
+    drop_last=True, because the trial batch then has 8 samples too."""
+
+    class FixedBatch(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(5 * 8, 2 * 8)
+
+        def forward(self, x):
+            return self.fc(x.reshape(1, 40)).reshape(8, 2)
+
+    t = _trainer(FixedBatch())
+    t.fit(DataLoader(TensorDataset(*_data(44)), batch_size=8, drop_last=True),
+          epochs=1, verbose=0)
+    assert t.global_step == 5

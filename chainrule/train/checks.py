@@ -71,11 +71,14 @@ def _generators(trainer):
 
 def _sample_batch(loader, count=2):
     """A batch of the first ``count`` samples, read without iterating ``loader``
-    (iterating would draw a shuffle order); None for streams."""
+    (iterating would draw a shuffle order); None for streams.  A loader that
+    drops partial batches gets a full one: its model may need that size."""
     if getattr(loader, "_iterable", True) or loader.batch_sampler is None:
         return None
     n = len(loader.dataset)
-    if n == 0:
+    if loader.drop_last and loader.batch_size:
+        count = loader.batch_size
+    if n == 0 or n < count and loader.drop_last:
         return None
     return loader._fetcher()(list(range(min(count, n))))
 
@@ -107,7 +110,11 @@ def trial_batch(trainer, loader, who, what, split_batch):
                 for m in trainer._make_metrics():
                     m.update(outputs, targets)
             except ChainruleError as e:
-                raise type(e)(_explain(e, inputs, targets, who, what)) from e
+                try:
+                    better = type(e)(_explain(e, inputs, targets, who, what))
+                except Exception:  # an error class with its own signature
+                    raise e from None
+                raise better from e
         return outputs
     finally:
         model.train(was_training)
