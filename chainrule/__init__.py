@@ -30,11 +30,6 @@ from .random import (  # noqa: F401
 from .tensor import Tensor  # noqa: F401
 from . import autograd, linalg  # noqa: F401,E402
 autograd._load_late()
-from . import func  # noqa: F401,E402
-from . import optim  # noqa: F401,E402
-from . import nn  # noqa: F401,E402
-from .io import load, save  # noqa: F401,E402
-from . import data, utils  # noqa: F401,E402  (chainrule.utils.data, as in torch)
 
 float = float32  # noqa: A001
 double = float64
@@ -45,6 +40,29 @@ Size = tuple
 __version__ = "0.1.0"
 
 _malloc.tune()
+
+
+# Subpackages load on first use (``cr.nn``, ``import chainrule.optim``...), so
+# ``import chainrule`` pays only for tensors, ops and autograd.
+_LAZY_MODULES = ("nn", "optim", "func", "data", "utils", "io", "train", "viz")
+_LAZY_NAMES = {"save": "io", "load": "io"}
+
+
+def __getattr__(name):
+    import importlib
+
+    if name in _LAZY_MODULES:
+        return importlib.import_module("." + name, __name__)
+    if name in _LAZY_NAMES:
+        value = getattr(importlib.import_module("." + _LAZY_NAMES[name], __name__),
+                        name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'chainrule' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY_MODULES) | set(_LAZY_NAMES))
 
 
 def is_tensor(obj):

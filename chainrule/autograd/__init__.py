@@ -31,14 +31,19 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
 
 
 def _load_late():
-    """Import the parts that define primitives or call ops at import time.
-
-    The op table imports this package (for the grad-mode switches), so these
-    can only be loaded once ``chainrule.ops`` is complete; ``chainrule``'s
-    ``__init__`` calls this at its end.
-    """
+    """Import custom Functions and gradcheck, which define primitives and so
+    need the op table; ``chainrule``'s ``__init__`` calls this once the table
+    is complete (the table itself imports this package)."""
     global Function, FunctionCtx, once_differentiable
     global gradcheck, gradgradcheck, GradcheckError
-    from . import forward_ad, functional  # noqa: F401
     from .function import Function, FunctionCtx, once_differentiable
     from .gradcheck import GradcheckError, gradcheck, gradgradcheck
+
+
+def __getattr__(name):
+    """``forward_ad`` and ``functional`` load on first use."""
+    import importlib
+
+    if name in ("forward_ad", "functional"):
+        return importlib.import_module("." + name, __name__)
+    raise AttributeError(f"module 'chainrule.autograd' has no attribute {name!r}")
