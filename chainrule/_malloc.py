@@ -13,8 +13,6 @@ size until exit, as with PyTorch's cache.
 Applied once at import on Linux with glibc; set ``CHAINRULE_MALLOC_TUNING=0``
 to leave the allocator alone.
 """
-import ctypes
-import ctypes.util
 import os
 import sys
 
@@ -29,12 +27,12 @@ def tune():
         return False
     if not sys.platform.startswith("linux"):
         return False
-    name = ctypes.util.find_library("c")
-    if not name:
-        return False
+    import ctypes
+
     try:
-        libc = ctypes.CDLL(name)
-        mallopt = libc.mallopt
+        # The running process already links libc: no library search needed
+        # (ctypes.util.find_library would import subprocess and more).
+        mallopt = ctypes.CDLL(None).mallopt
     except (OSError, AttributeError):  # not glibc (e.g. musl)
         return False
     mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
