@@ -55,6 +55,7 @@ MATMUL = [
     _lin("mv", lambda m, x, y: m.mv(x, y), [((2, 3), (3,))]),
     _lin("dot", lambda m, x, y: m.dot(x, y), [((3,), (3,)), ((1,), (1,))]),
     _lin("dot.method", lambda m, x, y: x.dot(y), [((4,), (4,))]),
+    _lin("vdot", lambda m, x, y: m.vdot(x, y), [((3,), (3,))]),
     _lin("inner", lambda m, x, y: m.inner(x, y), [((3,), (3,)), ((2, 3), (4, 3)),
                                                   ((3,), (2, 2, 3)), ((), (2, 3))]),
     _lin("outer", lambda m, x, y: m.outer(x, y), [((3,), (2,)), ((1,), (4,))]),
@@ -133,7 +134,16 @@ MATRIX_FUNCTIONS = [
        [(separated_singular(3, 2),), (separated_singular(2, 2, 3),)]),
     Op("pinv", lambda m, x: m.linalg.pinv(x),
        [(separated_singular(3, 2),), (separated_singular(2, 3),)], rtol=1e-4),
+    # Cut singular values: torch's gradient uses the constant-rank formula, ours
+    # differentiates the truncated SVD; values are compared, and finite
+    # differences check our gradient.
+    Op("pinv.tolerances", lambda m, x: (m.linalg.pinv(x, rtol=0.5),
+                                        m.linalg.pinv(x, atol=1.5),
+                                        m.pinverse(x, rcond=0.4)),
+       [(separated_singular(3, 2),), (separated_singular(2, 3, 3),)], rtol=1e-4,
+       grad=False),
     Op("cross", lambda m, x, y: m.linalg.cross(x, y), [((3,), (3,)), ((2, 3), (2, 3))]),
+    Op("cross.dim", lambda m, x, y: m.linalg.cross(x, y, dim=0), [((3, 2), (3, 1))]),
 ]
 
 _ORDS = ["fro", "nuc", 2, -2, 1, -1, _INF, -_INF]

@@ -34,6 +34,9 @@ SUM_MEAN = [
     _red("mean.tuple_keepdim", lambda m, x: m.mean(x, (0, 1), keepdim=True),
          [((2, 3, 4),), ((1, 3),)]),
     _red("nansum", lambda m, x: m.nansum(x), ALLDIMS),
+    _red("nansum.dim_dtype", lambda m, x: m.nansum(x, 1, dtype=m.float64), DIM1),
+    Op("nansum.nan", lambda m, x: (m.nansum(x), x.nansum(0)),
+       [(Fixed([[1.0, float("nan")], [2.5, -1.0]]),)], fd=False),
 ]
 
 PROD = [

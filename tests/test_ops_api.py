@@ -64,3 +64,41 @@ def test_no_helper_shadows_a_torch_name():
     for name in ("take", "put"):  # torch's take/put use flat indices
         f = getattr(cr, name, None)
         assert f is None or "flat" in (f.__doc__ or ""), f"chainrule.{name} leaked"
+
+
+# Where chainrule's parameter names knowingly differ from torch's docstring.
+SIGNATURE_EXCEPTIONS = {
+    # chainrule also takes the older positional ``unbiased``, before keepdim
+    "var", "std", "var_mean", "std_mean",
+    # the same function serves torch.det and torch.linalg.det (whose arg is A)
+    "det", "slogdet",
+}
+
+
+def _torch_params(fn, name):
+    """Parameter names from the first line of a torch docstring, or None."""
+    import re
+
+    doc = " ".join((fn.__doc__ or "").split())
+    m = re.match(rf"{re.escape(name)}\((.*?)\) ->", doc)
+    if not m or "[" in m.group(1):
+        return None
+    names = [p.split("=")[0].split(":")[0].strip().lstrip("*")
+             for p in m.group(1).split(",")]
+    return [n for n in names if n and n != "out"]
+
+
+@pytest.mark.parametrize("name", [n for n in CATALOGUE if hasattr(torch, n)])
+def test_parameter_names_match_torch(name):
+    """Every parameter torch documents is accepted under the same name, in the
+    same order (chainrule may accept more)."""
+    import inspect
+
+    expected = _torch_params(getattr(torch, name), name)
+    if expected is None or name in SIGNATURE_EXCEPTIONS:
+        pytest.skip("no parseable torch signature, or a documented difference")
+    ours = [p.name for p in inspect.signature(getattr(cr, name)).parameters.values()]
+    missing = [p for p in expected if p not in ours]
+    assert not missing, f"{name}: torch has {expected}, chainrule {ours}"
+    assert [p for p in ours if p in expected] == expected, \
+        f"{name}: order differs: torch {expected}, chainrule {ours}"

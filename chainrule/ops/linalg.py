@@ -115,9 +115,9 @@ def mv(input, vec):
     return matmul(a, v)
 
 
-def dot(input, other):
+def dot(input, tensor):
     """Inner product of two 1-D tensors of the same size."""
-    a, b = t_(input), t_(other)
+    a, b = t_(input), t_(tensor)
     if a.ndim != 1 or b.ndim != 1:
         raise ShapeError(f"dot: 1D tensors expected, but got {a.ndim}D and {b.ndim}D "
                          "tensors")
@@ -129,7 +129,9 @@ def dot(input, other):
     return matmul(a, b)
 
 
-vdot = dot
+def vdot(input, other):
+    """Inner product of two 1-D tensors (no conjugation: tensors are real)."""
+    return dot(input, other)
 
 
 def inner(input, other):
@@ -492,8 +494,9 @@ def slogdet(A):
     return collections.namedtuple("slogdet", ["sign", "logabsdet"])(s, l)
 
 
-def logdet(A):
-    s, l = slogdet(A)
+def logdet(input):
+    """log(det), NaN where the determinant is negative."""
+    s, l = slogdet(input)
     from .elementwise import log, where
 
     return where(s > 0, l, log(s))
@@ -621,7 +624,7 @@ svd_p = primitive("svd", _svd_fwd, vjp=_svd_vjp, jvp=_svd_jvp, saves=(),
                   save_out=True, n_out=3)
 
 
-def svd(A, full_matrices=True):
+def svd(A, full_matrices=True, *, driver=None):
     """``A = U diag(S) Vh`` with singular values S in descending order."""
     import collections
 
@@ -634,17 +637,19 @@ def svd(A, full_matrices=True):
     return collections.namedtuple("svd", ["U", "S", "Vh"])(U, S, Vh)
 
 
-def svdvals(A):
+def svdvals(A, *, driver=None):
     """Singular values, descending."""
     return svd(A, full_matrices=False)[1]
 
 
-def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False):
+def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):
     """Frobenius, nuclear, spectral (2), 1- or inf-norm of matrices."""
     from .shape import movedim
 
     A = t_(A)
     check_float(A, "linalg.matrix_norm")
+    if dtype is not None:
+        A = A.to(dtype)
     if ord == "fro":
         return vector_norm(A, 2, dim, keepdim)
     d0, d1 = dim
@@ -684,29 +689,37 @@ def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None):
     return vector_norm(A, ord, dim, keepdim, dtype=dtype)
 
 
-def inverse(A):
+def inverse(input):
     """Alias of ``linalg.inv``."""
-    return inv(A)
+    return inv(input)
 
 
-def pinverse(A):
-    """Alias of ``linalg.pinv``."""
-    return pinv(A)
+def pinverse(input, rcond=1e-15):
+    """``linalg.pinv`` with singular values below ``rcond * max`` cut."""
+    return pinv(input, rtol=rcond)
 
 
-def pinv(A):
-    U, S, Vh = svd(A, full_matrices=False)
+def pinv(A, *, atol=None, rtol=None, hermitian=False):
+    """Pseudo-inverse via the SVD: singular values at or below
+    ``max(atol, rtol * largest)`` count as zero (default rtol: eps * max(m, n))."""
     from .elementwise import where
 
-    tol = amax(S, -1, keepdim=True) * (max(A.shape[-2:]) * np.finfo(A._data.dtype).eps)
+    A = t_(A)
+    U, S, Vh = svd(A, full_matrices=False)
+    if rtol is None:
+        rtol = 0.0 if atol else max(A.shape[-2:]) * np.finfo(A._data.dtype).eps
+    tol = amax(S, -1, keepdim=True).detach() * rtol
+    if atol:
+        tol = where(tol > atol, tol, float(atol))
     Sinv = where(S > tol, 1.0 / S, 0.0)
     return mT(Vh) @ (unsqueeze(Sinv, -1) * mT(U))
 
 
-def cross(a, b, dim=-1):
+def cross(input, other, *, dim=-1):
+    """Cross product of 3-vectors along ``dim``."""
     from .shape import narrow, cat
 
-    a, b = t_(a), t_(b)
+    a, b = t_(input), t_(other)
 
     def c(x, i):
         return narrow(x, dim, i, 1)

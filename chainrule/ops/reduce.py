@@ -120,9 +120,10 @@ def mean(input, dim=None, keepdim=False, *, dtype=None):
     return sum(x, dim, keepdim) * (1.0 / n if n else float("nan"))
 
 
-def nansum(input, dim=None, keepdim=False):
+def nansum(input, dim=None, keepdim=False, *, dtype=None):
+    """Sum treating NaN as zero."""
     x = t_(input)
-    return sum(where(x != x, 0.0, x), dim, keepdim)
+    return sum(where(x != x, 0.0, x), dim, keepdim, dtype=dtype)
 
 
 def _var_args(dim, unbiased, correction):

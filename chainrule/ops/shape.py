@@ -199,9 +199,12 @@ permute_p = primitive(
 )
 
 
-def permute(input, *dims_):
-    """Reorder dims: ``out.shape[i] = input.shape[dims[i]]``."""
+def permute(input, *dims_, dims=None):
+    """Reorder dims: ``out.shape[i] = input.shape[dims[i]]``; ``x.permute(2, 0, 1)``
+    or ``permute(x, dims=(2, 0, 1))``."""
     x = t_(input)
+    if dims is not None:
+        dims_ = (dims,)
     axes = shape_arg(dims_, "permute")
     if len(axes) != x.ndim:
         raise ShapeError(f"permute: number of dims {len(axes)} doesn't match the "
@@ -214,18 +217,25 @@ def permute(input, *dims_):
     return apply(permute_p, x, axes=axes)
 
 
-def transpose(input, dim0, dim1_):
+def transpose(input, dim0, dim1):
     """Swap two dims."""
+    from ._util import dim1 as norm
+
     x = t_(input)
     if x.ndim == 0:
         return x
-    a, b = dim1(dim0, x.ndim, "transpose"), dim1(dim1_, x.ndim, "transpose")
+    a, b = norm(dim0, x.ndim, "transpose"), norm(dim1, x.ndim, "transpose")
     axes = list(range(x.ndim))
     axes[a], axes[b] = axes[b], axes[a]
     return permute(x, axes)
 
 
-swapaxes = swapdims = transpose
+swapdims = transpose
+
+
+def swapaxes(input, axis0, axis1):
+    """NumPy's name for :func:`transpose`."""
+    return transpose(input, axis0, axis1)
 
 
 def t(input):
@@ -320,7 +330,12 @@ def cat(tensors, dim=0, *, out=None):
     return apply(cat_p, *ts, axis=d)
 
 
-concat = concatenate = cat
+concat = cat
+
+
+def concatenate(tensors, axis=0, out=None):
+    """NumPy's name for :func:`cat` (``axis`` is the dim)."""
+    return cat(tensors, axis)
 
 
 def stack(tensors, dim=0):
@@ -507,9 +522,11 @@ def repeat(input, *sizes):
     return reshape(y, tuple(r * s for r, s in zip(reps, x.shape)))
 
 
-def tile(input, dims_):
+def tile(input, *dims_, dims=None):
+    """Repeat ``input`` along each dim; ``dims`` shorter than ndim is padded
+    with leading 1s (``x.tile(2, 1)`` or ``tile(x, (2, 1))``)."""
     x = t_(input)
-    dims_ = tuple(dims_)
+    dims_ = shape_arg(dims_ if dims is None else (dims,), "tile")
     if len(dims_) < x.ndim:
         dims_ = (1,) * (x.ndim - len(dims_)) + dims_
     return repeat(x, dims_)
@@ -548,19 +565,26 @@ flip_p = primitive(
 )
 
 
-def flip(input, dims_):
-    """Reverse the order of elements along ``dims``."""
+def flip(input, *dims_, dims=None):
+    """Reverse the order of elements along ``dims`` (``x.flip(0, 1)`` or
+    ``flip(x, (0, 1))``)."""
+    from ._util import dims as norm
+
     x = t_(input)
-    axes = dims(dims_ if isinstance(dims_, (list, tuple)) else (dims_,), x.ndim, "flip")
+    if dims is None:
+        dims = dims_[0] if len(dims_) == 1 else dims_
+    axes = norm(dims if isinstance(dims, (list, tuple)) else (dims,), x.ndim, "flip")
     return apply(flip_p, x, axes=axes) if axes else x
 
 
-def fliplr(x):
-    return flip(x, (1,))
+def fliplr(input):
+    """Reverse the columns (dim 1)."""
+    return flip(input, (1,))
 
 
-def flipud(x):
-    return flip(x, (0,))
+def flipud(input):
+    """Reverse the rows (dim 0)."""
+    return flip(input, (0,))
 
 
 roll_p = primitive(
