@@ -414,20 +414,37 @@ def _cumprod_vjp(n, g):
     return (_flip_cumsum(g * out, ax) / x,)
 
 
-def _cumprod_grad_with_zeros(x, g, ax):
-    """The cumprod gradient without dividing by x: O(n^2) along ``ax``.
+def _cumprod_partials(xs):
+    """``D[..., i, j] = d out_j / d x_i`` along the last dim, without dividing
+    by x (so zeros are fine): O(n^2).
 
     Row i of an (n, n) stack is x with x_i replaced by 1; its running product
-    at j >= i is d out_j / d x_i.
+    at j >= i is the partial; below the diagonal it is 0.
     """
-    from .shape import movedim, unsqueeze
+    from .shape import unsqueeze
 
-    xs, gs = movedim(x, ax, -1), movedim(g, ax, -1)
     n = xs.shape[-1]
     rows = where(Tensor._make(np.eye(n, dtype=bool)), 1.0, unsqueeze(xs, -2))
     upper = Tensor._make(np.triu(np.ones((n, n), dtype=bool)))  # j >= i
-    gx = sum(where(upper, cumprod(rows, -1) * unsqueeze(gs, -2), 0.0), -1)
+    return where(upper, cumprod(rows, -1), 0.0)
+
+
+def _cumprod_grad_with_zeros(x, g, ax):
+    from .shape import movedim, unsqueeze
+
+    xs, gs = movedim(x, ax, -1), movedim(g, ax, -1)
+    gx = sum(_cumprod_partials(xs) * unsqueeze(gs, -2), -1)
     return movedim(gx, -1, ax)
+
+
+def _cumprod_jvp(c, t):
+    x, ax = c.inputs[0], c.params["axis"]
+    if np.any(x._data == 0):
+        from .shape import movedim, unsqueeze
+
+        xs, ts = movedim(x, ax, -1), movedim(t[0], ax, -1)
+        return movedim(sum(_cumprod_partials(xs) * unsqueeze(ts, -1), -2), -1, ax)
+    return cumsum(t[0] / x, ax) * c.out
 
 
 def _cumprod_fwd(x, axis):
@@ -437,8 +454,7 @@ def _cumprod_fwd(x, axis):
 
 
 cumprod_p = primitive(
-    "cumprod", _cumprod_fwd, vjp=_cumprod_vjp,
-    jvp=lambda c, t: cumsum(t[0] / c.inputs[0], c.params["axis"]) * c.out,
+    "cumprod", _cumprod_fwd, vjp=_cumprod_vjp, jvp=_cumprod_jvp,
     save_out=True, quiet=True,
 )
 
