@@ -27,6 +27,11 @@ SUM_MEAN = [
     _red("sum.tuple_neg_keepdim", lambda m, x: m.sum(x, dim=(-1, -3), keepdim=True),
          [((2, 3, 4),)]),
     _red("sum.0d_dim0", lambda m, x: x.sum(0), [((),)]),
+    # (torch's var/std backward mishandles dim=(), so only values are compared)
+    _red("sum_mean.empty_dims", lambda m, x: (x.sum(()), m.mean(x, dim=[])),
+         [((2, 3),), ((4,),)]),
+    Op("var_std.empty_dims", lambda m, x: (x.std(()), m.var(x, ())),
+       [((2, 3),), ((4,),)], grad=False),
     _nondiff("sum.int", lambda m, x: (x.sum(), x.sum(0)),
              [(Const([[1, 2], [3, 4]]),), (_BOOLS,)]),
     _red("mean", lambda m, x: m.mean(x), ALLDIMS),
@@ -142,6 +147,8 @@ CUMULATIVE = [
 
 LOGIC = [
     _nondiff("all", lambda m, x: (m.all(x), x.all(1), m.all(x, 0, keepdim=True)),
+             [(_BOOLS,), (_NUMS,)]),
+    _nondiff("all_any.empty_dims", lambda m, x: (x.all(()), m.any(x, dim=())),
              [(_BOOLS,), (_NUMS,)]),
     _nondiff("any", lambda m, x: (m.any(x), x.any(0), m.any(x, -1, keepdim=True)),
              [(_BOOLS,), (_NUMS,), (Const([[0, 0, 0], [0, 1, 0]]),)]),

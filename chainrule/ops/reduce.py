@@ -25,10 +25,13 @@ def _keep_shape(shape, axis):
     return tuple(1 if i in axis else s for i, s in enumerate(shape))
 
 
-def _axes(dim, x, op):
-    """``dim`` normalised for a reduction; on a 0-d tensor dim 0 (or -1) is the
-    tensor itself, so the reduction runs over all (no) axes."""
+def _axes(dim, x, op, empty_is_all=True):
+    """``dim`` normalised for a reduction.  An empty list of dims means all
+    dims (PyTorch's sum, mean, var; its all/any leave the tensor as it is).
+    On a 0-d tensor dim 0 (or -1) is the tensor itself: all (no) axes."""
     axis = dims(dim, x.ndim, op)
+    if axis == () and empty_is_all:
+        return None
     return None if x.ndim == 0 and axis is not None else axis
 
 
@@ -94,8 +97,6 @@ def sum(input, dim=None, keepdim=False, *, dtype=None):
     if dtype is not None:
         x = x.to(dtype)
     axis = _axes(dim, x, "sum")
-    if axis == () and dim is not None:
-        return x
     return apply(sum_p, x, axis=axis, keepdim=bool(keepdim))
 
 
@@ -508,13 +509,15 @@ any_p = primitive("any", lambda x, axis, keepdim: np.any(x, axis, keepdims=keepd
 def all(input, dim=None, keepdim=False):
     """True where every element (over ``dim``) is non-zero."""
     x = t_(input)
-    return apply(all_p, x, axis=_axes(dim, x, "all"), keepdim=bool(keepdim))
+    axis = _axes(dim, x, "all", empty_is_all=False)
+    return apply(all_p, x, axis=axis, keepdim=bool(keepdim))
 
 
 def any(input, dim=None, keepdim=False):
     """True where some element (over ``dim``) is non-zero."""
     x = t_(input)
-    return apply(any_p, x, axis=_axes(dim, x, "any"), keepdim=bool(keepdim))
+    axis = _axes(dim, x, "any", empty_is_all=False)
+    return apply(any_p, x, axis=axis, keepdim=bool(keepdim))
 
 
 def count_nonzero(input, dim=None):
