@@ -311,8 +311,9 @@ def layer_norm(x, weight, bias, k, eps):
 
 # -- LSTM over a whole sequence --------------------------------------------------------
 def _sigmoid_(a):
-    """In-place logistic function (exp of a large negative overflows to inf,
-    giving exactly 0: the warning is silenced by the primitive)."""
+    """In-place logistic function in four vectorised NumPy passes (exp of a
+    large negative overflows to inf, giving exactly 0; the primitive is
+    quiet).  SciPy's expit is one call but several times slower here."""
     np.negative(a, out=a)
     np.exp(a, out=a)
     a += 1
@@ -320,56 +321,76 @@ def _sigmoid_(a):
     return a
 
 
+def _steps(steps, reverse):
+    return range(steps - 1, -1, -1) if reverse else range(steps)
+
+
 def _lstm_fwd(xg, whh, h0, c0, reverse):
     """``xg`` ``(T, N, 4H)`` input projections (biases included), ``whh``
     ``(4H, H)``; returns out ``(T, N, H)``, h_T, c_T and two residuals for
-    backward: gate activations ``(T, N, 4H)`` and cell states ``(T, N, H)``."""
+    backward: gate activations ``(T, N, 4H)`` (i, f, g, o) and cell states
+    ``(T, N, H)``."""
     steps, batch, four_h = xg.shape
     hid = four_h // 4
     acts = np.empty_like(xg)
     cs = np.empty((steps, batch, hid), xg.dtype)
     out = np.empty((steps, batch, hid), xg.dtype)
+    ig = np.empty((batch, hid), xg.dtype)
     whh_t = whh.T
     h, c = h0, c0
-    for t in (range(steps - 1, -1, -1) if reverse else range(steps)):
+    for t in _steps(steps, reverse):
         a = acts[t]
         np.matmul(h, whh_t, out=a)
         a += xg[t]
         _sigmoid_(a[:, :2 * hid])
         np.tanh(a[:, 2 * hid:3 * hid], out=a[:, 2 * hid:3 * hid])
         _sigmoid_(a[:, 3 * hid:])
-        i, f, g, o = (a[:, k * hid:(k + 1) * hid] for k in range(4))
-        c = f * c + i * g
-        cs[t] = c
-        h = out[t]
-        np.tanh(c, out=h)
-        h *= o
+        np.multiply(a[:, :hid], a[:, 2 * hid:3 * hid], out=ig)  # i * g
+        c = np.multiply(a[:, hid:2 * hid], c, out=cs[t])  # f * c
+        c += ig
+        h = np.tanh(c, out=out[t])
+        h *= a[:, 3 * hid:]
     return out, h.copy(), c.copy(), acts, cs
 
 
 def _lstm_bwd_fwd(gout, ghT, gcT, whh, h0, c0, out, acts, cs, reverse):
-    """BPTT in NumPy: gradients of xg, whh, h0, c0."""
+    """BPTT in NumPy: gradients of xg, whh, h0, c0.
+
+    Everything that does not depend on the recurrence -- tanh(c), the
+    activation derivatives, the previous cell states -- is computed for all
+    steps at once before the loop, leaving seven NumPy calls per step.
+    """
     steps, batch, hid = out.shape
+    tc = np.tanh(cs)
+    # Derivative multipliers of the four gates: s (1 - s) for i, f, o and
+    # 1 - tanh^2 for g.
+    deriv = acts * (1 - acts)
+    g_all = acts[..., 2 * hid:3 * hid]
+    np.multiply(g_all, g_all, out=deriv[..., 2 * hid:3 * hid])
+    np.subtract(1, deriv[..., 2 * hid:3 * hid], out=deriv[..., 2 * hid:3 * hid])
+    # dc gets dh * o * (1 - tanh(c)^2) from the output at each step.
+    o_all = acts[..., 3 * hid:]
+    to_dc = o_all * (1 - tc * tc)
+    # d(i, f, g) = dc * (g, c_prev, i): one (N, 3, H) product per step.
+    c_prev = np.empty_like(cs)
+    if reverse:
+        c_prev[:-1], c_prev[-1] = cs[1:], c0
+    else:
+        c_prev[1:], c_prev[0] = cs[:-1], c0
+    partners = np.stack([g_all, c_prev, acts[..., :hid]], axis=2)  # (T, N, 3, H)
     dxg = np.empty_like(acts)
     dh, dc = ghT.copy(), gcT.copy()
-    for t in range(steps) if reverse else range(steps - 1, -1, -1):
-        a = acts[t]
-        i, f, g, o = (a[:, k * hid:(k + 1) * hid] for k in range(4))
-        prev = t + 1 if reverse else t - 1
-        c_prev = c0 if (prev < 0 or prev >= steps) else cs[prev]
-        dh += gout[t]
-        tc = np.tanh(cs[t])
+    tmp = np.empty_like(dh)
+    for t in _steps(steps, not reverse):
         d = dxg[t]
-        np.multiply(dh, tc, out=d[:, 3 * hid:])  # d o (post-activation)
-        dc += dh * o * (1 - tc * tc)
-        np.multiply(dc, g, out=d[:, :hid])  # d i
-        np.multiply(dc, c_prev, out=d[:, hid:2 * hid])  # d f
-        np.multiply(dc, i, out=d[:, 2 * hid:3 * hid])  # d g
-        dc *= f
-        # through the activations: sigmoid' = s (1 - s), tanh' = 1 - t^2
-        d[:, :2 * hid] *= a[:, :2 * hid] * (1 - a[:, :2 * hid])
-        d[:, 3 * hid:] *= o * (1 - o)
-        d[:, 2 * hid:3 * hid] *= 1 - g * g
+        dh += gout[t]
+        np.multiply(dh, tc[t], out=d[:, 3 * hid:])  # d o (before the derivative)
+        np.multiply(dh, to_dc[t], out=tmp)
+        dc += tmp
+        np.multiply(dc[:, None, :], partners[t],
+                    out=d[:, :3 * hid].reshape(batch, 3, hid))
+        dc *= acts[t, :, hid:2 * hid]  # through c = f * c_prev + ...: times f
+        d *= deriv[t]
         dh = d @ whh
     # h_{t-1} for every step, in time order: h0 then the outputs shifted.
     if reverse:
