@@ -18,15 +18,17 @@ import numpy as np
 from .workloads import WORKLOADS
 
 
-def blas_threads():
-    """chainrule's BLAS thread count (what NumPy's OpenBLAS/MKL uses)."""
+def blas_info():
+    """(threads, kernel) of NumPy's BLAS, e.g. (2, 'SkylakeX')."""
     try:
         from threadpoolctl import threadpool_info
 
-        n = [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
-        return n[0] if n else 1
+        blas = [p for p in threadpool_info() if p["user_api"] == "blas"]
+        if blas:
+            return blas[0]["num_threads"], blas[0].get("architecture", "?")
     except ImportError:
-        return os.cpu_count() or 1
+        pass
+    return os.cpu_count() or 1, "?"
 
 
 def make_pair(w, seed=0):
@@ -150,13 +152,15 @@ def import_time_ms(module, repeats=5):
 def run(quick=False, only=None, out_path="benchmarks/results.json"):
     import torch
 
-    threads = blas_threads()
+    threads, kernel = blas_info()
     torch.set_num_threads(threads)
     repeats, min_s, warmup = (3, 0.5, 3) if quick else (5, 2.0, 10)
     results = {"date": time.strftime("%Y-%m-%d"), "threads": threads,
-               "quick": quick, "workloads": []}
-    print(f"chainrule vs PyTorch {torch.__version__}, {threads} BLAS thread(s), "
-          f"{repeats} alternating runs of >= {min_s:g} s each")
+               "blas_kernel": kernel, "torch": torch.__version__, "quick": quick,
+               "workloads": []}
+    print(f"chainrule vs PyTorch {torch.__version__}, {threads} thread(s) each "
+          f"(NumPy BLAS kernel: {kernel}), {repeats} alternating runs of >= "
+          f"{min_s:g} s each")
     header = (f"{'':4} {'workload':44} {'chainrule ms':>12} {'torch ms':>9} "
               f"{'ratio':>6} {'GFLOP/s cr':>10} {'GFLOP/s pt':>10}")
     print(header)
