@@ -122,6 +122,10 @@ ARITHMETIC = [
     Op("lerp", lambda m, x, y, w: m.lerp(x, y, w),
        [((2, 3), (2, 3), (2, 3)), ((2, 3), (3,), ())], gradgrad=True),
     _bin("xlogy", lambda m, x, y: m.xlogy(x, y), domain="pos"),
+    Op("xlogy.zero", lambda m, x, y: m.xlogy(x, y),
+       [(Fixed([0.0, 1.5, 0.0]), Fixed([2.0, 3.0, 0.5]))], fd=False, gradgrad=True),
+    Op("atan2.origin", lambda m, y, x: m.atan2(y, x),
+       [(Fixed([0.0, 1.0]), Fixed([0.0, -1.0]))], fd=False),
 ]
 
 

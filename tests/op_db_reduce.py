@@ -171,6 +171,9 @@ SORTING = [
     _red("topk.0d", lambda m, x: m.topk(x, 1), [((),)]),
     _red("kthvalue", lambda m, x: m.kthvalue(x, 2, 1), DIM1),
     _red("median", lambda m, x: (m.median(x), x.median(0)), [((4, 3),), ((5, 2),)]),
+    # Whole-tensor median shares the gradient among ties, like amax.
+    _red("median.ties", lambda m, x: m.median(x), [(Fixed([2.0, 2.0, 1.0, 3.0]),)],
+         fd=False),
 ]
 
 ROWS = SUM_MEAN + PROD + VAR_STD + MAX_MIN + NORMS + CUMULATIVE + LOGIC + SORTING

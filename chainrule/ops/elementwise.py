@@ -549,7 +549,9 @@ atan2_p = primitive(
 
 
 def _atan2_vjp(y, x, g, needs):
-    r = g / (x * x + y * y)
+    den = x * x + y * y
+    zero = den == 0  # at the origin the gradient is 0, as in PyTorch (not NaN)
+    r = where(zero, 0.0, g / where(zero, 1.0, den))
     return (r * x if needs[0] else None, neg(r) * y if needs[1] else None)
 
 
@@ -716,7 +718,9 @@ def xlogy(input, other):
     """``input * log(other)``, with 0 where ``input`` is 0."""
     x, y = pair(input, other)
     x, y = floating(x), floating(y)
-    return where(x == 0, 0.0, x * log(y))
+    # Where x is 0 and log(y) is not finite, take log(1): the value is 0 and
+    # no 0 * inf reaches the gradient.  (d/dx is log(y) elsewhere, as PyTorch.)
+    return x * log(where(logical_and(x == 0, y <= 0), 1.0, y))
 
 
 from ._util import public_names as _public  # noqa: E402

@@ -144,8 +144,8 @@ def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     axis = _axes(dim, x, "var")
     n = _count(x.shape, axis)
     d = x - mean(x, dim, keepdim=True)
-    denom = n - correction
-    return sum(d * d, dim, keepdim) * (1.0 / denom if denom > 0 else float("nan"))
+    denom = n - correction  # no degrees of freedom left: divide by 0, as PyTorch
+    return sum(d * d, dim, keepdim) * (1.0 / denom if denom > 0 else float("inf"))
 
 
 def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
@@ -649,7 +649,10 @@ def median(input, dim=None, keepdim=False):
     x = t_(input)
     if dim is None:
         flat = x.reshape(-1)
-        return kthvalue(flat, (flat.shape[0] + 1) // 2, 0).values
+        m = kthvalue(flat, (flat.shape[0] + 1) // 2, 0).values.detach()
+        # Ties share the gradient evenly, as in PyTorch's whole-tensor median.
+        tie = eq(flat, m)
+        return sum(where(tie, flat, 0.0)) / sum(tie)
     d = dim1(dim, x.ndim, "median")
     return kthvalue(x, (x.shape[d] + 1) // 2, d, keepdim)
 
