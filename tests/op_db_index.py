@@ -91,11 +91,19 @@ SETITEM = [
        [((2,),), ((),)]),
     Op("setitem.through_view", lambda m, x, v: _assign_view(x.clone(), v),
        [((3, 4), (2,))]),
+    Op("setitem.iadd", lambda m, x, v: _add_at(x.clone(), v), [((3, 4), (2, 4)),
+                                                               ((3, 4), (4,))]),
 ]
 
 
 def _assign(y, index, v):
     y[index] = v
+    return y
+
+
+def _add_at(y, v):
+    y[[0, 2]] += v  # getitem, add, setitem
+    y[:, 1] *= 2
     return y
 
 

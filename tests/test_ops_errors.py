@@ -60,6 +60,8 @@ CASES = [
      IndexError, ["too many indices", "dimension 2", "[3, 4]"]),
     ("index.mask_shape", lambda m: _t(m, (3, 4))[m.tensor([True, False])],
      cr.IndexOutOfRange, IndexError, ["mask", "[2]", "[3]"]),
+    ("index.negative_step", lambda m: _t(m, (3, 4))[::-1], cr.ArgumentError,
+     ValueError, ["step", "greater than zero", "-1"]),
     ("index.float", lambda m: _t(m, (3, 4))[m.tensor([1.0])], cr.IndexOutOfRange,
      IndexError, ["long, int or bool", "float32"]),
     ("setitem.int", lambda m: _t(m, (3, 4)).__setitem__(7, 1.0), cr.IndexOutOfRange,
