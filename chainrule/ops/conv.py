@@ -397,11 +397,13 @@ __all__ = []  # internal building blocks; the public API is in chainrule.nn
 
 
 # -- fused convolution: one GEMM over the whole batch ---------------------------------
-# ``unfold`` + a batched matmul runs N small products; here the window copy is
-# laid out (C*kh*kw, N*oh*ow) so the forward is one (O, K) @ (K, N*L) product
-# and the backward two more plus one col2im.  The window columns are kept as a
-# residual output for the weight gradient.  tests/test_fused.py checks it
-# against the unfold composite (values, gradients, second order, tangents).
+# ``unfold`` + a batched matmul runs N small products; here the image is
+# turned channels-last once and the window copy laid out (N*oh*ow,
+# kh*kw*C), whose contiguous runs are kw*C long, so the forward is one
+# (N*L, K) @ (K, O) product and the backward two more plus one col2im.  The
+# window columns are kept as a residual output for the weight gradient.
+# tests/test_fused.py checks it against the unfold composite (values,
+# gradients, second order, tangents).
 def _padded(x, padding, fill=0.0):
     pt, pb, pl, pr = padding
     if not (pt or pb or pl or pr):
@@ -412,28 +414,34 @@ def _padded(x, padding, fill=0.0):
     return xp
 
 
-def _cols_t(x, kernel, dilation, padding, stride, windows, size):
-    """(C*kh*kw, N*oh*ow) window columns of ``x`` (N, C, H, W)."""
-    xp = _padded(x, padding)
-    _check_fits(xp.shape[2], xp.shape[3], kernel, dilation, stride, windows)
-    n, c = x.shape[:2]
+def _cols_nhwc(x, kernel, dilation, padding, stride, windows, size):
+    """(N*oh*ow, kh*kw*C) window rows of ``x`` (N, C, H, W)."""
+    n, c, h, w = x.shape
+    pt, pb, pl, pr = padding
+    xp = np.zeros((n, h + pt + pb, w + pl + pr, c), x.dtype)
+    xp[:, pt:pt + h, pl:pl + w, :] = x.transpose(0, 2, 3, 1)
+    _check_fits(xp.shape[1], xp.shape[2], kernel, dilation, stride, windows)
     (kh, kw), (dh, dw), (sh, sw), (oh, ow) = kernel, dilation, stride, windows
     s = xp.strides
-    view = as_strided(xp, (c, kh, kw, n, oh, ow),
-                      (s[1], dh * s[2], dw * s[3], s[0], sh * s[2], sw * s[3]),
+    view = as_strided(xp, (n, oh, ow, kh, kw, c),
+                      (s[0], sh * s[1], sw * s[2], dh * s[1], dw * s[2], s[3]),
                       writeable=False)
-    return np.ascontiguousarray(view).reshape(c * kh * kw, n * oh * ow)
+    return np.ascontiguousarray(view).reshape(n * oh * ow, kh * kw * c)
+
+
+def _weight_rows(w):
+    """(O, C, kh, kw) weight -> (kh*kw*C, O), matching the window rows."""
+    return w.transpose(2, 3, 1, 0).reshape(-1, w.shape[0])
 
 
 def _conv2d_fwd(x, w, *b, kernel, dilation, padding, stride, windows, size):
-    n = x.shape[0]
-    o = w.shape[0]
+    n, o = x.shape[0], w.shape[0]
     oh, ow = windows
-    cols = _cols_t(x, kernel, dilation, padding, stride, windows, size)
-    out = w.reshape(o, -1) @ cols  # (O, N*L)
+    cols = _cols_nhwc(x, kernel, dilation, padding, stride, windows, size)
+    out = cols @ _weight_rows(w)  # (N*L, O)
     if b:
-        out += b[0][:, None]
-    out = np.ascontiguousarray(out.reshape(o, n, oh, ow).transpose(1, 0, 2, 3))
+        out += b[0]
+    out = np.ascontiguousarray(out.reshape(n, oh, ow, o).transpose(0, 3, 1, 2))
     return out, cols
 
 
@@ -441,25 +449,22 @@ def _conv2d_bwd_fwd(g, w, cols, *, bias, kernel, dilation, padding, stride, wind
                     size):
     n, o, oh, ow = g.shape
     c = w.shape[1]
-    kh, kw = kernel
-    g2 = np.ascontiguousarray(g.transpose(1, 0, 2, 3)).reshape(o, n * oh * ow)
-    gw = (g2 @ cols.T).reshape(w.shape)
-    gcols = (w.reshape(o, -1).T @ g2).reshape(c, kh, kw, n, oh, ow)
-    # col2im: add every kernel offset's block back at its place in the image.
-    (dh, dw), (sh, sw) = dilation, stride
+    (kh, kw), (dh, dw), (sh, sw) = kernel, dilation, stride
+    g2 = np.ascontiguousarray(g.transpose(0, 2, 3, 1)).reshape(n * oh * ow, o)
+    gw = (cols.T @ g2).reshape(kh, kw, c, o).transpose(3, 2, 0, 1)
+    gcols = (g2 @ _weight_rows(w).T).reshape(n, oh, ow, kh, kw, c)
+    # col2im, channels-last: add every kernel offset's block back in place.
     pt, pb, pl, pr = padding
     h, wd = size
-    gx = np.zeros((n, c, h + pt + pb, wd + pl + pr), g.dtype)
+    gx = np.zeros((n, h + pt + pb, wd + pl + pr, c), g.dtype)
     for i in range(kh):
         for j in range(kw):
-            block = gcols[:, i, j].transpose(1, 0, 2, 3)
-            gx[:, :, i * dh:i * dh + sh * (oh - 1) + 1:sh,
-               j * dw:j * dw + sw * (ow - 1) + 1:sw] += block
-    if pt or pb or pl or pr:
-        gx = np.ascontiguousarray(gx[:, :, pt:pt + h, pl:pl + wd])
+            gx[:, i * dh:i * dh + sh * (oh - 1) + 1:sh,
+               j * dw:j * dw + sw * (ow - 1) + 1:sw, :] += gcols[:, :, :, i, j, :]
+    gx = np.ascontiguousarray(gx[:, pt:pt + h, pl:pl + wd, :].transpose(0, 3, 1, 2))
     if bias:
-        return gx, gw, g.sum(axis=(0, 2, 3))
-    return gx, gw
+        return gx, np.ascontiguousarray(gw), g.sum(axis=(0, 2, 3))
+    return gx, np.ascontiguousarray(gw)
 
 
 conv2d_bwd_p = primitive("conv2d_backward", _conv2d_bwd_fwd, n_out=2)
