@@ -13,7 +13,7 @@ import chainrule.nn  # noqa: F401  (rows call m.nn.functional, as torch.nn is)
 from tests import (
     op_db_elementwise, op_db_index, op_db_linalg, op_db_reduce, op_db_shape,
 )
-from tests.op_db_base import Op  # noqa: F401  (re-exported for row authors)
+from tests.op_db_base import Op, draw  # noqa: F401  (Op re-exported for rows)
 
 OPS = (op_db_elementwise.ROWS + op_db_reduce.ROWS + op_db_shape.ROWS
        + op_db_index.ROWS + op_db_linalg.ROWS)
@@ -22,6 +22,7 @@ _names = [op.name for op in OPS]
 if len(set(_names)) != len(_names):
     raise ValueError("duplicate op rows: " + ", ".join(
         sorted({n for n in _names if _names.count(n) > 1})))
+
 
 def flatten(out):
     """Nested tuples/lists/namedtuples of results as one flat list."""
@@ -41,8 +42,6 @@ def to_torch(arr, rg):
 
 def materialize(op, sample, dtype, seed):
     """ndarrays and differentiability flags for one sample of a row."""
-    from tests.op_db_base import draw
-
     rng = np.random.default_rng(seed)
     pairs = [draw(spec, dtype, op.domain, rng) for spec in sample]
     return [a for a, _ in pairs], [d for _, d in pairs]

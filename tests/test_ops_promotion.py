@@ -37,6 +37,7 @@ def _ids(v):
     """Test ids such as ``dim_int32`` or ``scalar_2.5``."""
     return f"{v[0]}_{v[1]}" if isinstance(v, tuple) else None
 
+
 BINARY = {
     "add": lambda a, b: a + b,
     "sub": lambda a, b: a - b,
