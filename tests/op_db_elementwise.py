@@ -124,6 +124,8 @@ ARITHMETIC = [
     _bin("xlogy", lambda m, x, y: m.xlogy(x, y), domain="pos"),
     Op("xlogy.zero", lambda m, x, y: m.xlogy(x, y),
        [(Fixed([0.0, 1.5, 0.0]), Fixed([2.0, 3.0, 0.5]))], fd=False, gradgrad=True),
+    Op("xlogy.zero_zero", lambda m, x, y: m.xlogy(x, y),  # d/dy there is NaN
+       [(Fixed([0.0, 0.0, 2.0]), Fixed([0.0, -1.0, _NAN]))], fd=False),
     Op("atan2.origin", lambda m, y, x: m.atan2(y, x),
        [(Fixed([0.0, 1.0]), Fixed([0.0, -1.0]))], fd=False),
 ]

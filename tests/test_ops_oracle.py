@@ -14,9 +14,14 @@ import pytest
 import torch
 
 import chainrule as cr
+from tests.jvp_samples import S, U
 from tests.op_db import OPS, grads, materialize, run, weighted_sum, weights
 
 F64 = np.float64
+
+# Forward-mode rows (read by tests/jvp_samples.py) for primitives added with
+# the op table's fixes.
+JVP_SAMPLES = {"xlogy": S(U(0.5, 2.0, (2, 3)), U(0.5, 2.0, (3,)))}
 
 
 def _params(pred=lambda op: True, dtypes=None):

@@ -714,13 +714,31 @@ def lerp(input, end, weight):
     return add(input, mul(weight, sub(end, input)))
 
 
+def _xlogy_fwd(x, y):
+    return np.where((x == 0) & ~np.isnan(y), 0.0, x * np.log(y)).astype(x.dtype)
+
+
+def _xlogy_dx(x, y):
+    """log(y), but 0 where x is 0 and log(y) is not finite (PyTorch's choice);
+    log(1) stands in there so double backward meets no 0 * inf."""
+    cut = logical_and(x == 0, y <= 0)
+    return where(cut, 0.0, log(where(cut, 1.0, y)))
+
+
+xlogy_p = primitive(
+    "xlogy", _xlogy_fwd,
+    vjp=lambda n, g: (g * _xlogy_dx(*n.inputs) if n.needs[0] else None,
+                      g * n.inputs[0] / n.inputs[1] if n.needs[1] else None),
+    jvp=lambda c, t: _tadd(_tmul(t[0], _xlogy_dx(*c.inputs)),
+                           _tmul(t[1], c.inputs[0] / c.inputs[1])),
+    quiet=True,
+)
+
+
 def xlogy(input, other):
-    """``input * log(other)``, with 0 where ``input`` is 0."""
+    """``input * log(other)``, with 0 where ``input`` is 0 (unless other is NaN)."""
     x, y = pair(input, other)
-    x, y = floating(x), floating(y)
-    # Where x is 0 and log(y) is not finite, take log(1): the value is 0 and
-    # no 0 * inf reaches the gradient.  (d/dx is log(y) elsewhere, as PyTorch.)
-    return x * log(where(logical_and(x == 0, y <= 0), 1.0, y))
+    return apply(xlogy_p, floating(x), floating(y))
 
 
 from ._util import public_names as _public  # noqa: E402
