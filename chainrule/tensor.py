@@ -4,6 +4,8 @@ Operators and methods are attached in ``_tensor_methods.py`` once the op
 families exist; this file holds only the data model: storage, dtype,
 conversion, the autograd attributes and printing.
 """
+import operator
+
 import numpy as np
 
 from ._dtype import as_dtype, from_numpy_dtype, get_default_dtype
@@ -313,8 +315,8 @@ def _dim(dim, ndim, op):
     """Normalise a possibly negative dim, with PyTorch's error text."""
     lo, hi = (-1, 0) if ndim == 0 else (-ndim, ndim - 1)
     try:
-        d = int(dim)
-    except (TypeError, ValueError):
+        d = operator.index(dim)  # ints only: 1.5 or "1" is an error, not dim 1
+    except TypeError:
         raise DTypeError(f"{op}: dim must be an int, got {dim!r}") from None
     if d < lo or d > hi:
         from .errors import IndexOutOfRange

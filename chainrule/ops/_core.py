@@ -87,23 +87,32 @@ def describe(inputs):
 
 
 def _forward_error(prim, inputs, params, err):
-    """Turn a NumPy exception into a chainrule error naming the op and operands."""
+    """Turn a NumPy exception into a chainrule error naming the op and operands.
+
+    The op is the one the user called, and the primitive too when they
+    differ (``fmax: maximum: shapes ...``).
+    """
+    from ._util import calling_op
+
     msg = str(err)
     got = describe(inputs)
+    name = calling_op(prim.name)
+    if name != prim.name:
+        name = f"{name}: {prim.name}"
     if isinstance(err, np.linalg.LinAlgError):
-        return LinAlgError(f"{prim.name}: {msg} (input {got})")
+        return LinAlgError(f"{name}: {msg} (input {got})")
     if "broadcast" in msg:
         return ShapeError(
-            f"{prim.name}: shapes {' and '.join(fmt_shape(t.shape) for t in inputs)} "
+            f"{name}: shapes {' and '.join(fmt_shape(t.shape) for t in inputs)} "
             "cannot be broadcast together; sizes must match or be 1 in each "
             "dimension, aligned from the right"
         )
     if isinstance(err, IndexError):
-        return IndexOutOfRange(f"{prim.name}: {msg} (input {got})")
+        return IndexOutOfRange(f"{name}: {msg} (input {got})")
     if isinstance(err, TypeError):
-        return DTypeError(f"{prim.name}: {msg} (input {got})")
+        return DTypeError(f"{name}: {msg} (input {got})")
     extra = f" with {params}" if params else ""
-    return ShapeError(f"{prim.name}: {msg} (input {got}{extra})")
+    return ShapeError(f"{name}: {msg} (input {got}{extra})")
 
 
 def _quiet_context():

@@ -1,8 +1,12 @@
 """Argument helpers shared by the op families: lifting, promotion, dims."""
+import operator
+import os
+import sys
+
 import numpy as np
 
-from .._dtype import get_default_dtype, result_type
-from ..errors import ArgumentError, DTypeError, IndexOutOfRange
+from .._dtype import as_dtype, get_default_dtype, result_type
+from ..errors import ArgumentError, ChainruleError, DTypeError, IndexOutOfRange
 from ..tensor import Tensor, _dim, _to_array
 from ._core import apply, primitive
 
@@ -26,13 +30,57 @@ def to_dtype(x, dtype):
     return apply(to_dtype_p, x, dtype=np.dtype(dtype))
 
 
+_OPS_DIR = os.path.dirname(os.path.abspath(__file__))
+_METHODS_FILE = os.path.join(os.path.dirname(_OPS_DIR), "_tensor_methods.py")
+_PKG_DIR = os.path.dirname(_OPS_DIR)
+
+
+def calling_op(default):
+    """The op the user called, for errors raised deep inside argument helpers.
+
+    Walks the stack out to the user's code and returns the outermost public
+    function of the op layer (``rsub``, not the ``sub`` it calls).  Closures
+    made by op factories (``op``, ``method``) are named by their ``name`` or
+    their primitive ``p``.  It inspects frames, so only call it on the way to
+    raising.
+    """
+    name, f = default, sys._getframe(1)
+    while f is not None and f.f_code.co_filename.startswith(_PKG_DIR):
+        code = f.f_code
+        if code.co_filename.startswith(_OPS_DIR) or code.co_filename == _METHODS_FILE:
+            fn = code.co_name
+            if fn in ("op", "method"):
+                loc = f.f_locals
+                fn = loc["name"] if "name" in loc else getattr(loc.get("p"), "name", fn)
+            if not fn.startswith(("_", "<")):
+                name = fn
+        f = f.f_back
+    return name
+
+
 def t_(x, dtype=None):
     """Lift ``x`` (Tensor, number, list, ndarray) to a Tensor, no grad."""
     if isinstance(x, Tensor):
         return x
     if dtype is not None and isinstance(x, (int, float, bool, np.number)):
         return Tensor._make(np.asarray(x, dtype))
-    return Tensor._make(_to_array(x, None, "tensor"))
+    try:
+        return Tensor._make(_to_array(x, None, "tensor"))
+    except ChainruleError as e:
+        op = calling_op("tensor")
+        if isinstance(x, (list, tuple, np.ndarray, np.generic)):
+            raise type(e)(f"{op}: {str(e).removeprefix('tensor: ')}") from None
+        raise DTypeError(f"{op}: expected a Tensor or a number, got "
+                         f"{type(x).__name__} {x!r}") from None
+
+
+def dtype_arg(dtype, op=None):
+    """The NumPy dtype for a user's ``dtype=`` argument, or an error naming ``op``
+    (by default the op the user called)."""
+    try:
+        return as_dtype(dtype).np
+    except DTypeError as e:
+        raise DTypeError(f"{op or calling_op('tensor')}: {e}") from None
 
 
 def lift(x, np_dtype):
@@ -62,22 +110,39 @@ def floating(x):
     return x
 
 
+def renamed(err, op):
+    """``err``, raised for ``op``, reworded to name the op the user called.
+
+    ``std`` checks its dims through ``var``: the message should say ``std``.
+    """
+    outer = calling_op(op)
+    if outer == op:
+        return err
+    return type(err)(f"{outer}: {str(err).removeprefix(op + ': ')}")
+
+
 def dims(dim, ndim, op):
     """Normalise ``dim`` (None, int or sequence) to a sorted tuple, or None."""
     if dim is None:
         return None
-    if isinstance(dim, (list, tuple)):
-        out = tuple(sorted({_dim(d, ndim, op) for d in dim}))
-        if len(out) != len(dim):
-            raise ArgumentError(f"{op}: dim {dim} appears multiple times in the list "
-                                "of dims")
-        return out
-    return (_dim(dim, ndim, op),)
+    try:
+        if isinstance(dim, (list, tuple)):
+            out = tuple(sorted({_dim(d, ndim, op) for d in dim}))
+            if len(out) != len(dim):
+                raise ArgumentError(f"{op}: dim {dim} appears multiple times in the "
+                                    "list of dims")
+            return out
+        return (_dim(dim, ndim, op),)
+    except ChainruleError as e:
+        raise renamed(e, op) from None
 
 
 def dim1(dim, ndim, op):
     """One normalised dim (negative dims count from the end)."""
-    return _dim(dim, ndim, op)
+    try:
+        return _dim(dim, ndim, op)
+    except ChainruleError as e:
+        raise renamed(e, op) from None
 
 
 def shape_arg(shape, op):
@@ -85,20 +150,22 @@ def shape_arg(shape, op):
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
     try:
-        out = tuple(int(s) for s in shape)
-    except (TypeError, ValueError):
-        raise DTypeError(f"{op}: shape must be ints, got {shape!r}") from None
+        out = tuple(map(operator.index, shape))  # ints only: not 1.5, not "2"
+    except TypeError:
+        raise DTypeError(f"{calling_op(op)}: shape must be a sequence of ints, got "
+                         f"{shape!r}") from None
     return out
 
 
 def check_float(x, op):
     if x._data.dtype.kind != "f":
-        raise DTypeError(f"{op}: expected a floating-point tensor, got "
+        raise DTypeError(f"{calling_op(op)}: expected a floating-point tensor, got "
                          f"{x._data.dtype}; convert with .float() or .double()")
 
 
 __all__ = ["to_dtype", "t_", "lift", "pair", "floating", "dims", "dim1",
-           "shape_arg", "check_float", "IndexOutOfRange"]
+           "shape_arg", "check_float", "IndexOutOfRange", "calling_op", "dtype_arg",
+           "renamed"]
 
 
 def public_names(namespace):

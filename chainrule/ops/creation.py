@@ -10,7 +10,7 @@ from ..errors import ArgumentError, DTypeError
 from ..random import rng
 from ..tensor import Tensor, _to_array
 from ._core import apply, primitive
-from ._util import shape_arg
+from ._util import dtype_arg, shape_arg
 
 
 def _leaf(arr, requires_grad):
@@ -23,7 +23,7 @@ def _leaf(arr, requires_grad):
 def _dt(dtype, default=None):
     if dtype is None:
         return (default or get_default_dtype()).np
-    return as_dtype(dtype).np
+    return dtype_arg(dtype)
 
 
 def tensor(data, *, dtype=None, device=None, requires_grad=False):
@@ -89,7 +89,7 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad=False):
 
 
 def _like(x, dtype):
-    return x._data.dtype if dtype is None else as_dtype(dtype).np
+    return x._data.dtype if dtype is None else dtype_arg(dtype)
 
 
 def zeros_like(input, *, dtype=None, device=None, requires_grad=False):

@@ -9,9 +9,10 @@ import math
 import numpy as np
 
 from .._dtype import get_default_dtype
+from ..errors import ArgumentError, DTypeError
 from ..tensor import Tensor
 from ._core import apply, primitive
-from ._util import floating, lift, pair, t_
+from ._util import calling_op, floating, lift, pair, t_
 
 # -- helpers for rules: None stands for a zero tangent -------------------------
 
@@ -137,8 +138,9 @@ def _int_division(fn):
     """``fn`` raising on an integer zero divisor, as PyTorch does (NumPy
     would warn and return 0)."""
     def fwd(x, y):
-        if x.dtype.kind in "iu" and np.any(y == 0):
-            raise ZeroDivisionError(f"{fn.__name__}: integer division by zero")
+        if x.dtype.kind in "iub" and np.any(y == 0):
+            raise ArgumentError(f"{calling_op(fn.__name__)}: integer division by "
+                                "zero")
         return fn(x, y)
 
     return fwd
@@ -152,14 +154,13 @@ def _no_bool(op, *operands, hint=""):
     for x in operands:
         if isinstance(x, (bool, np.bool_)) or (isinstance(x, Tensor)
                                                and x._data.dtype == np.bool_):
-            from ..errors import DTypeError
-
-            raise DTypeError(f"{op}: bool tensors are not supported{hint}; convert "
-                             "with .int() or .float() first")
+            raise DTypeError(f"{calling_op(op)}: bool tensors are not supported"
+                             f"{hint}; convert with .int() or .float() first")
 
 
 floor_divide_p = primitive("floor_divide", _floor_div_fwd, _zero_vjp, _zero_jvp,
                            saves=(), quiet=True)
+
 remainder_p = primitive(
     "remainder", _int_division(np.remainder),
     vjp=lambda n, g: (g if n.needs[0] else None,
@@ -178,20 +179,38 @@ fmod_p = primitive(
 )
 
 
+def _scaled(b, alpha, op):
+    """``alpha * b`` in ``b``'s (already promoted) dtype; PyTorch's rules for
+    ``alpha``: a number, not a float for integers, a bool only for bools."""
+    if not isinstance(alpha, (int, float, np.number)):
+        raise DTypeError(f"{calling_op(op)}: alpha must be a number, got "
+                         f"{type(alpha).__name__}")
+    kind = b._data.dtype.kind
+    if isinstance(alpha, (bool, np.bool_)) and kind != "b":
+        raise ArgumentError(f"{calling_op(op)}: a bool alpha is only supported for "
+                            f"bool results, got {b._data.dtype}")
+    if kind in "iub" and isinstance(alpha, (float, np.floating)):
+        raise ArgumentError(f"{calling_op(op)}: for integer or bool tensors alpha "
+                            f"must not be a float, got {alpha}")
+    return lift(mul(b, alpha), b._data.dtype)
+
+
 def add(input, other, *, alpha=1):
     """``input + alpha * other`` with broadcasting and type promotion."""
-    if alpha != 1:
-        other = mul(other, alpha)
-    return apply(add_p, *pair(input, other))
+    a, b = pair(input, other)
+    if alpha.__class__ is not int or alpha != 1:
+        b = _scaled(b, alpha, "add")
+    return apply(add_p, a, b)
 
 
 def sub(input, other, *, alpha=1):
     """``input - alpha * other``."""
-    if alpha != 1:
-        other = mul(other, alpha)
     _no_bool("sub", input, other, hint=" by subtraction (to invert a mask use ~ "
              "or logical_not)")
-    return apply(sub_p, *pair(input, other))
+    a, b = pair(input, other)
+    if alpha.__class__ is not int or alpha != 1:
+        b = _scaled(b, alpha, "sub")
+    return apply(sub_p, a, b)
 
 
 subtract = sub
@@ -213,15 +232,16 @@ def div(input, other, *, rounding_mode=None):
     """True division (integers give floats); ``rounding_mode`` 'trunc'/'floor'."""
     if rounding_mode == "floor":
         return floor_divide(input, other)
+    a, b = pair(input, other)
     if rounding_mode == "trunc":
-        a = pair(input, other)[0]
-        return lift(trunc(div(input, other)), a._data.dtype)
+        if a._data.dtype.kind in "iub":  # exactly, in integers (not via floats)
+            _no_bool("div", a)
+            q = floor_divide(a, b)
+            return where((q < 0) & (q * b != a), q + 1, q)
+        return trunc(div(a, b))
     if rounding_mode is not None:
-        from ..errors import ArgumentError
-
         raise ArgumentError(f"div: rounding_mode must be None, 'trunc' or 'floor', "
                             f"got {rounding_mode!r}")
-    a, b = pair(input, other)
     if a._data.dtype.kind != "f":
         fd = get_default_dtype().np
         a, b = lift(a, fd), lift(b, fd)
@@ -417,12 +437,15 @@ def round(input, *, decimals=0):
     """Round half to even, like PyTorch; ``decimals`` digits after the point."""
     x = t_(input)
     _no_bool("round", x)
+    if not isinstance(decimals, (int, np.integer)) or isinstance(decimals, bool):
+        raise DTypeError(f"round: decimals must be an int, got {decimals!r}")
     return apply(round_p, x, decimals=int(decimals))
 
 
 def frac(input):
     """``input - trunc(input)``."""
     x = t_(input)
+    _no_bool("frac", x)
     return x - trunc(x).detach()
 
 
@@ -467,9 +490,8 @@ def clamp(input, min=None, max=None):
     """Limit values to ``[min, max]``; bounds may be numbers or Tensors."""
     x = t_(input)
     if min is None and max is None:
-        from ..errors import ArgumentError
-
-        raise ArgumentError("clamp: at least one of 'min' or 'max' must not be None")
+        raise ArgumentError(f"{calling_op('clamp')}: at least one of 'min' or 'max' "
+                            "must not be None")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
         if min is not None:
             x = maximum(x, min)
@@ -488,10 +510,14 @@ clip = clamp
 
 
 def clamp_min(input, min):
+    if min is None:
+        raise DTypeError("clamp_min: min must be a number or a Tensor, got None")
     return clamp(input, min=min)
 
 
 def clamp_max(input, max):
+    if max is None:
+        raise DTypeError("clamp_max: max must be a number or a Tensor, got None")
     return clamp(input, max=max)
 
 
@@ -691,16 +717,30 @@ def bitwise_not(input):
     return apply(bitwise_not_p, x)
 
 
+def _close_args(input, other, rtol, atol, op):
+    """allclose/isclose's operands, promoted, after checking the tolerances
+    are numbers and the shapes broadcast (NumPy computes them outside the
+    dispatcher)."""
+    a, b = pair(input, other)
+    for name, v in (("rtol", rtol), ("atol", atol)):
+        if not isinstance(v, (int, float, np.number)):
+            raise DTypeError(f"{op}: {name} must be a number, got {v!r}")
+    if a.shape != b.shape:
+        from .shape import broadcast_shapes
+
+        broadcast_shapes(a.shape, b.shape)
+    return a._data, b._data
+
+
 def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
     """True when ``|input - other| <= atol + rtol * |other|`` everywhere."""
-    a, b = pair(input, other)
-    return bool(np.allclose(a._data, b._data, rtol=rtol, atol=atol, equal_nan=equal_nan))
+    a, b = _close_args(input, other, rtol, atol, "allclose")
+    return bool(np.allclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 
 def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
-    a, b = pair(input, other)
-    return Tensor._make(np.isclose(a._data, b._data, rtol=rtol, atol=atol,
-                                   equal_nan=equal_nan))
+    a, b = _close_args(input, other, rtol, atol, "isclose")
+    return Tensor._make(np.isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 
 def equal(input, other):
@@ -710,8 +750,13 @@ def equal(input, other):
 
 
 def lerp(input, end, weight):
-    """``input + weight * (end - input)``."""
-    return add(input, mul(weight, sub(end, input)))
+    """``input + weight * (end - input)``; tensors must share input's dtype."""
+    x = t_(input)
+    for name, t in (("end", end), ("weight", weight)):
+        if isinstance(t, Tensor) and t._data.dtype != x._data.dtype:
+            raise DTypeError(f"lerp: expected dtype {x.dtype.name} for `{name}` but "
+                             f"got {t.dtype.name}")
+    return add(x, mul(weight, sub(end, x)))
 
 
 def _xlogy_fwd(x, y):

@@ -10,7 +10,7 @@ import numpy as np
 from ..errors import ArgumentError, DTypeError, ShapeError, fmt_shape
 from ..tensor import Tensor
 from ._core import apply, primitive
-from ._util import check_float, floating, t_
+from ._util import check_float, dtype_arg, floating, t_, to_dtype
 from .elementwise import abs, sqrt, _tadd
 from .reduce import amax, sum, vector_norm
 from .shape import diag_embed, diagonal, mT, reshape, squeeze, tril, triu, unsqueeze
@@ -649,7 +649,7 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):
     A = t_(A)
     check_float(A, "linalg.matrix_norm")
     if dtype is not None:
-        A = A.to(dtype)
+        A = to_dtype(A, dtype_arg(dtype, "linalg.matrix_norm"))
     if ord == "fro":
         return vector_norm(A, 2, dim, keepdim)
     d0, d1 = dim

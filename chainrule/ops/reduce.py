@@ -12,7 +12,7 @@ import numpy as np
 from ..errors import ArgumentError, DTypeError
 from ..tensor import Tensor
 from ._core import apply, primitive
-from ._util import check_float, dim1, dims, floating, t_
+from ._util import check_float, dim1, dims, dtype_arg, floating, t_, to_dtype
 from .elementwise import (
     abs, eq, exp, isinf, log, maximum, pow, sign, sqrt, where, _zero_vjp,
 )
@@ -95,7 +95,7 @@ def sum(input, dim=None, keepdim=False, *, dtype=None):
     """Sum over ``dim`` (an int, a tuple, or None for all elements)."""
     x = t_(input)
     if dtype is not None:
-        x = x.to(dtype)
+        x = to_dtype(x, dtype_arg(dtype, "sum"))
     axis = _axes(dim, x, "sum")
     return apply(sum_p, x, axis=axis, keepdim=bool(keepdim))
 
@@ -110,7 +110,7 @@ def mean(input, dim=None, keepdim=False, *, dtype=None):
     """Arithmetic mean over ``dim``; only floating-point inputs, as in PyTorch."""
     x = t_(input)
     if dtype is not None:
-        x = x.to(dtype)
+        x = to_dtype(x, dtype_arg(dtype, "mean"))
     if x._data.dtype.kind != "f":
         raise DTypeError(
             f"mean: could not infer output dtype; the input must be floating point, "
@@ -218,7 +218,7 @@ def prod(input, dim=None, keepdim=False, *, dtype=None):
     """Product over one ``dim`` or all elements."""
     x = t_(input)
     if dtype is not None:
-        x = x.to(dtype)
+        x = to_dtype(x, dtype_arg(dtype, "prod"))
     axis = None if dim is None else (dim1(dim, x.ndim, "prod"),)
     if x.ndim == 0:
         axis = None
@@ -401,7 +401,7 @@ def cumsum(input, dim, *, dtype=None):
     """Running sum along ``dim``."""
     x = t_(input)
     if dtype is not None:
-        x = x.to(dtype)
+        x = to_dtype(x, dtype_arg(dtype, "cumsum"))
     if x.ndim == 0:
         return x.clone()
     return apply(cumsum_p, x, axis=dim1(dim, x.ndim, "cumsum"))
@@ -464,7 +464,7 @@ def cumprod(input, dim, *, dtype=None):
     """Running product along ``dim``.  (Its gradient assumes no zero inputs.)"""
     x = t_(input)
     if dtype is not None:
-        x = x.to(dtype)
+        x = to_dtype(x, dtype_arg(dtype, "cumprod"))
     if x.ndim == 0:
         return x.clone()
     return apply(cumprod_p, x, axis=dim1(dim, x.ndim, "cumprod"))
@@ -537,7 +537,7 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
     x = t_(x)
     check_float(x, "linalg.vector_norm")
     if dtype is not None:
-        x = x.to(dtype)
+        x = to_dtype(x, dtype_arg(dtype, "linalg.vector_norm"))
     if isinstance(dim, int):
         dim = (dim,)
     if ord == 2:

@@ -13,7 +13,7 @@ import numpy as np
 from ..errors import ArgumentError, ShapeError, fmt_shape
 from ..tensor import Tensor
 from ._core import apply, primitive
-from ._util import dim1, dims, pair, shape_arg, t_
+from ._util import calling_op, dim1, dims, pair, shape_arg, t_
 from .reduce import sum, sum_to
 
 
@@ -177,11 +177,14 @@ def broadcast_to(input, shape):
 
 
 def broadcast_shapes(*shapes):
+    """The shape ``shapes`` broadcast to (each a sequence of ints, or an int)."""
+    shapes = [shape_arg((s,), "broadcast_shapes") for s in shapes]
     try:
-        return tuple(np.broadcast_shapes(*[tuple(s) for s in shapes]))
+        return tuple(np.broadcast_shapes(*shapes))
     except ValueError:
-        raise ShapeError("broadcast_shapes: shapes " + ", ".join(
-            fmt_shape(s) for s in shapes) + " cannot be broadcast together") from None
+        raise ShapeError(f"{calling_op('broadcast_shapes')}: shapes " + ", ".join(
+            fmt_shape(s) for s in shapes) + " cannot be broadcast together; sizes "
+            "must match or be 1 in each dimension, aligned from the right") from None
 
 
 def broadcast_tensors(*tensors):
