@@ -6,13 +6,16 @@ Primitives are ``sum``, ``sum_to``, ``prod``, ``amax``, ``amin``,
 are composites whose gradients come for free.
 """
 import collections
+import operator
 
 import numpy as np
 
-from ..errors import ArgumentError, DTypeError
+from ..errors import ArgumentError, DTypeError, IndexOutOfRange
 from ..tensor import Tensor
 from ._core import apply, primitive
-from ._util import check_float, dim1, dims, dtype_arg, floating, t_, to_dtype
+from ._util import (
+    calling_op, check_float, dim1, dims, dtype_arg, floating, lift, t_, to_dtype,
+)
 from .elementwise import (
     abs, eq, exp, isinf, log, maximum, pow, sign, sqrt, where, _zero_vjp,
 )
@@ -94,8 +97,9 @@ def sum_to(x, shape):
 def sum(input, dim=None, keepdim=False, *, dtype=None):
     """Sum over ``dim`` (an int, a tuple, or None for all elements)."""
     x = t_(input)
-    if dtype is not None:
-        x = to_dtype(x, dtype_arg(dtype, "sum"))
+    if dtype is not None:  # computed and returned in dtype (ints: not int64)
+        dt = dtype_arg(dtype)
+        return to_dtype(sum(to_dtype(x, dt), dim, keepdim), dt)
     axis = _axes(dim, x, "sum")
     return apply(sum_p, x, axis=axis, keepdim=bool(keepdim))
 
@@ -110,7 +114,7 @@ def mean(input, dim=None, keepdim=False, *, dtype=None):
     """Arithmetic mean over ``dim``; only floating-point inputs, as in PyTorch."""
     x = t_(input)
     if dtype is not None:
-        x = to_dtype(x, dtype_arg(dtype, "mean"))
+        x = to_dtype(x, dtype_arg(dtype))
     if x._data.dtype.kind != "f":
         raise DTypeError(
             f"mean: could not infer output dtype; the input must be floating point, "
@@ -124,12 +128,21 @@ def mean(input, dim=None, keepdim=False, *, dtype=None):
 def nansum(input, dim=None, keepdim=False, *, dtype=None):
     """Sum treating NaN as zero."""
     x = t_(input)
-    return sum(where(x != x, 0.0, x), dim, keepdim, dtype=dtype)
+    if x._data.dtype.kind == "f":
+        x = where(x != x, 0.0, x)
+    return sum(x, dim, keepdim, dtype=dtype)
 
 
 def _var_args(dim, unbiased, correction):
     if isinstance(dim, bool):
         dim, unbiased = None, dim
+    if unbiased is not None and correction is not None:
+        raise DTypeError(f"{calling_op('var')}: pass either unbiased or correction, "
+                         "not both")
+    if correction is not None and (not isinstance(correction, (int, float, np.number))
+                                   or isinstance(correction, bool)):
+        raise DTypeError(f"{calling_op('var')}: correction must be a number, got "
+                         f"{correction!r}")
     if correction is None:
         correction = 1 if unbiased is None or unbiased else 0
     return dim, correction
@@ -139,8 +152,7 @@ def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """Variance with Bessel's ``correction`` (1 by default; 0 = population)."""
     dim, correction = _var_args(dim, unbiased, correction)
     x = t_(input)
-    if x._data.dtype.kind != "f":
-        raise DTypeError(f"var: expected a floating-point tensor, got {x._data.dtype}")
+    check_float(x, "var")
     axis = _axes(dim, x, "var")
     n = _count(x.shape, axis)
     d = x - mean(x, dim, keepdim=True)
@@ -217,8 +229,9 @@ def _prod_vjp_others(c):
 def prod(input, dim=None, keepdim=False, *, dtype=None):
     """Product over one ``dim`` or all elements."""
     x = t_(input)
-    if dtype is not None:
-        x = to_dtype(x, dtype_arg(dtype, "prod"))
+    if dtype is not None:  # computed and returned in dtype (ints: not int64)
+        dt = dtype_arg(dtype)
+        return to_dtype(prod(to_dtype(x, dt), dim, keepdim), dt)
     axis = None if dim is None else (dim1(dim, x.ndim, "prod"),)
     if x.ndim == 0:
         axis = None
@@ -250,10 +263,12 @@ def _amax_jvp(c, t):
 
 
 def _check_nonempty(x, axis, op):
-    if x._data.size == 0 and (axis is None or any(x.shape[a] == 0 for a in axis)):
-        raise ArgumentError(
-            f"{op}: expected a non-empty tensor (or a dim with non-zero size); got "
-            f"shape {list(x.shape)}"
+    """max/min/arg-reductions have no identity: the reduced dims must be non-empty
+    (PyTorch raises IndexError)."""
+    if x._data.size == 0 and (axis is None or 0 in [x.shape[a] for a in axis]):
+        raise IndexOutOfRange(
+            f"{calling_op(op)}: expected a non-empty tensor (or a dim with non-zero "
+            f"size); got shape {list(x.shape)}"
         )
 
 
@@ -297,7 +312,8 @@ def argmax(input, dim=None, keepdim=False):
     x = _no_bool(t_(input), "argmax")
     if dim is None:
         _check_nonempty(x, None, "argmax")
-        return apply(argmax_p, x, axis=None, keepdim=False)
+        out = apply(argmax_p, x, axis=None, keepdim=False)
+        return out.reshape((1,) * x.ndim) if keepdim else out
     d = dim1(dim, x.ndim, "argmax")
     _check_nonempty(x, (d,), "argmax")
     return apply(argmax_p, x, axis=d if x.ndim else None, keepdim=bool(keepdim))
@@ -308,7 +324,8 @@ def argmin(input, dim=None, keepdim=False):
     x = _no_bool(t_(input), "argmin")
     if dim is None:
         _check_nonempty(x, None, "argmin")
-        return apply(argmin_p, x, axis=None, keepdim=False)
+        out = apply(argmin_p, x, axis=None, keepdim=False)
+        return out.reshape((1,) * x.ndim) if keepdim else out
     d = dim1(dim, x.ndim, "argmin")
     _check_nonempty(x, (d,), "argmin")
     return apply(argmin_p, x, axis=d if x.ndim else None, keepdim=bool(keepdim))
@@ -336,8 +353,9 @@ def max(input, dim=None, keepdim=False, *, other=None):
     d = dim1(dim, x.ndim, "max")
     if x.ndim == 0:
         return MaxMin(x, Tensor._make(np.zeros((), np.int64)))
-    idx = argmax(x, d, keepdim=False)
-    return MaxMin(_select(x, idx, d, keepdim), argmax(x, d, keepdim))
+    xi = lift(x, np.int32) if x._data.dtype == np.bool_ else x  # argmax: no bools
+    idx = argmax(xi, d, keepdim=False)
+    return MaxMin(_select(x, idx, d, keepdim), argmax(xi, d, keepdim))
 
 
 def min(input, dim=None, keepdim=False, *, other=None):
@@ -352,8 +370,9 @@ def min(input, dim=None, keepdim=False, *, other=None):
     d = dim1(dim, x.ndim, "min")
     if x.ndim == 0:
         return MaxMin(x, Tensor._make(np.zeros((), np.int64)))
-    idx = argmin(x, d, keepdim=False)
-    return MaxMin(_select(x, idx, d, keepdim), argmin(x, d, keepdim))
+    xi = lift(x, np.int32) if x._data.dtype == np.bool_ else x  # argmin: no bools
+    idx = argmin(xi, d, keepdim=False)
+    return MaxMin(_select(x, idx, d, keepdim), argmin(xi, d, keepdim))
 
 
 def aminmax(input, *, dim=None, keepdim=False):
@@ -397,14 +416,22 @@ cumsum_p = primitive(
 )
 
 
+def _cumulative(p, input, dim, dtype, op):
+    """cumsum/cumprod: ints and bools accumulate in int64 unless ``dtype``
+    says otherwise; a 0-d tensor is its own running total."""
+    x = t_(input)
+    dt = None if dtype is None else dtype_arg(dtype)
+    axis = dim1(dim, x.ndim, op)
+    if dt is not None:
+        return to_dtype(_cumulative(p, to_dtype(x, dt), dim, None, op), dt)
+    if x.ndim == 0:
+        return lift(x, np.int64) if x._data.dtype.kind in "bi" else x.clone()
+    return apply(p, x, axis=axis)
+
+
 def cumsum(input, dim, *, dtype=None):
     """Running sum along ``dim``."""
-    x = t_(input)
-    if dtype is not None:
-        x = to_dtype(x, dtype_arg(dtype, "cumsum"))
-    if x.ndim == 0:
-        return x.clone()
-    return apply(cumsum_p, x, axis=dim1(dim, x.ndim, "cumsum"))
+    return _cumulative(cumsum_p, input, dim, dtype, "cumsum")
 
 
 def _cumprod_vjp(n, g):
@@ -462,12 +489,7 @@ cumprod_p = primitive(
 
 def cumprod(input, dim, *, dtype=None):
     """Running product along ``dim``.  (Its gradient assumes no zero inputs.)"""
-    x = t_(input)
-    if dtype is not None:
-        x = to_dtype(x, dtype_arg(dtype, "cumprod"))
-    if x.ndim == 0:
-        return x.clone()
-    return apply(cumprod_p, x, axis=dim1(dim, x.ndim, "cumprod"))
+    return _cumulative(cumprod_p, input, dim, dtype, "cumprod")
 
 
 def cummax(input, dim):
@@ -489,6 +511,8 @@ def cummin(input, dim):
 
 
 def _cum_arg(a, d, better):
+    if a.ndim == 0 or a.size == 0:
+        return Tensor._make(np.zeros(a.shape, np.int64))
     a = np.moveaxis(a, d, -1)
     idx = np.zeros(a.shape, np.int64)
     best = a[..., 0].copy()
@@ -536,8 +560,12 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
     """The ``ord``-norm of ``x`` flattened, or over ``dim``."""
     x = t_(x)
     check_float(x, "linalg.vector_norm")
+    if not isinstance(ord, (int, float, np.number)) or isinstance(ord, bool):
+        raise DTypeError(f"{calling_op('linalg.vector_norm')}: ord must be a number, "
+                         f"got {ord!r}")
     if dtype is not None:
-        x = to_dtype(x, dtype_arg(dtype, "linalg.vector_norm"))
+        x = to_dtype(x, dtype_arg(dtype))
+        check_float(x, "linalg.vector_norm")
     if isinstance(dim, int):
         dim = (dim,)
     if ord == 2:
@@ -551,8 +579,6 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
         return sum(abs(sign(x)), dim, keepdim)
     if ord == 1:
         return sum(abs(x), dim, keepdim)
-    if not isinstance(ord, (int, float)):
-        raise ArgumentError(f"vector_norm: ord must be a number, got {ord!r}")
     s = sum(pow(abs(x), float(ord)), dim, keepdim)
     return pow(s, 1.0 / ord)
 
@@ -593,10 +619,10 @@ def _argsort(x, axis, descending):
 def argsort(input, dim=-1, descending=False, stable=False):
     """Indices that sort ``input`` along ``dim`` (stable)."""
     x = t_(input)
+    axis = dim1(dim, x.ndim, "argsort")
     if x.ndim == 0:
         return Tensor._make(np.zeros((), np.int64))
-    return apply(argsort_p, x, axis=dim1(dim, x.ndim, "argsort"),
-                 descending=bool(descending), stable=True)
+    return apply(argsort_p, x, axis=axis, descending=bool(descending), stable=True)
 
 
 Sorted = collections.namedtuple("sort", ["values", "indices"])
@@ -607,9 +633,9 @@ def sort(input, dim=-1, descending=False, stable=False):
     from .index import take_along_dim
 
     x = t_(input)
+    d = dim1(dim, x.ndim, "sort")
     if x.ndim == 0:
         return Sorted(x, Tensor._make(np.zeros((), np.int64)))
-    d = dim1(dim, x.ndim, "sort")
     idx = argsort(x, d, descending)
     return Sorted(take_along_dim(x, idx, d), idx)
 
@@ -619,8 +645,10 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
     from .index import take_along_dim
     from .shape import narrow
 
-    x = _no_bool(t_(input), "topk")
-    d = dim1(dim, x.ndim, "topk") if x.ndim else 0
+    x = t_(input)
+    k = _int_arg(k, "k", "topk")
+    d = dim1(dim, x.ndim, "topk")
+    _no_bool(x, "topk")
     n = x.shape[d] if x.ndim else 1
     if not 0 <= k <= n:
         raise ArgumentError(f"topk: k ({k}) must be between 0 and the size of dim "
@@ -636,7 +664,15 @@ def kthvalue(input, k, dim=-1, keepdim=False):
     from .shape import narrow, squeeze
 
     x = t_(input)
+    k = _int_arg(k, "k", "kthvalue")
     d = dim1(dim, x.ndim, "kthvalue")
+    _check_nonempty(x, (d,) if x.ndim else None, "kthvalue")
+    n = x.shape[d] if x.ndim else 1
+    if not 1 <= k <= n:
+        raise ArgumentError(f"{calling_op('kthvalue')}: k ({k}) out of range for "
+                            f"dimension {dim} of size {n}; valid k are 1 to {n}")
+    if x.ndim == 0:
+        return MaxMin(x, Tensor._make(np.zeros((), np.int64)))
     idx = narrow(argsort(x, d), d, k - 1, 1)
     v = take_along_dim(x, idx, d)
     if not keepdim:
@@ -649,12 +685,24 @@ def median(input, dim=None, keepdim=False):
     x = t_(input)
     if dim is None:
         flat = x.reshape(-1)
+        if flat.shape[0] == 0 and x._data.dtype.kind == "f":
+            return Tensor._make(np.full((), np.nan, x._data.dtype))  # as PyTorch
         m = kthvalue(flat, (flat.shape[0] + 1) // 2, 0).values.detach()
+        if x._data.dtype.kind != "f":
+            return m
         # Ties share the gradient evenly, as in PyTorch's whole-tensor median.
         tie = eq(flat, m)
         return sum(where(tie, flat, 0.0)) / sum(tie)
     d = dim1(dim, x.ndim, "median")
-    return kthvalue(x, (x.shape[d] + 1) // 2, d, keepdim)
+    return kthvalue(x, ((x.shape[d] if x.ndim else 1) + 1) // 2, d, keepdim)
+
+
+def _int_arg(v, name, op):
+    """``v`` as an int, or a TypeError naming ``op`` (not 1.5, not "2")."""
+    try:
+        return operator.index(v)
+    except TypeError:
+        raise DTypeError(f"{op}: {name} must be an int, got {v!r}") from None
 
 
 from ._util import public_names as _public  # noqa: E402
