@@ -157,6 +157,15 @@ def shape_arg(shape, op):
     return out
 
 
+def int_arg(v, name, op):
+    """``v`` as an int, or a TypeError naming ``op`` (not 1.5, not "2")."""
+    try:
+        return operator.index(v)
+    except TypeError:
+        raise DTypeError(f"{calling_op(op)}: {name} must be an int, got "
+                         f"{v!r}") from None
+
+
 def check_float(x, op):
     if x._data.dtype.kind != "f":
         raise DTypeError(f"{calling_op(op)}: expected a floating-point tensor, got "
@@ -165,7 +174,7 @@ def check_float(x, op):
 
 __all__ = ["to_dtype", "t_", "lift", "pair", "floating", "dims", "dim1",
            "shape_arg", "check_float", "IndexOutOfRange", "calling_op", "dtype_arg",
-           "renamed"]
+           "renamed", "int_arg"]
 
 
 def public_names(namespace):

@@ -6,7 +6,6 @@ Primitives are ``sum``, ``sum_to``, ``prod``, ``amax``, ``amin``,
 are composites whose gradients come for free.
 """
 import collections
-import operator
 
 import numpy as np
 
@@ -14,7 +13,8 @@ from ..errors import ArgumentError, DTypeError, IndexOutOfRange
 from ..tensor import Tensor
 from ._core import apply, primitive
 from ._util import (
-    calling_op, check_float, dim1, dims, dtype_arg, floating, lift, t_, to_dtype,
+    calling_op, check_float, dim1, dims, dtype_arg, floating, int_arg, lift, t_,
+    to_dtype,
 )
 from .elementwise import (
     abs, eq, exp, isinf, log, maximum, pow, sign, sqrt, where, _zero_vjp,
@@ -646,7 +646,7 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
     from .shape import narrow
 
     x = t_(input)
-    k = _int_arg(k, "k", "topk")
+    k = int_arg(k, "k", "topk")
     d = dim1(dim, x.ndim, "topk")
     _no_bool(x, "topk")
     n = x.shape[d] if x.ndim else 1
@@ -664,7 +664,7 @@ def kthvalue(input, k, dim=-1, keepdim=False):
     from .shape import narrow, squeeze
 
     x = t_(input)
-    k = _int_arg(k, "k", "kthvalue")
+    k = int_arg(k, "k", "kthvalue")
     d = dim1(dim, x.ndim, "kthvalue")
     _check_nonempty(x, (d,) if x.ndim else None, "kthvalue")
     n = x.shape[d] if x.ndim else 1
@@ -696,13 +696,6 @@ def median(input, dim=None, keepdim=False):
     d = dim1(dim, x.ndim, "median")
     return kthvalue(x, ((x.shape[d] if x.ndim else 1) + 1) // 2, d, keepdim)
 
-
-def _int_arg(v, name, op):
-    """``v`` as an int, or a TypeError naming ``op`` (not 1.5, not "2")."""
-    try:
-        return operator.index(v)
-    except TypeError:
-        raise DTypeError(f"{op}: {name} must be an int, got {v!r}") from None
 
 
 from ._util import public_names as _public  # noqa: E402

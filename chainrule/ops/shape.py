@@ -10,10 +10,11 @@ import math
 
 import numpy as np
 
-from ..errors import ArgumentError, ShapeError, fmt_shape
+from .._dtype import DType
+from ..errors import ArgumentError, DTypeError, IndexOutOfRange, ShapeError, fmt_shape
 from ..tensor import Tensor
 from ._core import apply, primitive
-from ._util import calling_op, dim1, dims, pair, shape_arg, t_
+from ._util import calling_op, dim1, dims, int_arg, pair, shape_arg, t_
 from .reduce import sum, sum_to
 
 
@@ -37,24 +38,32 @@ def _infer_shape(shape, numel, op, src=None):
         f" (shape {fmt_shape(src)})" if src is not None else "")
     neg = [i for i, s in enumerate(shape) if s == -1]
     if len(neg) > 1 or any(s < -1 for s in shape):
-        raise ShapeError(f"{op}: only one dimension can be inferred (-1) and sizes "
-                         f"must be >= -1; got shape {fmt_shape(shape)}")
+        raise ShapeError(f"{calling_op(op)}: only one dimension can be inferred (-1) "
+                         f"and sizes must be >= -1; got shape {fmt_shape(shape)}")
     known = math.prod(s for s in shape if s != -1)
     if neg:
         if known == 0 or numel % known:
-            raise ShapeError(f"{op}: shape '{fmt_shape(shape)}' is invalid for {what}; "
-                             f"the other sizes must multiply to a divisor of {numel} "
-                             "for -1 to fill in")
+            raise ShapeError(f"{calling_op(op)}: shape '{fmt_shape(shape)}' is invalid "
+                             f"for {what}; the other sizes must multiply to a divisor "
+                             f"of {numel} for -1 to fill in")
         shape[neg[0]] = numel // known
     elif known != numel:
-        raise ShapeError(f"{op}: shape '{fmt_shape(shape)}' is invalid for {what}; "
-                         f"the sizes must multiply to {numel} (one of them may be -1)")
+        raise ShapeError(f"{calling_op(op)}: shape '{fmt_shape(shape)}' is invalid for "
+                         f"{what}; the sizes must multiply to {numel} (one of them may "
+                         "be -1)")
     return tuple(shape)
+
+
+def _sizes_given(sizes, op):
+    """``x.reshape()`` with no sizes at all is a missing argument (TypeError)."""
+    if not sizes:
+        raise DTypeError(f"{op}: missing the sizes, e.g. {op}(2, 3) or {op}((2, 3))")
 
 
 def reshape(input, *shape):
     """Same elements, new ``shape`` (one size may be -1); a view when possible."""
     x = t_(input)
+    _sizes_given(shape, "reshape")
     shape = _infer_shape(shape_arg(shape, "reshape"), x._data.size, "reshape", x.shape)
     if shape == x._data.shape:
         return x
@@ -64,17 +73,19 @@ def reshape(input, *shape):
 def view(input, *shape):
     """Like :func:`reshape`, but refuses when a copy would be needed (as PyTorch)."""
     x = t_(input)
-    if len(shape) == 1 and not isinstance(shape[0], (tuple, list, int)):
+    if len(shape) == 1 and isinstance(shape[0], DType):
         return x.to(shape[0])  # view(dtype) with the same itemsize
+    _sizes_given(shape, "view")
     shape = _infer_shape(shape_arg(shape, "view"), x._data.size, "view", x.shape)
     probe = x._data.view()
     try:
         probe.shape = shape
     except AttributeError:
         raise ShapeError(
-            f"view: view size {fmt_shape(shape)} is not compatible with the input's "
-            f"size and stride (shape {fmt_shape(x.shape)}, at least one dimension "
-            "spans across two contiguous subspaces); use .reshape(...) instead"
+            f"{calling_op('view')}: view size {fmt_shape(shape)} is not compatible "
+            f"with the input's size and stride (shape {fmt_shape(x.shape)}, at least "
+            "one dimension spans across two contiguous subspaces); use .reshape(...) "
+            "instead"
         ) from None
     if shape == x._data.shape:
         return apply(reshape_p, x, shape=shape)
@@ -92,9 +103,11 @@ def reshape_as(input, other):
 def flatten(input, start_dim=0, end_dim=-1):
     """Merge dims ``start_dim..end_dim`` into one."""
     x = t_(input)
+    start_dim = int_arg(start_dim, "start_dim", "flatten")
+    end_dim = int_arg(end_dim, "end_dim", "flatten")
+    s, e = dim1(start_dim, x.ndim, "flatten"), dim1(end_dim, x.ndim, "flatten")
     if x.ndim == 0:
         return reshape(x, (1,))
-    s, e = dim1(start_dim, x.ndim, "flatten"), dim1(end_dim, x.ndim, "flatten")
     if s > e:
         raise ArgumentError("flatten: start_dim cannot come after end_dim")
     sh = x.shape
@@ -104,8 +117,14 @@ def flatten(input, start_dim=0, end_dim=-1):
 def unflatten(input, dim, sizes):
     """Split ``dim`` into ``sizes`` (one may be -1)."""
     x = t_(input)
-    d = dim1(dim, x.ndim, "unflatten")
-    sizes = _infer_shape(tuple(sizes), x.shape[d], "unflatten")
+    sizes = shape_arg((sizes,), "unflatten")
+    d = dim1(int_arg(dim, "dim", "unflatten"), x.ndim, "unflatten")
+    if x.ndim == 0:
+        raise ShapeError("unflatten: expects at least a 1-dimensional tensor, got a "
+                         "0-d tensor")
+    if not sizes:
+        raise ShapeError("unflatten: sizes must be non-empty")
+    sizes = _infer_shape(sizes, x.shape[d], "unflatten")
     return reshape(x, x.shape[:d] + sizes + x.shape[d + 1:])
 
 
@@ -113,6 +132,7 @@ def squeeze(input, dim=None):
     """Remove size-1 dims (all, one, or a tuple of them)."""
     x = t_(input)
     if x.ndim == 0:
+        dims(dim, 0, "squeeze")  # only 0 and -1 are dims of a 0-d tensor
         return x
     if dim is None:
         shape = tuple(s for s in x.shape if s != 1)
@@ -141,11 +161,13 @@ expand_p = primitive(
 def expand(input, *sizes):
     """Broadcast to ``sizes`` without copying (-1 keeps a dim)."""
     x = t_(input)
+    _sizes_given(sizes, "expand")
     sizes = shape_arg(sizes, "expand")
     if len(sizes) < x.ndim:
         raise ShapeError(
-            f"expand: the number of sizes provided ({len(sizes)}) must be greater or "
-            f"equal to the number of dimensions in the tensor ({x.ndim})"
+            f"{calling_op('expand')}: the number of sizes provided ({len(sizes)}) "
+            f"must be greater or equal to the number of dimensions in the tensor "
+            f"({x.ndim})"
         )
     lead = len(sizes) - x.ndim
     shape = []
@@ -153,13 +175,14 @@ def expand(input, *sizes):
         cur = x.shape[i - lead] if i >= lead else None
         if s == -1:
             if cur is None:
-                raise ShapeError("expand: -1 is not allowed in a leading, new dimension")
+                raise ShapeError(f"{calling_op('expand')}: -1 is not allowed in a "
+                                 "leading, new dimension")
             s = cur
-        elif cur is not None and cur != s and cur != 1:
+        elif (cur is not None and cur != s and cur != 1) or s < -1:
             raise ShapeError(
-                f"expand: the expanded size of the tensor ({s}) must match the "
-                f"existing size ({cur}) at non-singleton dimension {i}. Target "
-                f"sizes: {fmt_shape(sizes)}. Tensor sizes: {fmt_shape(x.shape)}"
+                f"{calling_op('expand')}: the expanded size of the tensor ({s}) must "
+                f"match the existing size ({cur}) at non-singleton dimension {i}. "
+                f"Target sizes: {fmt_shape(sizes)}. Tensor sizes: {fmt_shape(x.shape)}"
             )
         shape.append(s)
     shape = tuple(shape)
@@ -173,7 +196,7 @@ def expand_as(input, other):
 
 
 def broadcast_to(input, shape):
-    return expand(input, tuple(shape))
+    return expand(input, shape_arg((shape,), "broadcast_to"))
 
 
 def broadcast_shapes(*shapes):
@@ -208,10 +231,12 @@ def permute(input, *dims_, dims=None):
     x = t_(input)
     if dims is not None:
         dims_ = (dims,)
+    _sizes_given(dims_, "permute")
     axes = shape_arg(dims_, "permute")
     if len(axes) != x.ndim:
-        raise ShapeError(f"permute: number of dims {len(axes)} doesn't match the "
-                         f"tensor's number of dims {x.ndim} (shape {fmt_shape(x.shape)})")
+        raise ShapeError(f"{calling_op('permute')}: number of dims {len(axes)} doesn't "
+                         f"match the tensor's number of dims {x.ndim} (shape "
+                         f"{fmt_shape(x.shape)})")
     axes = tuple(dim1(a, x.ndim, "permute") for a in axes)
     if len(set(axes)) != len(axes):
         raise ShapeError(f"permute: repeated dim in {dims_}")
@@ -225,9 +250,10 @@ def transpose(input, dim0, dim1):
     from ._util import dim1 as norm
 
     x = t_(input)
+    dim0, dim1 = int_arg(dim0, "dim0", "transpose"), int_arg(dim1, "dim1", "transpose")
+    a, b = norm(dim0, x.ndim, "transpose"), norm(dim1, x.ndim, "transpose")
     if x.ndim == 0:
         return x
-    a, b = norm(dim0, x.ndim, "transpose"), norm(dim1, x.ndim, "transpose")
     axes = list(range(x.ndim))
     axes[a], axes[b] = axes[b], axes[a]
     return permute(x, axes)
@@ -253,6 +279,11 @@ def t(input):
 def movedim(input, source, destination):
     """Move dims ``source`` to positions ``destination``."""
     x = t_(input)
+    if isinstance(source, int) != isinstance(destination, int) or not all(
+            isinstance(a, (int, list, tuple)) for a in (source, destination)):
+        raise DTypeError(f"{calling_op('movedim')}: source and destination must both "
+                         f"be ints or both sequences of ints, got {source!r} and "
+                         f"{destination!r}")
     src = [source] if isinstance(source, int) else list(source)
     dst = [destination] if isinstance(destination, int) else list(destination)
     if len(src) != len(dst):
@@ -261,6 +292,10 @@ def movedim(input, source, destination):
                             "number of elements")
     src = [dim1(s, x.ndim, "movedim") for s in src]
     dst = [dim1(d, x.ndim, "movedim") for d in dst]
+    for name, ds in (("source", src), ("destination", dst)):
+        if len(set(ds)) != len(ds):
+            raise ArgumentError(f"{calling_op('movedim')}: repeated dim in {name} "
+                                f"({source if name == 'source' else destination})")
     order = [i for i in range(x.ndim) if i not in src]
     for d, s in sorted(zip(dst, src)):
         order.insert(d, s)
@@ -271,8 +306,12 @@ moveaxis = movedim
 
 
 def mT(input):
-    """Transpose the last two dims."""
-    return transpose(input, -2, -1)
+    """Transpose the last two dims (a 0-d tensor is its own transpose)."""
+    x = t_(input)
+    if x.ndim == 1:
+        raise ShapeError("mT: only supported on matrices or batches of matrices, got "
+                         f"a 1-d tensor of shape {fmt_shape(x.shape)}")
+    return transpose(x, -2, -1)
 
 
 # -- cat / stack / split ---------------------------------------------------------------
@@ -299,32 +338,36 @@ cat_p = primitive("cat", lambda *xs, axis: np.concatenate(xs, axis),
 
 def cat(tensors, dim=0, *, out=None):
     """Join tensors along an existing ``dim`` (shapes must match elsewhere)."""
+    dim = int_arg(dim, "dim", "cat")
     ts = [t_(x) for x in tensors]
     if not ts:
-        raise ArgumentError("cat: expected a non-empty list of Tensors")
-    # PyTorch skips legacy empty 1-d tensors of shape [0].
-    ts = [x for x in ts if not (x.ndim == 1 and x.shape[0] == 0)] or ts[:1]
-    if len(ts) > 1:
+        raise ArgumentError(f"{calling_op('cat')}: expected a non-empty list of "
+                            "Tensors")
+    if len(ts) > 1:  # the result dtype counts every input, even skipped ones
         dt = ts[0]
         for x in ts[1:]:
             dt = pair(dt, x)[0] if dt._data.dtype != x._data.dtype else dt
         from ._util import lift
 
         ts = [lift(x, dt._data.dtype) for x in ts]
+    # PyTorch skips legacy empty 1-d tensors of shape [0].
+    ts = [x for x in ts if not (x.ndim == 1 and x.shape[0] == 0)] or ts[:1]
     ref = ts[0]
     if ref.ndim == 0:
-        raise ShapeError("cat: zero-dimensional tensor (at position 0) cannot be "
-                         "concatenated")
+        raise ShapeError(f"{calling_op('cat')}: zero-dimensional tensor (at position "
+                         "0) cannot be concatenated")
     d = dim1(dim, ref.ndim, "cat")
     for i, x in enumerate(ts[1:], 1):
         if x.ndim != ref.ndim:
             raise ShapeError(
-                f"cat: tensors must have the same number of dimensions: got "
-                f"{ref.ndim} and {x.ndim} (tensor {i}, shape {fmt_shape(x.shape)})")
+                f"{calling_op('cat')}: tensors must have the same number of "
+                f"dimensions: got {ref.ndim} and {x.ndim} (tensor {i}, shape "
+                f"{fmt_shape(x.shape)})")
         for k in range(ref.ndim):
             if k != d and x.shape[k] != ref.shape[k]:
                 raise ShapeError(
-                    f"cat: sizes of tensors must match except in dimension {d}. "
+                    f"{calling_op('cat')}: sizes of tensors must match except in "
+                    f"dimension {d}. "
                     f"Expected size {ref.shape[k]} but got size {x.shape[k]} for "
                     f"tensor number {i} in the list (shapes "
                     + ", ".join(fmt_shape(y.shape) for y in ts) + ")")
@@ -343,21 +386,24 @@ def concatenate(tensors, axis=0, out=None):
 
 def stack(tensors, dim=0):
     """Join same-shaped tensors along a new ``dim``."""
+    dim = int_arg(dim, "dim", "stack")
     ts = [t_(x) for x in tensors]
     if not ts:
         raise ArgumentError("stack: expected a non-empty list of Tensors")
+    d = dim1(dim, ts[0].ndim + 1, "stack")
     for i, x in enumerate(ts[1:], 1):
         if x.shape != ts[0].shape:
             raise ShapeError(
                 f"stack: expects each tensor to be equal size, but got "
                 f"{fmt_shape(ts[0].shape)} at entry 0 and {fmt_shape(x.shape)} at "
                 f"entry {i}")
-    d = dim1(dim, ts[0].ndim + 1, "stack")
     return cat([unsqueeze(x, d) for x in ts], d)
 
 
 def hstack(tensors):
     ts = [t_(x) for x in tensors]
+    if not ts:
+        raise ArgumentError("hstack: expected a non-empty list of Tensors")
     return cat(ts, 0 if ts[0].ndim == 1 else 1)
 
 
@@ -375,13 +421,21 @@ def narrow(input, dim, start, length):
     from .index import getitem
 
     x = t_(input)
+    dim = int_arg(dim, "dim", "narrow")
+    start = int_arg(start, "start", "narrow")
+    length = int_arg(length, "length", "narrow")
+    if x.ndim == 0:
+        raise ShapeError(f"{calling_op('narrow')}: cannot be applied to a 0-d tensor")
     d = dim1(dim, x.ndim, "narrow")
     n = x.shape[d]
+    if not -n <= start <= n:
+        raise IndexOutOfRange(f"{calling_op('narrow')}: start out of range (expected "
+                              f"to be in range of [{-n}, {n}], but got {start})")
     if start < 0:
         start += n
     if not (0 <= start <= n and 0 <= length and start + length <= n):
-        raise ArgumentError(f"narrow: start ({start}) + length ({length}) exceeds "
-                            f"dimension size ({n}) of dim {dim}")
+        raise ArgumentError(f"{calling_op('narrow')}: start ({start}) + length "
+                            f"({length}) exceeds dimension size ({n}) of dim {dim}")
     idx = (slice(None),) * d + (slice(start, start + length),)
     return getitem(x, idx)
 
@@ -390,19 +444,23 @@ def split(tensor, split_size_or_sections, dim=0):
     """Split into chunks of ``split_size`` (the last may be smaller), or into the
     listed ``sections`` sizes."""
     x = t_(tensor)
+    sizes = _split_sizes(split_size_or_sections, "split")
+    dim = int_arg(dim, "dim", "split")
+    _need_1d(x, "split")
     d = dim1(dim, x.ndim, "split")
     n = x.shape[d]
-    if isinstance(split_size_or_sections, int):
-        s = split_size_or_sections
-        if s <= 0 and n:
-            raise ArgumentError(f"split: split_size must be positive, got {s}")
+    if isinstance(sizes, int):
+        s = sizes
+        if s < 0 or s == 0 and n:
+            raise ArgumentError(f"{calling_op('split')}: split_size must be positive, "
+                                f"got {s}")
         sizes = [min(s, n - i) for i in range(0, n, s)] if n else [0]
     else:
-        sizes = list(split_size_or_sections)
-        if builtins.sum(sizes) != n:
+        if builtins.sum(sizes) != n or builtins.any(k < 0 for k in sizes):
             raise ShapeError(
-                f"split: split_with_sizes expects split_sizes to sum exactly to {n} "
-                f"(input tensor's size at dimension {d}), but got split_sizes={sizes}")
+                f"{calling_op('split')}: split_with_sizes expects split_sizes to sum "
+                f"exactly to {n} (input tensor's size at dimension {d}), but got "
+                f"split_sizes={sizes}")
     out, start = [], 0
     for s in sizes:
         out.append(narrow(x, d, start, s))
@@ -410,28 +468,53 @@ def split(tensor, split_size_or_sections, dim=0):
     return tuple(out)
 
 
+def _split_sizes(s, op):
+    """A split size (int) or a list of section sizes (ints), else a TypeError."""
+    if isinstance(s, (list, tuple)):
+        return list(shape_arg((s,), op))
+    return int_arg(s, "split_size_or_sections", op)
+
+
+def _need_1d(x, op):
+    if x.ndim == 0:
+        raise ShapeError(f"{calling_op(op)}: expects at least a 1-dimensional tensor, "
+                         "got a 0-d tensor")
+
+
 def chunk(input, chunks, dim=0):
     """Split into ``chunks`` pieces of equal size (the last may be smaller)."""
     x = t_(input)
+    chunks = int_arg(chunks, "chunks", "chunk")
+    dim = int_arg(dim, "dim", "chunk")
+    _need_1d(x, "chunk")
     d = dim1(dim, x.ndim, "chunk")
     if chunks <= 0:
         raise ArgumentError(f"chunk: chunks must be positive, got {chunks}")
     size = -(-x.shape[d] // chunks)
-    return split(x, size, d) if x.shape[d] else (x,)
+    if not x.shape[d]:  # an empty dim gives ``chunks`` empty pieces, as PyTorch
+        return tuple(narrow(x, d, 0, 0) for _ in range(chunks))
+    return split(x, size, d)
 
 
 def tensor_split(input, indices_or_sections, dim=0):
     x = t_(input)
+    indices_or_sections = _split_sizes(indices_or_sections, "tensor_split")
+    dim = int_arg(dim, "dim", "tensor_split")
+    _need_1d(x, "tensor_split")
     d = dim1(dim, x.ndim, "tensor_split")
     n = x.shape[d]
     if isinstance(indices_or_sections, int):
         k = indices_or_sections
+        if k <= 0:
+            raise ArgumentError(f"tensor_split: number of sections must be larger "
+                                f"than 0, got {k}")
         q, r = divmod(n, k)
-        sizes = [q + 1] * r + [q] * (k - r)
-    else:
-        idx = [0] + list(indices_or_sections) + [n]
-        sizes = [max(0, idx[i + 1] - idx[i]) for i in range(len(idx) - 1)]
-    return split(x, sizes, d)
+        return split(x, [q + 1] * r + [q] * (k - r), d)
+    # Pieces x[b[i]:b[i+1]] between the (clamped) indices; they may be empty.
+    b = [0] + [builtins.min(i if i >= 0 else builtins.max(i + n, 0), n)
+               for i in indices_or_sections] + [n]
+    return tuple(narrow(x, d, b[i], builtins.max(0, b[i + 1] - b[i]))
+                 for i in range(len(b) - 1))
 
 
 def unbind(input, dim=0):
@@ -439,6 +522,10 @@ def unbind(input, dim=0):
     from .index import getitem
 
     x = t_(input)
+    dim = int_arg(dim, "dim", "unbind")
+    if x.ndim == 0:
+        raise IndexOutOfRange("unbind: dimension specified as 0 but the tensor has no "
+                              "dimensions")
     d = dim1(dim, x.ndim, "unbind")
     return tuple(getitem(x, (slice(None),) * d + (i,)) for i in range(x.shape[d]))
 
@@ -476,9 +563,11 @@ def split_copy(tensor, split_size_or_sections, dim=0):
     smaller) or the listed ``sections`` sizes.
     """
     x = t_(tensor)
+    s = _split_sizes(split_size_or_sections, "split_copy")
+    dim = int_arg(dim, "dim", "split_copy")
+    _need_1d(x, "split_copy")
     d = dim1(dim, x.ndim, "split_copy")
     n = x.shape[d]
-    s = split_size_or_sections
     if isinstance(s, int):
         if s <= 0:
             raise ArgumentError(f"split_copy: split_size must be positive, got {s}")
@@ -498,6 +587,10 @@ def unbind_copy(input, dim=0):
     ``(T, B, F) -> T`` tensors of ``(B, F)`` for ``dim=0``.
     """
     x = t_(input)
+    dim = int_arg(dim, "dim", "unbind_copy")
+    if x.ndim == 0:
+        raise IndexOutOfRange("unbind_copy: dimension specified as 0 but the tensor "
+                              "has no dimensions")
     d = dim1(dim, x.ndim, "unbind_copy")
     n = x.shape[d]
     if n == 0:
@@ -509,7 +602,11 @@ def unbind_copy(input, dim=0):
 def repeat(input, *sizes):
     """Tile ``input`` ``sizes[i]`` times along each dim (PyTorch's repeat)."""
     x = t_(input)
+    _sizes_given(sizes, "repeat")
     reps = shape_arg(sizes, "repeat")
+    if builtins.any(r < 0 for r in reps):
+        raise ArgumentError(f"{calling_op('repeat')}: repeats must be non-negative, "
+                            f"got {list(reps)}")
     if len(reps) < x.ndim:
         raise ShapeError(
             f"repeat: number of dimensions of repeat dims ({len(reps)}) can not be "
@@ -540,6 +637,8 @@ def repeat_interleave(input, repeats, dim=None, *, output_size=None):
     from .index import index_select
 
     x = t_(input)
+    if not isinstance(repeats, Tensor):
+        repeats = int_arg(repeats, "repeats", "repeat_interleave")
     if dim is None:
         x = reshape(x, (-1,))
         d = 0
@@ -547,11 +646,17 @@ def repeat_interleave(input, repeats, dim=None, *, output_size=None):
         d = dim1(dim, x.ndim, "repeat_interleave")
     n = x.shape[d]
     if isinstance(repeats, Tensor):
+        if repeats._data.dtype.kind not in "iu" or repeats.ndim > 1:
+            raise DTypeError(f"repeat_interleave: repeats must be an int or a 0-d or "
+                             f"1-d integer tensor, got {repeats.dtype.name} "
+                             f"{fmt_shape(repeats.shape)}")
         r = repeats._data.astype(np.int64)
         if r.ndim == 0:
             r = np.full(n, int(r))
     else:
-        r = np.full(n, int(repeats))
+        r = np.full(n, repeats)
+    if np.any(r < 0) or isinstance(repeats, int) and repeats < 0:
+        raise ArgumentError("repeat_interleave: repeats must be non-negative")
     if r.shape != (n,):
         raise ShapeError(f"repeat_interleave: repeats must have the same size as "
                          f"input along dim ({n}), got {r.shape[0]}")
@@ -582,12 +687,18 @@ def flip(input, *dims_, dims=None):
 
 def fliplr(input):
     """Reverse the columns (dim 1)."""
-    return flip(input, (1,))
+    x = t_(input)
+    if x.ndim < 2:
+        raise ShapeError(f"fliplr: input must be >= 2-d, got {fmt_shape(x.shape)}")
+    return flip(x, (1,))
 
 
 def flipud(input):
     """Reverse the rows (dim 0)."""
-    return flip(input, (0,))
+    x = t_(input)
+    if x.ndim < 1:
+        raise ShapeError("flipud: input must be >= 1-d, got a 0-d tensor")
+    return flip(x, (0,))
 
 
 roll_p = primitive(
@@ -603,13 +714,16 @@ roll_p = primitive(
 def roll(input, shifts, dims=None):
     """Rotate elements along ``dims`` by ``shifts`` (flattened if dims is None)."""
     x = t_(input)
-    if dims is None:
-        if not isinstance(shifts, int):
-            shifts = shifts[0]
-        return reshape(apply(roll_p, reshape(x, (-1,)), shifts=int(shifts), axes=None),
+    sh = shape_arg((shifts,), "roll")  # shifts: ints, like sizes
+    ds = None if dims is None else shape_arg((dims,), "roll")
+    if not sh:
+        raise ArgumentError("roll: shifts required (an int or a non-empty sequence)")
+    if ds is None:
+        if len(sh) != 1:
+            raise ArgumentError(f"roll: without dims, shifts must be one int, got "
+                                f"{shifts!r}")
+        return reshape(apply(roll_p, reshape(x, (-1,)), shifts=sh[0], axes=None),
                        x.shape)
-    sh = (shifts,) if isinstance(shifts, int) else tuple(shifts)
-    ds = (dims,) if isinstance(dims, int) else tuple(dims)
     if len(sh) != len(ds):
         raise ArgumentError(f"roll: shifts and dims must align: shifts {len(sh)}, "
                             f"dims {len(ds)}")
@@ -641,15 +755,17 @@ def _need_2d(x, op):
 def tril(input, diagonal=0):
     """Lower triangle of the last two dims (elements above ``diagonal`` zeroed)."""
     x = t_(input)
+    k = int_arg(diagonal, "diagonal", "tril")
     _need_2d(x, "tril")
-    return apply(tril_p, x, k=int(diagonal))
+    return apply(tril_p, x, k=k)
 
 
 def triu(input, diagonal=0):
     """Upper triangle of the last two dims (elements below ``diagonal`` zeroed)."""
     x = t_(input)
+    k = int_arg(diagonal, "diagonal", "triu")
     _need_2d(x, "triu")
-    return apply(triu_p, x, k=int(diagonal))
+    return apply(triu_p, x, k=k)
 
 
 def _diag_embed_fwd(x, offset, a1, a2, size):
@@ -705,11 +821,14 @@ def diagonal(input, offset=0, dim1=0, dim2=1):
     from ._util import dim1 as _d
 
     x = t_(input)
-    _need_2d(x, "diagonal")
+    offset = int_arg(offset, "offset", "diagonal")
+    dim1, dim2 = int_arg(dim1, "dim1", "diagonal"), int_arg(dim2, "dim2", "diagonal")
     a1, a2 = _d(dim1, x.ndim, "diagonal"), _d(dim2, x.ndim, "diagonal")
+    _need_2d(x, "diagonal")
     if a1 == a2:
-        raise ArgumentError(f"diagonal: dim1 and dim2 cannot be identical, both {dim1}")
-    return apply(diagonal_p, x, offset=int(offset), a1=a1, a2=a2)
+        raise ArgumentError(f"{calling_op('diagonal')}: dim1 and dim2 cannot be "
+                            f"identical, both {dim1}")
+    return apply(diagonal_p, x, offset=offset, a1=a1, a2=a2)
 
 
 def diag_embed(input, offset=0, dim1=-2, dim2=-1):
@@ -718,7 +837,16 @@ def diag_embed(input, offset=0, dim1=-2, dim2=-1):
     nd = x.ndim + 1
     from ._util import dim1 as _d
 
+    offset = int_arg(offset, "offset", "diag_embed")
+    dim1 = int_arg(dim1, "dim1", "diag_embed")
+    dim2 = int_arg(dim2, "dim2", "diag_embed")
     a1, a2 = _d(dim1, nd, "diag_embed"), _d(dim2, nd, "diag_embed")
+    if x.ndim == 0:
+        raise ShapeError("diag_embed: expects at least a 1-dimensional tensor, got a "
+                         "0-d tensor")
+    if a1 == a2:
+        raise ArgumentError(f"diag_embed: dim1 and dim2 cannot be identical, both "
+                            f"{dim1}")
     size = x.shape[-1] + builtins.abs(offset)
     return apply(diag_embed_p, x, offset=int(offset), a1=a1, a2=a2, size=size)
 
@@ -729,6 +857,7 @@ _diagonal = diagonal
 def diag(input, diagonal=0):
     """1-d input: a square matrix with it on a diagonal; 2-d: that diagonal."""
     x = t_(input)
+    diagonal = int_arg(diagonal, "diagonal", "diag")
     if x.ndim == 1:
         return diag_embed(x, diagonal, 0, 1)
     if x.ndim == 2:
@@ -792,7 +921,10 @@ def pad(input, pad, mode="constant", value=None):
     from .index import getitem, index_select
 
     x = t_(input)
-    pad = tuple(int(p) for p in pad)
+    pad = shape_arg((pad,), "pad")
+    if mode != "constant" and value is not None:
+        raise ArgumentError(f"pad: padding mode {mode!r} doesn't take a value "
+                            f"argument, got value={value!r}")
     if len(pad) % 2 or len(pad) // 2 > x.ndim:
         raise ArgumentError(
             f"pad: padding length must be even and at most twice the number of "
@@ -801,6 +933,10 @@ def pad(input, pad, mode="constant", value=None):
     for i in range(len(pad) // 2):
         widths[x.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
     # Negative widths crop first.
+    for d, ((lo, hi), n) in enumerate(zip(widths, x.shape)):
+        if n + builtins.min(lo, 0) + builtins.min(hi, 0) < 0:
+            raise ArgumentError(f"pad: negative padding ({lo}, {hi}) crops more than "
+                                f"the size {n} of dimension {d}")
     if any(lo < 0 or hi < 0 for lo, hi in widths):
         idx = tuple(slice(-lo if lo < 0 else 0, s + hi if hi < 0 else s)
                     for (lo, hi), s in zip(widths, x.shape))
