@@ -34,6 +34,8 @@ reshape_p = primitive(
 def _infer_shape(shape, numel, op, src=None):
     """``shape`` with its -1 filled in for ``numel`` elements (input shape ``src``)."""
     shape = list(shape)
+    if -1 not in shape and min(shape, default=0) >= 0 and math.prod(shape) == numel:
+        return tuple(shape)  # the common case, checked without building messages
     what = f"input of size {numel}" + (
         f" (shape {fmt_shape(src)})" if src is not None else "")
     neg = [i for i, s in enumerate(shape) if s == -1]
