@@ -5,12 +5,14 @@ masked_fill, take_along_dim, one_hot, ...).
 An index is normalised once (Tensors become ndarrays, bounds are checked
 with PyTorch-style messages) and then travels as a primitive parameter.
 """
+import builtins
+
 import numpy as np
 
 from ..errors import ArgumentError, DTypeError, IndexOutOfRange, ShapeError, fmt_shape
 from ..tensor import Tensor
 from ._core import apply, primitive
-from ._util import dim1, lift, t_
+from ._util import calling_op, dim1, int_arg, lift, t_
 from .reduce import sum_to
 from .shape import expand, reshape
 
@@ -71,10 +73,24 @@ def _take(a, index):
     return a[index]
 
 
-def _put(out, index, v, accumulate):
+def _put(out, index, v, accumulate, check=True):
     """``out[index] = v`` (``+=`` with repeats summed if ``accumulate``)."""
     if type(index) is Split:
         out, index = out[index.first], index.second  # a view: writes reach out
+    if check and np.ndim(v) and (np.size(v) == 0 or any(
+            isinstance(i, np.ndarray) and i.dtype == np.bool_ for i in index)):
+        # NumPy takes any value with as many elements as a mask has Trues, and
+        # any empty value for an empty selection; PyTorch wants the value to
+        # broadcast to the selection (NumPy checks that in the other cases).
+        sel = out[index].shape
+        try:
+            ok = np.broadcast_shapes(np.shape(v), sel) == sel
+        except ValueError:
+            ok = False
+        if not ok:
+            raise ShapeError(f"{calling_op('index_put')}: shape mismatch: value of "
+                             f"shape {fmt_shape(np.shape(v))} cannot be broadcast to "
+                             f"the indexing result of shape {fmt_shape(sel)}")
     if accumulate:
         np.add.at(out, index, v)
     else:
@@ -106,19 +122,45 @@ def normalize_index(x, index, op="index"):
             raise IndexOutOfRange(
                 f"{op}: only integers, slices (`:`), ellipsis (`...`), None and "
                 f"long or bool tensors are valid indices (got {type(i).__name__})")
-        if isinstance(i, slice) and i.step is not None and i.step <= 0:
-            raise ArgumentError(f"{op}: step must be greater than zero, got {i.step}")
         out.append(i)
     _check_bounds(x.shape, out, op)
+    _check_broadcast(out, op)
     return _torch_order(tuple(out))
 
 
+def _check_broadcast(idx, op):
+    """Tensor indices must broadcast together (a k-d mask counts as k vectors of
+    its number of True entries)."""
+    shapes = []
+    for i in idx:
+        if isinstance(i, np.ndarray):
+            shapes += ([(int(np.count_nonzero(i)),)] * i.ndim if i.dtype == np.bool_
+                       else [i.shape])
+    if len(shapes) > 1:
+        try:
+            np.broadcast_shapes(*shapes)
+        except ValueError:
+            raise IndexOutOfRange(
+                f"{op}: shape mismatch: indexing tensors could not be broadcast "
+                f"together with shapes {', '.join(fmt_shape(s) for s in shapes)}"
+            ) from None
+
+
+def _position(idx, item):
+    """``idx.index(item)`` by identity (``==`` on an array index is elementwise)."""
+    return next(k for k, j in enumerate(idx) if j is item)
+
+
 def _check_bounds(shape, idx, op):
-    """PyTorch's message for out-of-range integer indices, naming the dim."""
+    """PyTorch's checks, in its order: the number of indices, then each index
+    from left to right (bounds of ints, steps of slices, shapes of masks)."""
     n_consumed = sum(1 if (isinstance(i, np.ndarray) and i.dtype != np.bool_) or
                      isinstance(i, (int, np.integer, slice)) else
                      (i.ndim if isinstance(i, np.ndarray) else 0)
                      for i in idx if i is not Ellipsis)
+    if builtins.sum(i is Ellipsis for i in idx) > 1:
+        raise IndexOutOfRange(f"{op}: an index can only have a single ellipsis "
+                              "('...')")
     if n_consumed > len(shape):
         raise IndexOutOfRange(
             f"{op}: too many indices for tensor of dimension {len(shape)} (got "
@@ -128,10 +170,12 @@ def _check_bounds(shape, idx, op):
         if i is Ellipsis:
             d = len(shape) - sum(
                 1 if not isinstance(j, np.ndarray) or j.dtype != np.bool_ else j.ndim
-                for j in idx[idx.index(Ellipsis) + 1:] if j is not None)
+                for j in idx[_position(idx, Ellipsis) + 1:] if j is not None)
             continue
         if i is None:
             continue
+        if isinstance(i, slice) and i.step is not None and i.step <= 0:
+            raise ArgumentError(f"{op}: step must be greater than zero, got {i.step}")
         if isinstance(i, np.ndarray) and i.dtype == np.bool_:
             if i.ndim and i.shape != tuple(shape[d:d + i.ndim]):
                 raise IndexOutOfRange(
@@ -171,7 +215,7 @@ getitem_p = primitive(
 
 def _index_grad_fwd(g, shape, index):
     out = np.zeros(shape, g.dtype)
-    _put(out, index, g, _is_advanced(index))
+    _put(out, index, g, _is_advanced(index), check=False)  # g is the selection's
     return out
 
 
@@ -225,8 +269,8 @@ index_put_p = primitive("index_put", _index_put_fwd, vjp=_index_put_vjp,
 def index_put(input, indices, values, accumulate=False):
     """Out-of-place ``input[indices] = values`` (or ``+=`` with accumulate)."""
     x = t_(input)
-    idx = normalize_index(x, indices, "index_put")
     v = lift(t_(values), x._data.dtype)
+    idx = normalize_index(x, indices, "index_put")
     return apply(index_put_p, x, v, index=idx, accumulate=bool(accumulate))
 
 
@@ -293,19 +337,32 @@ scatter_p = primitive(
 )
 
 
+def _int_index(index, op, vector=False):
+    """``index`` must be an integer tensor (a vector or a scalar if ``vector``)."""
+    if not isinstance(index, Tensor):
+        raise DTypeError(f"{calling_op(op)}: index must be an int64 tensor, got "
+                         f"{type(index).__name__}")
+    if vector and index.ndim > 1:
+        raise IndexOutOfRange(f"{calling_op(op)}: index is supposed to be a vector "
+                              f"(or a scalar), got shape {fmt_shape(index.shape)}")
+    if index._data.dtype.kind not in "iu":  # (PyTorch: IndexError or RuntimeError)
+        raise IndexOutOfRange(f"{calling_op(op)}: index must be an int64 tensor, got "
+                              f"{index._data.dtype}")
+    return index
+
+
 def _check_index_tensor(x, index, dim, op, src=None):
-    if not isinstance(index, Tensor) or index._data.dtype.kind not in "iu":
-        raise DTypeError(f"{op}: index must be an int64 tensor, got "
-                         f"{getattr(index, 'dtype', type(index).__name__)}")
+    _int_index(index, op)
     if index.ndim != x.ndim and not (index.ndim <= 1 and x.ndim <= 1):
-        raise ShapeError(f"{op}: index tensor must have the same number of dimensions "
-                         f"as input tensor (index {fmt_shape(index.shape)}, input "
-                         f"{fmt_shape(x.shape)})")
+        raise ShapeError(f"{calling_op(op)}: index tensor must have the same number of "
+                         f"dimensions as input tensor (index {fmt_shape(index.shape)}, "
+                         f"input {fmt_shape(x.shape)})")
     for d in range(index.ndim):
         if d != dim and index.shape[d] > x.shape[d]:
-            raise ShapeError(f"{op}: size does not match at dimension {d}: expected "
-                             f"index {fmt_shape(index.shape)} to be no larger than "
-                             f"input {fmt_shape(x.shape)} apart from dimension {dim}")
+            raise ShapeError(f"{calling_op(op)}: size does not match at dimension {d}: "
+                             f"expected index {fmt_shape(index.shape)} to be no larger "
+                             f"than input {fmt_shape(x.shape)} apart from dimension "
+                             f"{dim}")
     _check_range(index._data, x.shape, dim, op, 0)
 
 
@@ -315,34 +372,50 @@ def _check_range(a, shape, dim, op, lo):
     lo = -n if lo else 0
     if a.size and (a.min() < lo or a.max() >= n):
         bad = a.max() if a.max() >= n else a.min()
-        raise IndexOutOfRange(f"{op}: index {bad} is out of bounds for dimension {dim} "
-                              f"with size {n} (input shape {fmt_shape(shape)}); valid "
-                              f"indices are {lo} to {n - 1}")
+        raise IndexOutOfRange(f"{calling_op(op)}: index {bad} is out of bounds for "
+                              f"dimension {dim} with size {n} (input shape "
+                              f"{fmt_shape(shape)}); valid indices are {lo} to {n - 1}")
+
+
+def _fill_value(value, op):
+    """A fill value: a Python number or a 0-d tensor."""
+    if isinstance(value, Tensor):
+        if value.ndim:
+            raise ShapeError(f"{op}: only supports a 0-dimensional value tensor, but "
+                             f"got one with {value.ndim} dimension(s)")
+    elif not isinstance(value, (int, float, np.number)):
+        raise DTypeError(f"{op}: value must be a number or a 0-d tensor, got "
+                         f"{type(value).__name__}")
+    return value
 
 
 def gather(input, dim, index, *, sparse_grad=False):
     """``out[i][j] = input[index[i][j]][j]`` (for dim 0), like PyTorch's gather."""
     x = t_(input)
-    d = dim1(dim, x.ndim, "gather") if x.ndim else 0
+    d = dim1(int_arg(dim, "dim", "gather"), x.ndim, "gather")
     _check_index_tensor(x, index, d, "gather")
-    if x.ndim == 0:
-        return x.clone()
+    if x.ndim == 0:  # every index is 0: x, shaped like the index
+        return expand(x, index.shape).clone()
     return apply(gather_p, x, index, dim=d)
 
 
 def scatter(input, dim, index, src=None, *, value=None, reduce=None):
     """Out-of-place scatter: write ``src`` (or ``value``) at ``index`` along ``dim``."""
     x = t_(input)
-    d = dim1(dim, x.ndim, "scatter")
-    _check_index_tensor(x, index, d, "scatter")
     if src is None:
-        src = value
+        src = _fill_value(value, "scatter")
     if not isinstance(src, Tensor):
-        src = Tensor._make(np.asarray(src, x._data.dtype))
+        src = Tensor._make(np.asarray(_fill_value(src, "scatter"), x._data.dtype))
+    d = dim1(int_arg(dim, "dim", "scatter"), x.ndim, "scatter")
+    _check_index_tensor(x, index, d, "scatter")
+    if src._data.dtype != x._data.dtype:
+        raise DTypeError(f"{calling_op('scatter')}: expected src's dtype "
+                         f"{src._data.dtype} to equal the input's {x._data.dtype}")
     src = lift(src, x._data.dtype)
     red = {None: None, "add": "add", "sum": "add"}.get(reduce, "bad")
     if red == "bad":
-        raise ArgumentError(f"scatter: reduce must be None or 'add', got {reduce!r}")
+        raise ArgumentError(f"{calling_op('scatter')}: reduce must be None or 'add', "
+                            f"got {reduce!r}")
     return apply(scatter_p, x, index, src, dim=d, reduce=red)
 
 
@@ -354,13 +427,18 @@ def scatter_add(input, dim, index, src):
 def take_along_dim(input, indices, dim=None):
     """Pick values along ``dim`` at ``indices`` (shapes broadcast elsewhere)."""
     x = t_(input)
+    if dim is not None:
+        d = dim1(int_arg(dim, "dim", "take_along_dim"), x.ndim, "take_along_dim")
+        if x.ndim == 0:
+            raise IndexOutOfRange("take_along_dim: dimension specified as 0 but the "
+                                  "tensor has no dimensions")
+    _int_index(indices, "take_along_dim")
     if dim is None:
         x, indices, d = reshape(x, (-1,)), reshape(indices, (-1,)), 0
-    else:
-        d = dim1(dim, x.ndim, "take_along_dim")
-    # Unlike gather, take_along_dim accepts negative indices: wrap them.
+    # Unlike gather, take_along_dim along a dim accepts negative indices: wrap them
+    # (PyTorch; not for the flattened input).
     a = indices._data
-    _check_range(a, x.shape, d, "take_along_dim", -1)
+    _check_range(a, x.shape, d, "take_along_dim", dim is not None)
     if a.size and a.min() < 0:
         indices = Tensor._make(np.where(a < 0, a + x.shape[d], a))
     if dim is None:
@@ -381,11 +459,14 @@ def take_along_dim(input, indices, dim=None):
 def index_select(input, dim, index):
     """The entries of ``input`` at the 1-d ``index`` along ``dim``."""
     x = t_(input)
-    index = t_(index)
-    if index.ndim > 1:
-        raise ShapeError(f"index_select: index must be 0-d or 1-d, got shape "
-                         f"{fmt_shape(index.shape)}")
-    d = dim1(dim, x.ndim, "index_select") if x.ndim else 0
+    d = dim1(int_arg(dim, "dim", "index_select"), x.ndim, "index_select")
+    _int_index(index, "index_select", vector=True)
+    if x.ndim == 0:
+        if index._data.size != 1:
+            raise ArgumentError(f"index_select: the index into a 0-d tensor must have "
+                                f"exactly 1 value, got {index._data.size}")
+        _check_range(index._data, (), 0, "index_select", 0)
+        return x.clone()
     _check_range(index._data, x.shape, d, "index_select", 0)
     if index.ndim == 0:
         index = reshape(index, (1,))
@@ -400,29 +481,60 @@ def masked_fill(input, mask, value):
     mask = t_(mask)
     if mask._data.dtype != np.bool_:
         raise DTypeError(f"masked_fill: expected a bool mask, got {mask._data.dtype}")
-    if isinstance(value, Tensor) and value.ndim:
-        raise ShapeError("masked_fill: only supports a 0-dimensional value tensor, "
-                         f"but got one with {value.ndim} dimension(s)")
+    _fill_value(value, "masked_fill")
     return where(mask, lift(value, x._data.dtype), x)
 
 
 def masked_select(input, mask):
+    """The elements of ``input`` where the bool ``mask`` (broadcast) is True, 1-d."""
+    from .shape import broadcast_shapes
+
     x, m = t_(input), t_(mask)
-    shape = np.broadcast_shapes(x.shape, m.shape)
+    if m._data.dtype != np.bool_:
+        raise DTypeError(f"masked_select: expected a bool mask, got {m._data.dtype}")
+    shape = broadcast_shapes(x.shape, m.shape)
     return getitem(expand(x, shape), expand(m, shape))
 
 
+def _index_dim(x, dim, index, op):
+    """The normalised ``dim`` and the vector ``index`` of index_add/index_fill."""
+    d = dim1(int_arg(dim, "dim", op), x.ndim, op)
+    _int_index(index, op, vector=True)
+    return d
+
+
 def index_add(input, dim, index, source, *, alpha=1):
+    """``input`` with ``alpha * source`` slices added at ``index`` along ``dim``."""
     x = t_(input)
-    d = dim1(dim, x.ndim, "index_add")
-    src = source if alpha == 1 else source * alpha
-    return index_put(x, (slice(None),) * d + (index,), src, accumulate=True)
+    if not isinstance(alpha, (int, float, np.number)):
+        raise DTypeError(f"index_add: alpha must be a number, got {alpha!r}")
+    d = _index_dim(x, dim, index, "index_add")
+    src = t_(source)
+    if src._data.dtype != x._data.dtype:
+        raise DTypeError(f"index_add: input ({x._data.dtype}) and source "
+                         f"({src._data.dtype}) must have the same dtype")
+    want = x.shape[:d] + (index._data.size,) + x.shape[d + 1:] if x.ndim else ()
+    if src.shape != want:
+        raise ShapeError(f"index_add: source must have shape {fmt_shape(want)} (the "
+                         f"input's, with {index._data.size} indices along dim {d}), "
+                         f"got {fmt_shape(src.shape)}")
+    _check_range(index._data, x.shape, d, "index_add", 0)
+    src = src if alpha == 1 else src * alpha
+    if x.ndim == 0:  # one slot: index 0
+        return x + src
+    return index_put(x, (slice(None),) * d + (index.reshape(-1),), src,
+                     accumulate=True)
 
 
 def index_fill(input, dim, index, value):
+    """``input`` with the slices at ``index`` along ``dim`` set to ``value``."""
     x = t_(input)
-    d = dim1(dim, x.ndim, "index_fill")
-    return index_put(x, (slice(None),) * d + (index,), value)
+    _fill_value(value, "index_fill")
+    d = _index_dim(x, dim, index, "index_fill")
+    _check_range(index._data, x.shape, d, "index_fill", -1)
+    if x.ndim == 0:  # one slot: index 0 (or -1)
+        return index_put(x.reshape(1), (index.reshape(-1),), value).reshape(())
+    return index_put(x, (slice(None),) * d + (index.reshape(-1),), value)
 
 
 nonzero_p = primitive("nonzero", lambda x: np.argwhere(x).astype(np.int64), saves=())
@@ -456,13 +568,17 @@ one_hot_p = primitive("one_hot", _one_hot_fwd, saves=())
 def one_hot(tensor, num_classes=-1):
     """Integer class indices -> an int64 one-hot encoding in a new last dim."""
     x = t_(tensor)
+    num_classes = int_arg(num_classes, "num_classes", "one_hot")
     if x._data.dtype.kind not in "iu":
         raise DTypeError(f"one_hot: is only applicable to index tensors (int64), got "
                          f"{x._data.dtype}")
     if x._data.size and x._data.min() < 0:
         raise ArgumentError("one_hot: class values must be non-negative")
-    if num_classes == -1:
-        num_classes = int(x._data.max()) + 1 if x._data.size else 0
+    if num_classes <= 0 and not x._data.size or num_classes == -1:
+        if not x._data.size:
+            raise ArgumentError("one_hot: cannot infer the number of classes from an "
+                                "empty tensor; pass num_classes")
+        num_classes = int(x._data.max()) + 1
     elif x._data.size and x._data.max() >= num_classes:
         raise ArgumentError(f"one_hot: class values must be smaller than num_classes "
                             f"({num_classes}); got {int(x._data.max())}")

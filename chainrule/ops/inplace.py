@@ -109,6 +109,9 @@ def setitem(x, index, value):
     """``x[index] = value``: recorded for autograd when it matters."""
     from .index import _put, _take, index_put, normalize_index
 
+    if not isinstance(value, (Tensor, int, float, np.number, np.ndarray, list, tuple)):
+        raise DTypeError(f"setitem: can't assign a {type(value).__name__} to a "
+                         f"{x.dtype.name} tensor; assign a Tensor or a number")
     if isinstance(value, Tensor):
         v_rg = value._rg
     else:
