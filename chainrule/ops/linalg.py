@@ -7,10 +7,12 @@ import string
 
 import numpy as np
 
-from ..errors import ArgumentError, DTypeError, ShapeError, fmt_shape
+from ..errors import ArgumentError, DTypeError, IndexOutOfRange, ShapeError, fmt_shape
 from ..tensor import Tensor
 from ._core import apply, primitive
-from ._util import check_float, dtype_arg, floating, t_, to_dtype
+from ._util import (
+    calling_op, check_float, dim1, dtype_arg, int_arg, lift, shape_arg, t_, to_dtype,
+)
 from .elementwise import abs, sqrt, _tadd
 from .reduce import amax, sum, vector_norm
 from .shape import diag_embed, diagonal, mT, reshape, squeeze, tril, triu, unsqueeze
@@ -34,7 +36,7 @@ matmul_p = primitive(
 def _same_dtype(a, b, op):
     if a._data.dtype != b._data.dtype:
         raise DTypeError(
-            f"{op}: expected both operands to have the same dtype, but got "
+            f"{calling_op(op)}: expected both operands to have the same dtype, but got "
             f"{a.dtype.name} and {b.dtype.name}; convert one with .to(...)")
 
 
@@ -72,8 +74,10 @@ def matmul(input, other):
 
 def _need_dims(x, nd, op, what):
     if x.ndim != nd:
-        raise ShapeError(f"{op}: {what} must be a {nd}-D tensor, got shape "
-                         f"{fmt_shape(x.shape)}")
+        # (a 0-d operand has no dimension 0 to check: PyTorch's IndexError)
+        cls = IndexOutOfRange if x.ndim == 0 else ShapeError
+        raise cls(f"{calling_op(op)}: {what} must be a {nd}-D tensor, got shape "
+                  f"{fmt_shape(x.shape)}")
 
 
 def mm(input, mat2):
@@ -83,7 +87,8 @@ def mm(input, mat2):
     _need_dims(b, 2, "mm", "mat2")
     _same_dtype(a, b, "mm")
     if a.shape[1] != b.shape[0]:
-        raise ShapeError(f"mm: mat1 and mat2 shapes cannot be multiplied "
+        raise ShapeError(f"{calling_op('mm')}: mat1 and mat2 shapes cannot be "
+                         f"multiplied "
                          f"({a.shape[0]}x{a.shape[1]} and {b.shape[0]}x{b.shape[1]}): "
                          f"mat1's columns ({a.shape[1]}) must equal mat2's rows "
                          f"({b.shape[0]})")
@@ -119,12 +124,12 @@ def dot(input, tensor):
     """Inner product of two 1-D tensors of the same size."""
     a, b = t_(input), t_(tensor)
     if a.ndim != 1 or b.ndim != 1:
-        raise ShapeError(f"dot: 1D tensors expected, but got {a.ndim}D and {b.ndim}D "
-                         "tensors")
+        raise ShapeError(f"{calling_op('dot')}: 1D tensors expected, but got {a.ndim}D "
+                         f"and {b.ndim}D tensors")
     if a.shape != b.shape:
-        raise ShapeError(f"dot: inconsistent tensor size, expected tensor "
-                         f"{fmt_shape(a.shape)} and src {fmt_shape(b.shape)} to have "
-                         "the same number of elements")
+        raise ShapeError(f"{calling_op('dot')}: inconsistent tensor size, expected "
+                         f"tensor {fmt_shape(a.shape)} and src {fmt_shape(b.shape)} to "
+                         "have the same number of elements")
     _same_dtype(a, b, "dot")
     return matmul(a, b)
 
@@ -160,7 +165,25 @@ ger = outer
 
 
 def addmm(input, mat1, mat2, *, beta=1, alpha=1):
-    return input * beta + mm(mat1, mat2) * alpha
+    """``beta * input + alpha * (mat1 @ mat2)``; input broadcasts to the product."""
+    for name, v in (("beta", beta), ("alpha", alpha)):
+        if not isinstance(v, (int, float, np.number)):
+            raise DTypeError(f"addmm: {name} must be a number, got {v!r}")
+    x, p = t_(input), mm(mat1, mat2)
+    _same_dtype(x, p, "addmm")
+    if p._data.dtype.kind in "iu":  # integer products scale by int(alpha), as PyTorch
+        alpha, beta = int(alpha), int(beta)
+    try:
+        ok = np.broadcast_shapes(x.shape, p.shape) == p.shape
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ShapeError(f"addmm: input of shape {fmt_shape(x.shape)} cannot be "
+                         f"broadcast to the product's shape {fmt_shape(p.shape)}")
+    if alpha.__class__ is not int or alpha != 1:
+        p = p * alpha
+    out = (x if beta.__class__ is int and beta == 1 else x * beta) + p
+    return lift(out, x._data.dtype)  # (bool * 2 would be int64)
 
 
 # -- einsum --------------------------------------------------------------------------------
@@ -257,6 +280,11 @@ def einsum(equation, *operands):
     """Einstein summation, e.g. ``einsum('bij,bjk->bik', a, b)``."""
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
+    if not isinstance(equation, str):
+        raise DTypeError(f"einsum: the equation must be a string, got "
+                         f"{type(equation).__name__}")
+    if not operands:
+        raise ArgumentError("einsum: must provide at least one operand")
     ts = [t_(x) for x in operands]
     dt = ts[0]._data.dtype
     for x in ts[1:]:
@@ -277,14 +305,25 @@ def tensordot(a, b, dims=2):
     """Contract the last ``dims`` dims of ``a`` with the first of ``b`` (or the
     listed pairs of dims)."""
     a, b = t_(a), t_(b)
-    _same_dtype(a, b, "tensordot")
-    if isinstance(dims, int):
+    if isinstance(dims, (list, tuple)) and len(dims) == 2:
+        da, db = (list(shape_arg((d,), "tensordot")) for d in dims)
+        if len(da) != len(db):
+            raise ArgumentError(f"tensordot: both dimension lists should have the "
+                                f"same length, got {dims!r}")
+        for x, ds in ((a, da), (b, db)):
+            if x.ndim == 0 and ds:
+                raise IndexOutOfRange(f"tensordot: cannot contract dims {ds} of a 0-d "
+                                      "tensor")
+        da = [dim1(d, a.ndim, "tensordot") for d in da]
+        db = [dim1(d, b.ndim, "tensordot") for d in db]
+    else:
+        dims = int_arg(dims, "dims", "tensordot")
+        if dims < 0 or dims > min(a.ndim, b.ndim):
+            raise ArgumentError(f"tensordot: dims ({dims}) must be between 0 and the "
+                                f"smaller number of dims ({min(a.ndim, b.ndim)})")
         da = list(range(a.ndim - dims, a.ndim))
         db = list(range(dims))
-    else:
-        da, db = dims
-        da = [da] if isinstance(da, int) else [d % a.ndim for d in da]
-        db = [db] if isinstance(db, int) else [d % b.ndim for d in db]
+    _same_dtype(a, b, "tensordot")
     for x, y in zip(da, db):
         if a.shape[x] != b.shape[y]:
             raise ShapeError(f"tensordot: contracted dimensions need to match, but "
@@ -295,8 +334,10 @@ def tensordot(a, b, dims=2):
     from .shape import permute
 
     k = int(np.prod([a.shape[d] for d in da])) if da else 1
-    am = reshape(permute(a, fa + da), (-1, k))
-    bm = reshape(permute(b, db + fb), (k, -1))
+    m = int(np.prod([a.shape[d] for d in fa])) if fa else 1
+    n = int(np.prod([b.shape[d] for d in fb])) if fb else 1
+    am = reshape(permute(a, fa + da), (m, k))
+    bm = reshape(permute(b, db + fb), (k, n))
     return reshape(matmul(am, bm), tuple(a.shape[d] for d in fa) +
                    tuple(b.shape[d] for d in fb))
 
@@ -304,11 +345,10 @@ def tensordot(a, b, dims=2):
 # -- matrix functions -------------------------------------------------------------------------
 def _square(x, op):
     if x.ndim < 2 or x.shape[-1] != x.shape[-2]:
-        raise ShapeError(f"{op}: a must be batches of square matrices, but they are "
-                         f"{'x'.join(map(str, x.shape[-2:])) if x.ndim >= 2 else x.ndim}"
-                         f" (shape {fmt_shape(x.shape)})")
-    if x._data.dtype.kind != "f":
-        raise DTypeError(f"{op}: expected a floating-point tensor, got {x._data.dtype}")
+        got = "x".join(map(str, x.shape[-2:])) if x.ndim >= 2 else x.ndim
+        raise ShapeError(f"{calling_op(op)}: a must be batches of square matrices, "
+                         f"but they are {got} (shape {fmt_shape(x.shape)})")
+    check_float(x, op)
 
 
 inv_p = primitive(
@@ -346,7 +386,14 @@ def solve(A, B, *, left=True):
     _square(A, "linalg.solve")
     _same_dtype(A, B, "linalg.solve")
     if not left:
+        if B.ndim < 2:
+            raise ShapeError(f"{calling_op('linalg.solve')}: with left=False, B must "
+                             f"be a matrix (or a batch), got shape "
+                             f"{fmt_shape(B.shape)}")
         return mT(solve(mT(A), mT(B)))
+    if B.ndim == 0:
+        raise ShapeError(f"{calling_op('linalg.solve')}: B must have at least 1 "
+                         "dimension, got a 0-d tensor")
     vec = B.ndim == 1 or (B.ndim == A.ndim - 1 and B.shape == A.shape[:-1])
     if vec:
         B = unsqueeze(B, -1)
@@ -540,6 +587,9 @@ def eigh(A, UPLO="L"):
 
     A = t_(A)
     _square(A, "linalg.eigh")
+    if UPLO not in ("L", "U"):
+        raise ArgumentError(f"{calling_op('linalg.eigh')}: UPLO must be 'L' or 'U', "
+                            f"got {UPLO!r}")
     L, Q = apply(eigh_p, A, upper=UPLO == "U")
     return collections.namedtuple("eigh", ["eigenvalues", "eigenvectors"])(L, Q)
 
@@ -629,10 +679,10 @@ def svd(A, full_matrices=True, *, driver=None):
     import collections
 
     A = t_(A)
-    if A.ndim < 2:
-        raise ShapeError(f"linalg.svd: the input must have at least 2 dimensions, got "
-                         f"shape {fmt_shape(A.shape)}")
-    A = floating(A)
+    if A.ndim < 2:  # (there is no dim -2: PyTorch's pinv says IndexError)
+        raise IndexOutOfRange(f"{calling_op('linalg.svd')}: the input must have at "
+                              f"least 2 dimensions, got shape {fmt_shape(A.shape)}")
+    check_float(A, "linalg.svd")
     U, S, Vh = apply(svd_p, A, full_matrices=bool(full_matrices))
     return collections.namedtuple("svd", ["U", "S", "Vh"])(U, S, Vh)
 
@@ -650,9 +700,19 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):
     check_float(A, "linalg.matrix_norm")
     if dtype is not None:
         A = to_dtype(A, dtype_arg(dtype, "linalg.matrix_norm"))
+    if not isinstance(dim, (list, tuple)):
+        raise DTypeError(f"{calling_op('linalg.matrix_norm')}: dim must be a pair of "
+                         f"ints, got {dim!r}")
+    dim = shape_arg((dim,), "linalg.matrix_norm")
+    if len(dim) != 2:
+        raise ArgumentError(f"{calling_op('linalg.matrix_norm')}: dim must be a pair "
+                            f"of dims, got {list(dim)}")
+    d0, d1 = (dim1(d, A.ndim, "linalg.matrix_norm") for d in dim)
+    if d0 == d1:
+        raise ArgumentError(f"{calling_op('linalg.matrix_norm')}: dims must be "
+                            f"different, got {list(dim)}")
     if ord == "fro":
         return vector_norm(A, 2, dim, keepdim)
-    d0, d1 = dim
     if ord in ("nuc", 2, -2):
         B = movedim(A, (d0, d1), (-2, -1))
         s = svdvals(B)
@@ -680,6 +740,14 @@ def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None):
     a pair of dims."""
     A = t_(A)
     check_float(A, "linalg.norm")
+    if dim is not None and not isinstance(dim, (list, tuple)):
+        dim = int_arg(dim, "dim", "linalg.norm")
+    if isinstance(dim, (list, tuple)) and len(dim) not in (1, 2):
+        raise ArgumentError(f"linalg.norm: if dim is given, it must be an int or 1 or "
+                            f"2 dims, got {dim!r}")
+    if ord is not None and dim is None and A.ndim not in (1, 2):
+        raise ArgumentError(f"linalg.norm: with ord and no dim the input must be 1-D "
+                            f"or 2-D, got shape {fmt_shape(A.shape)}")
     if dim is not None and not isinstance(dim, int) and len(dim) == 2:
         return matrix_norm(A, "fro" if ord is None else ord, dim, keepdim)
     if ord is None:
@@ -696,6 +764,8 @@ def inverse(input):
 
 def pinverse(input, rcond=1e-15):
     """``linalg.pinv`` with singular values below ``rcond * max`` cut."""
+    if not isinstance(rcond, (int, float, np.number)):
+        raise DTypeError(f"pinverse: rcond must be a number, got {rcond!r}")
     return pinv(input, rtol=rcond)
 
 
@@ -705,6 +775,13 @@ def pinv(A, *, atol=None, rtol=None, hermitian=False):
     from .elementwise import where
 
     A = t_(A)
+    for name, v in (("atol", atol), ("rtol", rtol)):
+        if v is not None and not isinstance(v, (int, float, np.number)):
+            raise DTypeError(f"{calling_op('linalg.pinv')}: {name} must be a number "
+                             f"or None, got {v!r}")
+    if hermitian and A.ndim >= 2:  # only the lower triangle is read, as PyTorch
+        _square(A, "linalg.pinv")
+        A = tril(A) + mT(tril(A, -1))
     U, S, Vh = svd(A, full_matrices=False)
     if rtol is None:
         rtol = 0.0 if atol else max(A.shape[-2:]) * np.finfo(A._data.dtype).eps
@@ -720,6 +797,21 @@ def cross(input, other, *, dim=-1):
     from .shape import narrow, cat
 
     a, b = t_(input), t_(other)
+    dim = int_arg(dim, "dim", "linalg.cross")
+    if a.ndim != b.ndim:
+        raise ShapeError(f"linalg.cross: inputs must have the same number of "
+                         f"dimensions, got shapes {fmt_shape(a.shape)} and "
+                         f"{fmt_shape(b.shape)}")
+    for x in (a, b):
+        if x.ndim == 0:
+            raise IndexOutOfRange("linalg.cross: dimension specified as -1 but the "
+                                  "tensor has no dimensions")
+        d = dim1(dim, x.ndim, "linalg.cross")
+        if x.shape[d] != 3:
+            raise ShapeError(f"linalg.cross: inputs must have length 3 in dimension "
+                             f"{dim}, got shapes {fmt_shape(a.shape)} and "
+                             f"{fmt_shape(b.shape)}")
+    _same_dtype(a, b, "linalg.cross")
 
     def c(x, i):
         return narrow(x, dim, i, 1)
