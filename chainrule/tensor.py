@@ -64,7 +64,13 @@ class Tensor:
         """The shape, or the size of one (possibly negative) ``dim``."""
         if dim is None:
             return self._data.shape
-        return self._data.shape[_dim(dim, self._data.ndim, "size")]
+        d = _dim(dim, self._data.ndim, "size")
+        if not self._data.ndim:
+            from .errors import IndexOutOfRange
+
+            raise IndexOutOfRange(f"size: dimension specified as {dim} but the tensor "
+                                  "has no dimensions")
+        return self._data.shape[d]
 
     @property
     def ndim(self):
@@ -108,7 +114,7 @@ class Tensor:
 
     def __len__(self):
         if self._data.ndim == 0:
-            raise TypeError("len() of a 0-d tensor")
+            raise DTypeError("len() of a 0-d tensor")
         return self._data.shape[0]
 
     # -- autograd attributes -----------------------------------------------------

@@ -67,11 +67,32 @@ def t_(x, dtype=None):
     try:
         return Tensor._make(_to_array(x, None, "tensor"))
     except ChainruleError as e:
-        op = calling_op("tensor")
-        if isinstance(x, (list, tuple, np.ndarray, np.generic)):
-            raise type(e)(f"{op}: {str(e).removeprefix('tensor: ')}") from None
-        raise DTypeError(f"{op}: expected a Tensor or a number, got "
-                         f"{type(x).__name__} {x!r}") from None
+        raise data_error(x, e, calling_op("tensor")) from None
+
+
+def data_error(data, err, op):
+    """The error for ``data`` that does not convert to a tensor: a TypeError if
+    it holds something other than numbers (None, strings ...), else (ragged
+    lists) ``err``'s class; the message names ``op``."""
+    def numeric(v):
+        if isinstance(v, (list, tuple)):
+            return all(numeric(u) for u in v)
+        if isinstance(v, (np.ndarray, np.generic)):
+            return v.dtype.kind in "biuf"
+        return isinstance(v, (int, float, Tensor))
+
+    if not numeric(data):
+        what = "a number" if not isinstance(data, (list, tuple, np.ndarray)) else \
+            "numbers"
+        return DTypeError(f"{op}: expected a Tensor or {what}, got "
+                          f"{type(data).__name__} {data!r:.60}")
+    msg = str(err)
+    if msg.startswith("tensor: "):
+        msg = msg.removeprefix("tensor: ")
+    elif msg.startswith(op + ": "):
+        msg = msg.removeprefix(op + ": ")
+    cls = type(err) if isinstance(err, ChainruleError) else ArgumentError
+    return cls(f"{op}: {msg}")
 
 
 def dtype_arg(dtype, op=None):
@@ -174,7 +195,7 @@ def check_float(x, op):
 
 __all__ = ["to_dtype", "t_", "lift", "pair", "floating", "dims", "dim1",
            "shape_arg", "check_float", "IndexOutOfRange", "calling_op", "dtype_arg",
-           "renamed", "int_arg"]
+           "renamed", "int_arg", "data_error"]
 
 
 def public_names(namespace):

@@ -6,11 +6,11 @@ Random draws take ``generator=`` (default: the global one seeded by
 import numpy as np
 
 from .._dtype import as_dtype, get_default_dtype
-from ..errors import ArgumentError, DTypeError
+from ..errors import ArgumentError, ChainruleError, DTypeError, ShapeError
 from ..random import rng
 from ..tensor import Tensor, _to_array
 from ._core import apply, primitive
-from ._util import dtype_arg, shape_arg
+from ._util import calling_op, data_error, dtype_arg, int_arg, shape_arg
 
 
 def _leaf(arr, requires_grad):
@@ -26,23 +26,41 @@ def _dt(dtype, default=None):
     return dtype_arg(dtype)
 
 
+def _array(data, dtype, op):
+    """``data`` as a new ndarray of ``dtype`` (None: inferred), or an error
+    naming ``op`` (the dtype is checked first, as PyTorch does)."""
+    if dtype is not None:
+        dtype = dtype_arg(dtype, op)
+    if isinstance(data, (np.ndarray, np.generic)) and data.dtype.kind not in "biuf":
+        raise DTypeError(f"{op}: can't convert an ndarray of dtype {data.dtype}; "
+                         "valid dtypes are bool, integers and floats")
+    if isinstance(data, (str, bytes)):  # (NumPy would read "abc" as True or 0)
+        raise DTypeError(f"{op}: expected a Tensor, numbers or sequences of them, "
+                         f"got {type(data).__name__} {data!r:.60}")
+    try:
+        return _to_array(data, dtype, op)
+    except (ChainruleError, ValueError, TypeError) as e:
+        raise data_error(data, e, op) from None
+
+
 def tensor(data, *, dtype=None, device=None, requires_grad=False):
     """A new tensor holding a copy of ``data`` (lists, numbers, arrays)."""
     if isinstance(data, Tensor):
         data = data._data
-    return _leaf(_to_array(data, dtype, "tensor"), requires_grad)
+    return _leaf(_array(data, dtype, "tensor"), requires_grad)
 
 
 def as_tensor(data, dtype=None, device=None):
     """``data`` as a tensor, sharing memory with an ndarray when possible."""
     if isinstance(data, Tensor):
         return data if dtype is None else data.to(dtype)
-    if isinstance(data, np.ndarray) and (dtype is None or as_dtype(dtype).np == data.dtype):
+    if isinstance(data, np.ndarray) and (dtype is None or
+                                         dtype_arg(dtype, "as_tensor") == data.dtype):
         from .._dtype import from_numpy_dtype
 
         from_numpy_dtype(data.dtype, "as_tensor")
         return Tensor._make(data)
-    return Tensor._make(_to_array(data, dtype, "as_tensor"))
+    return Tensor._make(_array(data, dtype, "as_tensor"))
 
 
 def from_numpy(ndarray):
@@ -78,14 +96,24 @@ def empty(*size, dtype=None, device=None, requires_grad=False):
     return _filled(np.zeros, size, _dt(dtype), requires_grad, "empty")
 
 
+def _number(v, name, op):
+    """``v`` as a Python number (a 0-d tensor counts), or a TypeError."""
+    if isinstance(v, Tensor) and v.ndim == 0:
+        return v.item()
+    if not isinstance(v, (int, float, np.number)):
+        raise DTypeError(f"{op}: {name} must be a number, got {type(v).__name__}")
+    return v
+
+
 def full(size, fill_value, *, dtype=None, device=None, requires_grad=False):
     """A tensor of ``size`` filled with ``fill_value`` (dtype inferred from it)."""
+    fill_value = _number(fill_value, "fill_value", "full")
     if dtype is None:
         from .._dtype import scalar_dtype
 
         dtype = scalar_dtype(fill_value)
-    return _filled(lambda s, d: np.full(s, fill_value, d), (tuple(size),) if not
-                   isinstance(size, int) else (size,), _dt(dtype), requires_grad, "full")
+    return _filled(lambda s, d: np.full(s, fill_value, d), (size,), _dt(dtype),
+                   requires_grad, "full")
 
 
 def _like(x, dtype):
@@ -105,6 +133,7 @@ def empty_like(input, *, dtype=None, device=None, requires_grad=False):
 
 
 def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False):
+    fill_value = _number(fill_value, "fill_value", "full_like")
     return _leaf(np.full(input.shape, fill_value, _like(input, dtype)), requires_grad)
 
 
@@ -112,7 +141,11 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
     """Values from ``start`` to ``end`` (exclusive) in steps of ``step``."""
     if end is None:
         start, end = 0, start
-    vals = [float(v) if isinstance(v, Tensor) else v for v in (start, end, step)]
+    vals = [_number(v, name, "arange") for v, name in
+            ((start, "start"), (end, "end"), (step, "step"))]
+    if dtype is not None and dtype_arg(dtype, "arange").kind != "f":
+        vals = [int(v) for v in vals]  # PyTorch casts to an integer dtype first
+    step = vals[2]
     if step == 0:
         raise ArgumentError("arange: step must be nonzero")
     if (vals[1] - vals[0]) * vals[2] < 0:
@@ -133,19 +166,35 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
 
 def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False):
     """``steps`` evenly spaced values from ``start`` to ``end`` inclusive."""
-    if steps < 0:
-        raise ArgumentError(f"linspace: number of steps must be non-negative, got {steps}")
+    start, end, steps = _spaced(start, end, steps, "linspace")
     return _leaf(np.linspace(start, end, steps).astype(_dt(dtype)), requires_grad)
 
 
+def _spaced(start, end, steps, op):
+    start, end = _number(start, "start", op), _number(end, "end", op)
+    steps = int_arg(steps, "steps", op)
+    if steps < 0:
+        raise ArgumentError(f"{op}: number of steps must be non-negative, got {steps}")
+    return start, end, steps
+
+
 def logspace(start, end, steps, base=10.0, *, dtype=None, requires_grad=False):
-    return _leaf((base ** np.linspace(start, end, steps)).astype(_dt(dtype)),
-                 requires_grad)
+    start, end, steps = _spaced(start, end, steps, "logspace")
+    base = _number(base, "base", "logspace")
+    d = _dt(dtype)
+    exps = np.linspace(start, end, steps)
+    if d.kind != "f":  # integer dtypes: integer exponents, as PyTorch
+        exps = exps.astype(d)
+    return _leaf((base ** exps).astype(d), requires_grad)
 
 
 def eye(n, m=None, *, dtype=None, device=None, requires_grad=False):
     """An n x m identity matrix."""
-    return _leaf(np.eye(n, n if m is None else m, dtype=_dt(dtype)), requires_grad)
+    n = int_arg(n, "n", "eye")
+    m = n if m is None else int_arg(m, "m", "eye")
+    if n < 0 or m < 0:
+        raise ArgumentError(f"eye: n and m must be non-negative, got n={n}, m={m}")
+    return _leaf(np.eye(n, m, dtype=_dt(dtype)), requires_grad)
 
 
 # -- random draws: primitives without inputs, so tracing sees them ---------------------
@@ -177,15 +226,26 @@ _RANDOM = {
 }
 
 
+def _float_dt(dtype, op):
+    """A floating dtype for continuous draws (integers would be all zeros)."""
+    d = _dt(dtype)
+    if d.kind != "f":
+        raise DTypeError(f"{calling_op(op)}: samples need a floating-point dtype, "
+                         f"got {d}")
+    return d
+
+
 def rand(*size, generator=None, dtype=None, device=None, requires_grad=False):
     """Uniform samples on [0, 1)."""
-    t = _draw("rand", shape_arg(size, "rand"), _dt(dtype), generator)
+    shape = shape_arg(size, "rand")
+    t = _draw("rand", shape, _float_dt(dtype, "rand"), generator)
     return t.requires_grad_(True) if requires_grad else t
 
 
 def randn(*size, generator=None, dtype=None, device=None, requires_grad=False):
     """Standard normal samples."""
-    t = _draw("randn", shape_arg(size, "randn"), _dt(dtype), generator)
+    shape = shape_arg(size, "randn")
+    t = _draw("randn", shape, _float_dt(dtype, "randn"), generator)
     return t.requires_grad_(True) if requires_grad else t
 
 
@@ -196,16 +256,27 @@ def randint(low, high=None, size=None, *, generator=None, dtype=None, device=Non
         low, high, size = 0, low, high
     if high is None or size is None:
         raise ArgumentError("randint: expected randint(low=0, high, size)")
+    op = calling_op("randint")
+    size = shape_arg((size,), op)
+    low, high = int_arg(low, "low", op), int_arg(high, "high", op)
+    d = _dt(dtype, as_dtype("int64"))
     if high <= low:
-        raise ArgumentError(f"randint: expects 'from' ({low}) to be less than 'to' "
+        raise ArgumentError(f"{op}: expects 'from' ({low}) to be less than 'to' "
                             f"({high})")
-    return _draw("randint", tuple(size), _dt(dtype, as_dtype("int64")), generator,
-                 low=int(low), high=int(high))
+    if d.kind in "biu":
+        info = np.iinfo(d) if d.kind != "b" else None
+        lo, hi = (0, 1) if info is None else (info.min, info.max)
+        if low < lo or high - 1 > hi:
+            raise ArgumentError(f"{op}: [{low}, {high}) is out of bounds for {d}")
+    return _draw("randint", size, d, generator, low=low, high=high)
 
 
 def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False):
     """A random permutation of 0..n-1."""
-    return _draw("randperm", (int(n),), _dt(dtype, as_dtype("int64")), generator)
+    n = int_arg(n, "n", "randperm")
+    if n < 0:
+        raise ArgumentError(f"randperm: n must be non-negative, got {n}")
+    return _draw("randperm", (n,), _dt(dtype, as_dtype("int64")), generator)
 
 
 def rand_like(input, *, dtype=None, generator=None):
@@ -224,27 +295,62 @@ def randint_like(input, low, high=None, *, dtype=None, generator=None):
 
 def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None):
     """Normal samples: ``mean``/``std`` may be numbers (with ``size``) or tensors."""
+    for name, v in (("mean", mean), ("std", std)):
+        if isinstance(v, Tensor):
+            if v._data.dtype.kind != "f":
+                raise DTypeError(f"normal: {name} must be a floating-point tensor, "
+                                 f"got {v._data.dtype}")
+        else:
+            _number(v, name, "normal")
+    tensors = isinstance(mean, Tensor) or isinstance(std, Tensor)
+    if not tensors:
+        if size is None:
+            raise ArgumentError("normal: size is required when mean and std are "
+                                "numbers")
+        size = shape_arg((size,), "normal")
+    if np.any(np.asarray(std._data if isinstance(std, Tensor) else std) < 0):
+        raise ArgumentError("normal: std must be >= 0")
     if isinstance(mean, Tensor) or isinstance(std, Tensor):
+        from .shape import broadcast_shapes
+
         m = mean if isinstance(mean, Tensor) else None
         s = std if isinstance(std, Tensor) else None
-        shape = np.broadcast_shapes(*(x.shape for x in (m, s) if x is not None))
+        shape = broadcast_shapes(*(x.shape for x in (m, s) if x is not None))
         ref = m if m is not None else s
         z = randn(shape, generator=generator, dtype=ref.dtype)
-        return (z * std + mean).detach()
-    if size is None:
-        raise ArgumentError("normal: size is required when mean and std are numbers")
-    return randn(tuple(size), generator=generator, dtype=dtype) * std + mean
+        return (z * std + mean).detach().to(ref.dtype)
+    return randn(size, generator=generator, dtype=dtype) * std + mean
 
 
 def bernoulli(input, p=None, *, generator=None):
-    """0/1 samples with probabilities ``input`` (or the constant ``p``)."""
-    probs = input if p is None else full_like(input, p)
-    u = rand(probs.shape, generator=generator, dtype=probs.dtype)
-    return (u < probs).to(probs.dtype)
+    """0/1 samples with probabilities ``input`` (or the constant ``p``), in
+    ``input``'s dtype."""
+    from ._util import t_
+
+    x = t_(input)._data
+    if p is not None and not 0 <= _number(p, "p", "bernoulli") <= 1:
+        raise ArgumentError(f"bernoulli: p must lie in [0, 1], got {p}")
+    probs = x.astype(np.float64) if p is None else np.full(x.shape, p, np.float64)
+    if np.any((probs < 0) | (probs > 1)):
+        raise ArgumentError("bernoulli: probabilities must lie in [0, 1]")
+    u = rand(x.shape, generator=generator, dtype=np.float64)
+    return Tensor._make((u._data < probs).astype(x.dtype))
 
 
 def multinomial(input, num_samples, replacement=False, *, generator=None):
     """Indices sampled from the rows of the (unnormalised) probabilities ``input``."""
+    from ._util import t_
+
+    input = t_(input)
+    num_samples = int_arg(num_samples, "num_samples", "multinomial")
+    if input._data.dtype.kind != "f":
+        raise DTypeError(f"multinomial: probabilities must be floating point, got "
+                         f"{input._data.dtype}")
+    if input.ndim not in (1, 2) or input.shape[-1] == 0:
+        raise ShapeError(f"multinomial: probabilities must be a non-empty 1-d or 2-d "
+                         f"tensor, got shape {list(input.shape)}")
+    if num_samples <= 0:
+        raise ArgumentError(f"multinomial: cannot sample {num_samples} <= 0 samples")
     p = input._data.astype(np.float64)
     g = rng(generator)
     rows = p.reshape(-1, p.shape[-1])

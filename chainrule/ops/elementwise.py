@@ -292,8 +292,8 @@ def pow(input, exponent):
     if a._data.dtype.kind in "iub" and np.any(b._data < 0):
         from ..errors import ArgumentError
 
-        raise ArgumentError("pow: integers to negative integer powers are not "
-                            "allowed; convert the base to float first")
+        raise ArgumentError(f"{calling_op('pow')}: integers to negative integer "
+                            "powers are not allowed; convert the base to float first")
     if a._data.dtype == np.bool_:
         if isinstance(exponent, Tensor) or not isinstance(input, Tensor):
             _no_bool("pow", a, hint=" as both base and exponent")

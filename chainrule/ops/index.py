@@ -381,11 +381,11 @@ def _fill_value(value, op):
     """A fill value: a Python number or a 0-d tensor."""
     if isinstance(value, Tensor):
         if value.ndim:
-            raise ShapeError(f"{op}: only supports a 0-dimensional value tensor, but "
-                             f"got one with {value.ndim} dimension(s)")
+            raise ShapeError(f"{calling_op(op)}: only supports a 0-dimensional value "
+                             f"tensor, but got one with {value.ndim} dimension(s)")
     elif not isinstance(value, (int, float, np.number)):
-        raise DTypeError(f"{op}: value must be a number or a 0-d tensor, got "
-                         f"{type(value).__name__}")
+        raise DTypeError(f"{calling_op(op)}: value must be a number or a 0-d tensor, "
+                         f"got {type(value).__name__}")
     return value
 
 
@@ -479,9 +479,10 @@ def masked_fill(input, mask, value):
 
     x = t_(input)
     mask = t_(mask)
-    if mask._data.dtype != np.bool_:
-        raise DTypeError(f"masked_fill: expected a bool mask, got {mask._data.dtype}")
     _fill_value(value, "masked_fill")
+    if mask._data.dtype != np.bool_:
+        raise DTypeError(f"{calling_op('masked_fill')}: expected a bool mask, got "
+                         f"{mask._data.dtype}")
     return where(mask, lift(value, x._data.dtype), x)
 
 

@@ -9,7 +9,7 @@ that gradients reach the base's history too, as in PyTorch.
 import numpy as np
 
 from ..autograd.grad_mode import _state
-from ..errors import AutogradError, DTypeError, fmt_shape
+from ..errors import AutogradError, DTypeError, ShapeError, fmt_shape
 from ..tensor import Tensor
 from ._core import cast_like_result
 from ._util import lift, t_
@@ -142,6 +142,12 @@ def fill_(x, value):
     from .creation import full_like
     from .shape import expand
 
+    if isinstance(value, Tensor) and value.ndim:
+        raise ShapeError(f"fill_: only supports a 0-dimensional value tensor, but got "
+                         f"one with {value.ndim} dimension(s)")
+    if not isinstance(value, (Tensor, int, float, np.number)):
+        raise DTypeError(f"fill_: value must be a number or a 0-d tensor, got "
+                         f"{type(value).__name__}")
     if isinstance(value, Tensor) and value._rg:
         return inplace(x, lambda a: expand(lift(value, a._data.dtype), a.shape), "fill_")
     v = value.item() if isinstance(value, Tensor) else value
