@@ -12,3 +12,9 @@ from .shape import *  # noqa: F401,F403
 from . import conv  # noqa: F401,E402  (registers the window primitives)
 from .elementwise import abs, pow, round  # noqa: F401  (shadow builtins on purpose)
 from .reduce import all, any, max, min, sum  # noqa: F401
+
+# What ``from chainrule.ops import *`` (and so ``chainrule.*``) exports: the op
+# functions, not the family modules or the dispatcher's internals.
+__all__ = [n for n, v in list(globals().items())
+           if not n.startswith("_") and type(v).__name__ != "module"
+           and n not in ("apply", "primitive", "Primitive", "PRIMITIVES", "inplace")]
