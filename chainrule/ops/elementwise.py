@@ -492,11 +492,20 @@ def clamp(input, min=None, max=None):
     if min is None and max is None:
         raise ArgumentError(f"{calling_op('clamp')}: at least one of 'min' or 'max' "
                             "must not be None")
+    for b in (min, max):
+        if not (b is None or isinstance(b, (Tensor, int, float, np.number))):
+            raise DTypeError(f"{calling_op('clamp')}: min and max must be numbers, "
+                             f"Tensors or None, got {type(b).__name__}")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
+        from .._dtype import result_type
+
+        # One promotion over all three operands (two pairwise steps differ).
+        dt = result_type(*(v for v in (x, min, max) if v is not None)).np
+        x = lift(x, dt)
         if min is not None:
-            x = maximum(x, min)
+            x = maximum(x, lift(min, dt))
         if max is not None:
-            x = minimum(x, max)
+            x = minimum(x, lift(max, dt))
         return x
     if x._data.dtype.kind != "f" and any(isinstance(b, float) for b in (min, max)):
         x = floating(x)

@@ -157,7 +157,8 @@ def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     n = _count(x.shape, axis)
     d = x - mean(x, dim, keepdim=True)
     denom = n - correction  # no degrees of freedom left: divide by 0, as PyTorch
-    return sum(d * d, dim, keepdim) * (1.0 / denom if denom > 0 else float("inf"))
+    scale = float("nan") if n == 0 else 1.0 / denom if denom > 0 else float("inf")
+    return sum(d * d, dim, keepdim) * scale
 
 
 def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
@@ -495,6 +496,8 @@ def cumprod(input, dim, *, dtype=None):
 def cummax(input, dim):
     x = t_(input)
     d = dim1(dim, x.ndim, "cummax")
+    if x.ndim == 0:
+        return MaxMin(x.clone(), Tensor._make(np.zeros((), np.int64)))
     idx = _cum_arg(x._data, d, np.greater_equal)
     from .index import take_along_dim
 
@@ -504,6 +507,8 @@ def cummax(input, dim):
 def cummin(input, dim):
     x = t_(input)
     d = dim1(dim, x.ndim, "cummin")
+    if x.ndim == 0:
+        return MaxMin(x.clone(), Tensor._make(np.zeros((), np.int64)))
     idx = _cum_arg(x._data, d, np.less_equal)
     from .index import take_along_dim
 

@@ -936,6 +936,9 @@ def pad(input, pad, mode="constant", value=None):
         widths[x.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
     # Negative widths crop first.
     for d, ((lo, hi), n) in enumerate(zip(widths, x.shape)):
+        if mode == "circular" and (lo > n or hi > n):
+            raise ArgumentError(f"pad: circular padding ({lo}, {hi}) would wrap "
+                                f"around dimension {d} of size {n} more than once")
         if n + builtins.min(lo, 0) + builtins.min(hi, 0) < 0:
             raise ArgumentError(f"pad: negative padding ({lo}, {hi}) crops more than "
                                 f"the size {n} of dimension {d}")
