@@ -351,6 +351,9 @@ def multinomial(input, num_samples, replacement=False, *, generator=None):
                          f"tensor, got shape {list(input.shape)}")
     if num_samples <= 0:
         raise ArgumentError(f"multinomial: cannot sample {num_samples} <= 0 samples")
+    if not replacement and num_samples > input.shape[-1]:
+        raise ArgumentError(f"multinomial: cannot sample {num_samples} > "
+                            f"{input.shape[-1]} categories without replacement")
     p = input._data.astype(np.float64)
     g = rng(generator)
     rows = p.reshape(-1, p.shape[-1])

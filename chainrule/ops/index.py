@@ -83,8 +83,11 @@ def _put(out, index, v, accumulate, check=True):
         # any empty value for an empty selection; PyTorch wants the value to
         # broadcast to the selection (NumPy checks that in the other cases).
         sel = out[index].shape
+        vs = np.shape(v)
+        while len(vs) > len(sel) and vs[0] == 1:  # leading 1s go, as in PyTorch
+            vs = vs[1:]
         try:
-            ok = np.broadcast_shapes(np.shape(v), sel) == sel
+            ok = np.broadcast_shapes(vs, sel) == sel
         except ValueError:
             ok = False
         if not ok:

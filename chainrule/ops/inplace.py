@@ -9,7 +9,7 @@ that gradients reach the base's history too, as in PyTorch.
 import numpy as np
 
 from ..autograd.grad_mode import _state
-from ..errors import AutogradError, DTypeError, ShapeError, fmt_shape
+from ..errors import AutogradError, ChainruleError, DTypeError, ShapeError, fmt_shape
 from ..tensor import Tensor
 from ._core import cast_like_result
 from ._util import lift, t_
@@ -122,6 +122,8 @@ def setitem(x, index, value):
         v = value._data if isinstance(value, Tensor) else value
         try:
             _put(x._data, idx, v, False)
+        except ChainruleError:
+            raise
         except ValueError as e:
             from ..errors import ShapeError
 

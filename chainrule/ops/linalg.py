@@ -43,6 +43,10 @@ def _same_dtype(a, b, op):
 def matmul(input, other):
     """Matrix product with NumPy/PyTorch semantics: 1-d operands are vectors,
     leading dims broadcast as batch dims."""
+    for v in (input, other):
+        if isinstance(v, (int, float, np.number)):  # (x @ 2 is a TypeError)
+            raise DTypeError(f"matmul: operands must be tensors, got "
+                             f"{type(v).__name__}")
     a, b = t_(input), t_(other)
     _same_dtype(a, b, "matmul")
     if a.ndim == 0 or b.ndim == 0:

@@ -646,6 +646,8 @@ def repeat_interleave(input, repeats, dim=None, *, output_size=None):
         d = 0
     else:
         d = dim1(dim, x.ndim, "repeat_interleave")
+        if x.ndim == 0:  # a 0-d tensor repeats as a 1-d one
+            x = reshape(x, (1,))
     n = x.shape[d]
     if isinstance(repeats, Tensor):
         if repeats._data.dtype.kind not in "iu" or repeats.ndim > 1:
