@@ -107,7 +107,8 @@ def build_transformer_lm(m, vocab=65, d=128, heads=4, ff=512, layers=2, seq=64):
             self.pos = nn.Embedding(seq, d)
             layer = nn.TransformerEncoderLayer(d, heads, ff, dropout=0.0,
                                                batch_first=True, norm_first=True)
-            self.blocks = nn.TransformerEncoder(layer, layers)
+            self.blocks = nn.TransformerEncoder(layer, layers,
+                                                enable_nested_tensor=False)
             self.norm = nn.LayerNorm(d)
             self.head = nn.Linear(d, vocab)
             mask = m.triu(m.full((seq, seq), float("-inf")), diagonal=1)
