@@ -762,6 +762,9 @@ def lerp(input, end, weight):
     """``input + weight * (end - input)``; tensors must share input's dtype."""
     x = t_(input)
     for name, t in (("end", end), ("weight", weight)):
+        if not isinstance(t, (Tensor, int, float, np.number)):
+            raise DTypeError(f"lerp: {name} must be a Tensor or a number, got "
+                             f"{type(t).__name__}")
         if isinstance(t, Tensor) and t._data.dtype != x._data.dtype:
             raise DTypeError(f"lerp: expected dtype {x.dtype.name} for `{name}` but "
                              f"got {t.dtype.name}")

@@ -518,6 +518,9 @@ def index_add(input, dim, index, source, *, alpha=1):
         raise DTypeError(f"index_add: input ({x._data.dtype}) and source "
                          f"({src._data.dtype}) must have the same dtype")
     want = x.shape[:d] + (index._data.size,) + x.shape[d + 1:] if x.ndim else ()
+    if src.ndim == 0 and x.ndim:  # (PyTorch: the source has no dim d)
+        raise IndexOutOfRange(f"index_add: source must have shape {fmt_shape(want)}, "
+                              "got a 0-d tensor")
     if src.shape != want:
         raise ShapeError(f"index_add: source must have shape {fmt_shape(want)} (the "
                          f"input's, with {index._data.size} indices along dim {d}), "

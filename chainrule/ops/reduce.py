@@ -279,9 +279,18 @@ amin_p = primitive("amin", lambda x, axis, keepdim: np.min(x, axis, keepdims=kee
                    vjp=_amax_vjp, jvp=_amax_jvp, save_out=True)
 
 
+def _empty_dims_first(x, dim, op):
+    """For an empty ``x``, an empty reduced dim is reported before repeated
+    dims, in PyTorch's order."""
+    if x._data.size == 0 and isinstance(dim, (list, tuple)):
+        for d in dim:
+            _check_nonempty(x, (dim1(d, x.ndim, op),) if x.ndim else None, op)
+
+
 def amax(input, dim=(), keepdim=False):
     """Maximum over ``dim`` (all dims by default); ties share the gradient."""
     x = t_(input)
+    _empty_dims_first(x, dim, "amax")
     axis = None if dim == () or dim is None else _axes(dim, x, "amax")
     _check_nonempty(x, axis, "amax")
     return apply(amax_p, x, axis=axis, keepdim=bool(keepdim))
@@ -290,6 +299,7 @@ def amax(input, dim=(), keepdim=False):
 def amin(input, dim=(), keepdim=False):
     """Minimum over ``dim`` (all dims by default); ties share the gradient."""
     x = t_(input)
+    _empty_dims_first(x, dim, "amin")
     axis = None if dim == () or dim is None else _axes(dim, x, "amin")
     _check_nonempty(x, axis, "amin")
     return apply(amin_p, x, axis=axis, keepdim=bool(keepdim))
@@ -569,7 +579,12 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
         raise DTypeError(f"{calling_op('linalg.vector_norm')}: ord must be a number, "
                          f"got {ord!r}")
     if dtype is not None:
-        x = to_dtype(x, dtype_arg(dtype))
+        dt = dtype_arg(dtype)
+        if dt.itemsize < x._data.dtype.itemsize:
+            raise DTypeError(f"{calling_op('linalg.vector_norm')}: the input's dtype "
+                             f"({x._data.dtype}) should convert to dtype={dt} without "
+                             "narrowing")
+        x = to_dtype(x, dt)
         check_float(x, "linalg.vector_norm")
     if isinstance(dim, int):
         dim = (dim,)
@@ -584,6 +599,11 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
         return sum(abs(sign(x)), dim, keepdim)
     if ord == 1:
         return sum(abs(x), dim, keepdim)
+    if ord < 0 and x._data.size == 0:  # no identity to reduce an empty dim to
+        axis = _axes(dim, x, "linalg.vector_norm")
+        if axis is None or 0 in [x.shape[a] for a in axis]:
+            raise ArgumentError(f"{calling_op('linalg.vector_norm')}: cannot compute "
+                                f"the {ord} norm of an empty tensor (no identity)")
     s = sum(pow(abs(x), float(ord)), dim, keepdim)
     return pow(s, 1.0 / ord)
 
@@ -597,6 +617,9 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     if p == "nuc":
         from .linalg import matrix_norm
 
+        if dim is None and x.ndim != 2:
+            raise ArgumentError(f"norm: p='nuc' without dim needs a matrix, got shape "
+                                f"{list(x.shape)}; pass the two dims")
         return matrix_norm(x, "nuc", dim if dim is not None else (-2, -1), keepdim)
     return vector_norm(x, p, dim, keepdim, dtype=dtype)
 

@@ -646,8 +646,9 @@ def repeat_interleave(input, repeats, dim=None, *, output_size=None):
         d = 0
     else:
         d = dim1(dim, x.ndim, "repeat_interleave")
-        if x.ndim == 0:  # a 0-d tensor repeats as a 1-d one
-            x = reshape(x, (1,))
+        if x.ndim == 0:
+            raise IndexOutOfRange(f"repeat_interleave: dimension specified as {dim} "
+                                  "but the tensor has no dimensions")
     n = x.shape[d]
     if isinstance(repeats, Tensor):
         if repeats._data.dtype.kind not in "iu" or repeats.ndim > 1:
