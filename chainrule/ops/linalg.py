@@ -493,6 +493,9 @@ def solve_triangular(A, B, *, upper, left=True, unitriangular=False):
     A, B = t_(A), t_(B)
     _square(A, "linalg.solve_triangular")
     _same_dtype(A, B, "linalg.solve_triangular")
+    if B.ndim < 2:
+        raise ShapeError(f"{calling_op('linalg.solve_triangular')}: B must have at "
+                         f"least 2 dimensions, got shape {fmt_shape(B.shape)}")
     if not left:
         return mT(solve_triangular(mT(A), mT(B), upper=not upper,
                                    unitriangular=unitriangular))
