@@ -189,53 +189,63 @@ class ModuleList(Module):
         return "ModuleList(\n  " + "\n  ".join(lines) + "\n)"
 
 
-class ModuleDict(Module):
+class _DictContainer(Module):
+    """Dict methods over one of the module's registries (named by ``_store``);
+    subclasses define how ``__setitem__`` registers a value."""
+
+    _store = "_modules"
+
+    def __init__(self, values=None):
+        super().__init__()
+        if values is not None:
+            self.update(values)
+
+    def __getitem__(self, key):
+        return getattr(self, self._store)[key]
+
+    def __delitem__(self, key):
+        del getattr(self, self._store)[key]
+
+    def __len__(self):
+        return len(getattr(self, self._store))
+
+    def __iter__(self):
+        return iter(getattr(self, self._store))
+
+    def __contains__(self, key):
+        return key in getattr(self, self._store)
+
+    def keys(self):
+        return getattr(self, self._store).keys()
+
+    def values(self):
+        return getattr(self, self._store).values()
+
+    def items(self):
+        return getattr(self, self._store).items()
+
+    def clear(self):
+        getattr(self, self._store).clear()
+
+    def pop(self, key):
+        v = self[key]
+        del self[key]
+        return v
+
+    def update(self, values):
+        items = values.items() if hasattr(values, "items") else values
+        for k, v in items:
+            self[k] = v
+
+
+class ModuleDict(_DictContainer):
     """A dict of modules (insertion-ordered), registered on the parent."""
 
     def __init__(self, modules=None):
-        super().__init__()
-        if modules is not None:
-            self.update(modules)
-
-    def __getitem__(self, key):
-        return self._modules[key]
+        super().__init__(modules)
 
     def __setitem__(self, key, module):
         self.add_module(key, module)
-
-    def __delitem__(self, key):
-        del self._modules[key]
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules)
-
-    def __contains__(self, key):
-        return key in self._modules
-
-    def keys(self):
-        return self._modules.keys()
-
-    def values(self):
-        return self._modules.values()
-
-    def items(self):
-        return self._modules.items()
-
-    def clear(self):
-        self._modules.clear()
-
-    def pop(self, key):
-        m = self._modules[key]
-        del self[key]
-        return m
-
-    def update(self, modules):
-        items = modules.items() if hasattr(modules, "items") else modules
-        for k, m in items:
-            self[k] = m
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError("ModuleDict has no forward; index it in the "
@@ -283,57 +293,25 @@ class ParameterList(Module):
         return self
 
     def extra_repr(self):
-        return "\n".join(f"({k}): Parameter containing: [{p.dtype.name} of size "
-                         f"{'x'.join(map(str, p.shape))}]"
-                         for k, p in self._parameters.items())
+        return _parameter_lines(self._parameters.items())
 
 
-class ParameterDict(Module):
+def _parameter_lines(items):
+    """PyTorch's repr lines for a parameter container's entries."""
+    return "\n".join(f"({k}): Parameter containing: [{p.dtype.name} of size "
+                     f"{'x'.join(map(str, p.shape))}]" for k, p in items)
+
+
+class ParameterDict(_DictContainer):
     """A dict of parameters keyed by name."""
 
-    def __init__(self, parameters=None):
-        super().__init__()
-        if parameters is not None:
-            self.update(parameters)
+    _store = "_parameters"
 
-    def __getitem__(self, key):
-        return self._parameters[key]
+    def __init__(self, parameters=None):
+        super().__init__(parameters)
 
     def __setitem__(self, key, value):
         self.register_parameter(key, _as_param(value))
 
-    def __delitem__(self, key):
-        del self._parameters[key]
-
-    def __len__(self):
-        return len(self._parameters)
-
-    def __iter__(self):
-        return iter(self._parameters)
-
-    def __contains__(self, key):
-        return key in self._parameters
-
-    def keys(self):
-        return self._parameters.keys()
-
-    def values(self):
-        return self._parameters.values()
-
-    def items(self):
-        return self._parameters.items()
-
-    def pop(self, key):
-        p = self._parameters[key]
-        del self[key]
-        return p
-
-    def update(self, parameters):
-        items = parameters.items() if hasattr(parameters, "items") else parameters
-        for k, v in items:
-            self[k] = v
-
     def extra_repr(self):
-        return "\n".join(f"({k}): Parameter containing: [{p.dtype.name} of size "
-                         f"{'x'.join(map(str, p.shape))}]"
-                         for k, p in self._parameters.items())
+        return _parameter_lines(self._parameters.items())
