@@ -126,22 +126,31 @@ def _check_bias(b, n, op):
                          f"{shape}")
 
 
-# -- convolution -----------------------------------------------------------------------
-def _conv(x, w, b, stride, padding, dilation, groups, nd, op, pad_mode="zeros"):
-    x4, batched = check_input(x, nd, op)
+def _check_weight(x, w, b, groups, nd, op, transposed):
+    """Checks shared by convolutions and transposed convolutions: the weight's
+    rank and dtype, ``groups``, and the weight's first dim divisible by it."""
+    layout = ("in_channels, out_channels/groups" if transposed else
+              "out_channels, in_channels/groups")
     if not isinstance(w, Tensor) or w.ndim != nd + 2:
         raise ShapeError(
-            f"{op}: weight must be {nd + 2}-D (out_channels, in_channels/groups, "
+            f"{op}: weight must be {nd + 2}-D ({layout}, "
             f"{'kH, kW' if nd == 2 else 'kW'}), got "
             f"{fmt_shape(w.shape) if isinstance(w, Tensor) else type(w).__name__}")
     _check_dtypes(x, w, b, op)
     if isinstance(groups, bool) or not isinstance(groups, int) or groups < 1:
         raise ArgumentError(f"{op}: groups must be a positive int, got {groups!r}")
+    if w.shape[0] % groups:
+        raise ShapeError(f"{op}: weight of size {fmt_shape(w.shape)} has {w.shape[0]} "
+                         f"{'input' if transposed else 'output'} channels, which is "
+                         f"not divisible by groups={groups}")
+
+
+# -- convolution -----------------------------------------------------------------------
+def _conv(x, w, b, stride, padding, dilation, groups, nd, op, pad_mode="zeros"):
+    x4, batched = check_input(x, nd, op)
+    _check_weight(x, w, b, groups, nd, op, transposed=False)
     o, cg = w.shape[0], w.shape[1]
     n, c, h, wd = x4.shape
-    if o % groups:
-        raise ShapeError(f"{op}: weight of size {fmt_shape(w.shape)} has {o} output "
-                         f"channels, which is not divisible by groups={groups}")
     if c != cg * groups:
         raise ShapeError(
             f"{op}: expected input {fmt_shape(x.shape)} to have {cg * groups} channels "
@@ -221,19 +230,9 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 def _conv_t(x, w, b, stride, padding, output_padding, groups, dilation, nd, op,
             output_size=None):
     x4, batched = check_input(x, nd, op)
-    if not isinstance(w, Tensor) or w.ndim != nd + 2:
-        raise ShapeError(
-            f"{op}: weight must be {nd + 2}-D (in_channels, out_channels/groups, "
-            f"{'kH, kW' if nd == 2 else 'kW'}), got "
-            f"{fmt_shape(w.shape) if isinstance(w, Tensor) else type(w).__name__}")
-    _check_dtypes(x, w, b, op)
-    if isinstance(groups, bool) or not isinstance(groups, int) or groups < 1:
-        raise ArgumentError(f"{op}: groups must be a positive int, got {groups!r}")
+    _check_weight(x, w, b, groups, nd, op, transposed=True)
     cin, og = w.shape[0], w.shape[1]
     n, c, h, wd = x4.shape
-    if cin % groups:
-        raise ShapeError(f"{op}: weight of size {fmt_shape(w.shape)} has {cin} input "
-                         f"channels, which is not divisible by groups={groups}")
     if c != cin:
         raise ShapeError(
             f"{op}: expected input {fmt_shape(x.shape)} to have {cin} channels "
