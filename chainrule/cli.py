@@ -153,7 +153,26 @@ def main(argv=None):
     d.add_argument("--silent", action="store_true", help="no per-epoch progress")
     d.add_argument("--threads", type=int, default=1, metavar="N",
                    help="BLAS threads (default: 1, fastest for this small model)")
+    r = sub.add_parser(
+        "run", help="run a script on N processes under MPI (data-parallel training)",
+        description="Start N copies of SCRIPT under mpirun; each joins the process "
+        "group with chainrule.distributed.init_process_group('mpi'). A process "
+        "that raises or dies stops the whole job, which exits non-zero.")
+    r.add_argument("-n", "--nproc", type=int, default=2, metavar="N",
+                   help="number of processes (default: 2)")
+    r.add_argument("script", help="the Python script to run")
+    r.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the script")
     args = parser.parse_args(argv)
+    if args.command == "run":
+        if args.nproc < 1:
+            parser.error("-n must be at least 1")
+        from .distributed.run import run
+
+        try:
+            return run(args.nproc, args.script, args.args)
+        except FileNotFoundError as e:
+            print(e, file=sys.stderr)
+            return 2
     if args.command == "demo":
         if args.epochs is not None and args.epochs < 1:
             parser.error("--epochs must be at least 1")

@@ -31,6 +31,7 @@ class Tensor:
     _base = None
     _view = ()
     _hooks = None
+    _post_hooks = None
     _fw = None
     _retains_grad = False
     __array_priority__ = 1000  # ndarray (op) Tensor defers to Tensor's operators
@@ -214,6 +215,18 @@ class Tensor:
             return _HookHandle(self._hooks, hook)
         return _add_node_hook(self, hook)
 
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call ``hook(self)`` each time a gradient has been added into this
+        leaf's ``.grad`` by backward.  Returns a handle with ``remove()``."""
+        if self.grad_fn is not None or not self._rg:
+            raise AutogradError(
+                "register_post_accumulate_grad_hook: post accumulate grad hooks "
+                "can only be registered on leaf tensors that require grad")
+        if self._post_hooks is None:
+            self._post_hooks = []
+        self._post_hooks.append(hook)
+        return _HookHandle(self._post_hooks, hook)
+
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad``.
 
@@ -291,7 +304,7 @@ class Tensor:
         t.__class__ = self.__class__
         for k, v in self.__dict__.items():
             if k not in ("_data", "_vc", "_rg", "grad_fn", "_oi", "_base", "_view",
-                         "_hooks"):
+                         "_hooks", "_post_hooks"):
                 import copy
 
                 t.__dict__[k] = copy.deepcopy(v, memo)

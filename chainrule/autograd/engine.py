@@ -72,6 +72,9 @@ def _accumulate_leaf(t, g, create_graph, fresh):
         from .. import ops
 
         t.grad = ops.add(t.grad, g)
+    if t._post_hooks:
+        for hook in tuple(t._post_hooks):
+            hook(t)
 
 
 def run_backward(roots, grads, retain_graph=False, create_graph=False,
@@ -83,12 +86,33 @@ def run_backward(roots, grads, retain_graph=False, create_graph=False,
     """
     from .. import ops
 
+    global _depth
     prev = _state.grad
     _state.grad = bool(create_graph)
+    _depth += 1
+    done = ()
     try:
-        return _run(roots, grads, retain_graph, create_graph, capture, accumulate, ops)
+        res = _run(roots, grads, retain_graph, create_graph, capture, accumulate, ops)
     finally:
         _state.grad = prev
+        _depth -= 1
+        if not _depth:  # a failed pass drops its callbacks with it
+            done = tuple(_callbacks)
+            _callbacks.clear()
+    for callback in done:
+        callback()
+    return res
+
+
+_callbacks = []  # run when the outermost backward pass completes
+_depth = 0
+
+
+def queue_callback(callback):
+    """Run ``callback()`` once the backward pass now running has finished (as
+    PyTorch's ``Variable._execution_engine.queue_callback``); distributed
+    training uses it to wait for the gradients' all-reduce."""
+    _callbacks.append(callback)
 
 
 def _run(roots, grads, retain_graph, create_graph, capture, accumulate, ops):

@@ -10,6 +10,7 @@ from .linalg import *  # noqa: F401,F403
 from .reduce import *  # noqa: F401,F403
 from .shape import *  # noqa: F401,F403
 from . import conv  # noqa: F401,E402  (registers the window primitives)
+from . import collective  # noqa: F401,E402  (registers the collectives)
 from .elementwise import abs, pow, round  # noqa: F401  (shadow builtins on purpose)
 from .reduce import all, any, max, min, sum  # noqa: F401
 
