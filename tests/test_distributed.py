@@ -137,7 +137,7 @@ def test_mpirun_command_oversubscribes_beyond_the_cores():
     cmd = mpirun_command(4 * (os.cpu_count() or 1), "train.py", ["--x"],
                          mpirun="mpirun")
     assert "--oversubscribe" in cmd
-    assert cmd[-5:] == ["-m", "chainrule.distributed.launch", "train.py", "--x"][-5:]
+    assert cmd[-4:] == ["-m", "chainrule.distributed.launch", "train.py", "--x"]
     assert "--oversubscribe" not in mpirun_command(1, "t.py", mpirun="mpirun")
 
 
