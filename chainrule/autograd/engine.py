@@ -12,8 +12,9 @@ from .grad_mode import _state
 
 
 def _topo_order(roots):
-    """Nodes reachable from ``roots``, each before every node it feeds into."""
-    order, seen = [], set()
+    """Nodes reachable from ``roots``, each before every node it feeds into,
+    and ``{id(leaf): number of edges into it}`` for the leaves they reach."""
+    order, seen, leaves = [], set(), {}
     for root in roots:
         if root is None or root in seen:
             continue
@@ -24,7 +25,10 @@ def _topo_order(roots):
             for e in it:
                 if e is not None:
                     nxt = e[0]
-                    if nxt.__class__ is not _Node or nxt in seen:
+                    if nxt.__class__ is not _Node:
+                        leaves[id(nxt)] = leaves.get(id(nxt), 0) + 1
+                        continue
+                    if nxt in seen:
                         continue
                     seen.add(nxt)
                     stack.append((nxt, iter(nxt.edges)))
@@ -33,7 +37,7 @@ def _topo_order(roots):
                 stack.pop()
                 order.append(node)
     order.reverse()
-    return order
+    return order, leaves
 
 
 def _sum_to(g, shape, dtype):
@@ -125,13 +129,18 @@ def _run(roots, grads, retain_graph, create_graph, capture, accumulate, ops):
             else:
                 cap_node.setdefault((t.grad_fn, t._oi), []).append(i)
 
-    order = _topo_order([r.grad_fn for r in roots])
+    order, pending = _topo_order([r.grad_fn for r in roots])
     needed = None
     if capture is not None and not accumulate:
         needed = _needed(order, cap_leaf, {node for node, _ in cap_node})
 
     buffers = {}
     fresh = set()
+    # A leaf reached by several edges gets the sum of their gradients, added
+    # into .grad (and shown to its hooks) once, when the last one arrives, as
+    # PyTorch's AccumulateGrad does; a leaf whose remaining edges carry no
+    # gradient is accumulated at the end of the pass.
+    leaf_sums = {}
 
     def send(edge, g):
         target, oi = edge
@@ -140,7 +149,17 @@ def _run(roots, grads, retain_graph, create_graph, capture, accumulate, ops):
                 for i in cap_leaf[id(target)]:
                     captured[i] = g if captured[i] is None else captured[i] + g
             if accumulate:
-                _accumulate_leaf(target, g, create_graph, fresh)
+                key = id(target)
+                part = leaf_sums.pop(key, None)
+                if part is not None:
+                    g = ops.add(part[1], g)
+                left = pending.get(key, 0) - 1
+                if left > 0:
+                    pending[key] = left
+                    leaf_sums[key] = (target, g)
+                else:
+                    pending.pop(key, None)
+                    _accumulate_leaf(target, g, create_graph, fresh)
             return
         buf = buffers.get(target)
         if buf is None:
@@ -201,6 +220,8 @@ def _run(roots, grads, retain_graph, create_graph, capture, accumulate, ops):
             send(edge, g)
         if not retain_graph:
             node.release()
+    for target, g in leaf_sums.values():
+        _accumulate_leaf(target, g, create_graph, fresh)
     return captured
 
 
