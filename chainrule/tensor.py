@@ -92,7 +92,9 @@ class Tensor:
 
     @property
     def device(self):
-        return "cpu"
+        from ._device import CPU
+
+        return CPU
 
     @property
     def is_cuda(self):
