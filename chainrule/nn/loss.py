@@ -19,6 +19,7 @@ from ..ops import (
     xlogy,
 )
 from ..ops._util import floating
+from ..ops import full as _full
 from ..ops import fused as _fused
 from ..tensor import Tensor
 from .activation import log_softmax, logsigmoid
@@ -177,7 +178,7 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
     x, t = _pair(input, target, "gaussian_nll_loss")
     _check_reduction(reduction, "gaussian_nll_loss")
     if not isinstance(var, Tensor):
-        var = Tensor(float(var), dtype=x.dtype)
+        var = _full((), float(var), dtype=x.dtype)
         var = var.expand(x.shape) if x.ndim else var
     if var.shape != x.shape:
         if var.shape == x.shape[:-1]:
