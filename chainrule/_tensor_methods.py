@@ -4,6 +4,7 @@ Every method here forwards to the function of the same name in ``ops``, so
 ``x.sum(1)`` and ``chainrule.sum(x, 1)`` are one code path.
 """
 from . import ops
+from ._device import check_device, is_device
 from ._dtype import as_dtype
 from .errors import ArgumentError
 from .ops.inplace import inplace
@@ -94,14 +95,12 @@ Tensor.where = lambda self, condition, other: ops.where(condition, self, other)
 # -- dtype conversion -----------------------------------------------------------------
 def to(self, *args, dtype=None, device=None, copy=False, non_blocking=False):
     """``to(dtype)``, ``to(other_tensor)`` or ``to('cpu')``: a converted tensor."""
+    check_device(device, "to")
     for a in args:
         if isinstance(a, Tensor):
             dtype = a.dtype
-        elif isinstance(a, str) and a.split(":")[0] in ("cpu",):
-            continue
-        elif isinstance(a, str) and a.split(":")[0] in ("cuda", "mps"):
-            raise ArgumentError(f"to: device {a!r} is not available; chainrule runs "
-                                "on the CPU")
+        elif is_device(a):
+            check_device(a, "to")
         else:
             dtype = a
     if dtype is None:
@@ -111,6 +110,15 @@ def to(self, *args, dtype=None, device=None, copy=False, non_blocking=False):
 
 
 Tensor.to = to
+
+
+def cuda(self, device=None, non_blocking=False):
+    """Always an error: chainrule has no GPU backend (as ``Module.cuda``)."""
+    raise ArgumentError("cuda: no GPU backend; chainrule runs on the CPU (keep the "
+                        "tensor on 'cpu', e.g. x.to('cpu'))")
+
+
+Tensor.cuda = cuda
 Tensor.type = lambda self, dtype=None: self.dtype if dtype is None else self.to(dtype)
 Tensor.float = lambda self: self.to("float32")
 Tensor.double = lambda self: self.to("float64")

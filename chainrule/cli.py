@@ -129,8 +129,9 @@ def _demo_command(args):
     return 0
 
 
-def main(argv=None):
-    """Entry point of the ``chainrule`` console script; returns the exit status."""
+def build_parser():
+    """The argument parser of the ``chainrule`` command (help strings are
+    %-formatted by argparse: a literal percent sign is written ``%%``)."""
     from . import __version__
 
     parser = argparse.ArgumentParser(
@@ -148,7 +149,7 @@ def main(argv=None):
     d.add_argument("--epochs", type=int, default=None, metavar="N",
                    help="training epochs (default: 15, or 3 with --quick)")
     d.add_argument("--quick", action="store_true",
-                   help=f"a short run (3 epochs, target {QUICK_TARGET:.0%})")
+                   help=f"a short run (3 epochs, target {QUICK_TARGET * 100:.0f}%%)")
     d.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     d.add_argument("--silent", action="store_true", help="no per-epoch progress")
     d.add_argument("--threads", type=int, default=1, metavar="N",
@@ -162,6 +163,12 @@ def main(argv=None):
                    help="number of processes (default: 2)")
     r.add_argument("script", help="the Python script to run")
     r.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the script")
+    return parser
+
+
+def main(argv=None):
+    """Entry point of the ``chainrule`` console script; returns the exit status."""
+    parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "run":
         if args.nproc < 1:
