@@ -7,6 +7,8 @@ from . import ops
 from ._device import check_device, is_device
 from ._dtype import as_dtype
 from .errors import ArgumentError
+from .ops import fused as _fused
+from .ops._util import dim1, floating
 from .ops.inplace import inplace
 from .tensor import Tensor
 
@@ -204,3 +206,32 @@ Tensor.uniform_ = uniform_
 Tensor.normal_ = normal_
 Tensor.bernoulli_ = bernoulli_
 Tensor.random_ = random_
+
+
+# -- softmax spelled as a method, and format specs ---------------------------------------
+def _normaliser(fused, name):
+    def method(self, dim, dtype=None):
+        x = floating(self) if dtype is None else self.to(dtype)
+        if x.ndim == 0:  # one element along dim: the gradient is zero
+            return ops.reshape(fused(ops.reshape(x, (1,)), 0), ())
+        return fused(x, dim1(dim, x.ndim, name))
+
+    method.__name__ = name
+    method.__doc__ = (f"``{name}`` along ``dim`` (the tensor first converted to "
+                      "``dtype`` if given); same shape as the tensor.")
+    return method
+
+
+Tensor.softmax = _normaliser(_fused.softmax, "softmax")
+Tensor.log_softmax = _normaliser(_fused.log_softmax, "log_softmax")
+
+
+def __format__(self, spec):
+    """A 0-d tensor formats as its Python number (``f"{loss:.4f}"``); any other
+    tensor only with an empty spec, as its ``str``, like PyTorch."""
+    if self.ndim == 0:
+        return format(self.item(), spec)
+    return object.__format__(self, spec)
+
+
+Tensor.__format__ = __format__
