@@ -13,3 +13,8 @@ from .tokenizers import (  # noqa: F401
     BPETokenizer, CharTokenizer, Tokenizer, WordTokenizer,
 )
 from .vocab import Vocab  # noqa: F401
+from .generate import (  # noqa: F401
+    beam_search, filter_logits, generate, greedy_search, reorder_state,
+)
+from .kv_cache import cached_encoder_layer, cached_self_attention  # noqa: F401
+from .models import RNNLanguageModel, TransformerLanguageModel  # noqa: F401
