@@ -139,23 +139,23 @@ def run_optuna(objective, space, method, budget, direction, seed, n_jobs, study,
                       flush=True)
             return value
 
-        stop = optuna.study.MaxTrialsCallback(budget, states=(TS.COMPLETE, TS.PRUNED))
-
-        def run(worker_seed):
+        def run(worker_seed, n_trials):
             if worker_seed is not None:  # each worker its own sampler stream
                 me = _open(optuna, study, direction,
                            _sampler(optuna, method, sampler, worker_seed),
                            _pruner(optuna, method, pruner))
             else:
                 me = s
-            me.optimize(wrapped, n_trials=left, callbacks=[stop], catch=catch)
+            # Fixed shares: Optuna's trial-count callback can overshoot in parallel.
+            me.optimize(wrapped, n_trials=n_trials, catch=catch)
 
         if left > 0 and n_jobs == 1:
-            run(None)
+            run(None, left)
         elif left > 0:
             ctx = multiprocessing.get_context("fork")
-            procs = [ctx.Process(target=_process, args=(run, seed + 1000 * (i + 1)))
-                     for i in range(n_jobs)]
+            shares = [left // n_jobs + (i < left % n_jobs) for i in range(n_jobs)]
+            procs = [ctx.Process(target=_process, args=(run, seed + 1000 * (i + 1), k))
+                     for i, k in enumerate(shares) if k]
             for p in procs:
                 p.start()
             for p in procs:
@@ -168,9 +168,9 @@ def run_optuna(objective, space, method, budget, direction, seed, n_jobs, study,
     return SearchResult(trials, direction, method, study)
 
 
-def _process(run, seed):
+def _process(run, seed, n_trials):
     try:
-        run(seed)
+        run(seed, n_trials)
     except BaseException:
         traceback.print_exc()
         os._exit(1)

@@ -150,7 +150,7 @@ class _Proposer:
 
     def region(self, r, trials):
         """The space of round ``r``: round r-1's, narrowed around the best
-        fifth (at least 2) of the trials finished in rounds before r."""
+        fifth (at least 3) of the trials finished in rounds before r."""
         while len(self.regions) <= r:
             k = len(self.regions)
             before = [t for t in trials if t.number < k * self.per_round]
@@ -159,7 +159,7 @@ class _Proposer:
             done = sorted((t for t in before if t.state == "COMPLETE"),
                           key=lambda t: t.value,
                           reverse=self.direction == "maximize")
-            top = done[:max(2, math.ceil(0.2 * len(done)))]
+            top = done[:max(3, math.ceil(0.2 * len(done)))]
             prev = self.regions[-1]
             if not top:
                 self.regions.append(prev)

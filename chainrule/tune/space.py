@@ -154,8 +154,9 @@ class Choice(_Dim):
         return list(self.options)
 
     def narrow(self, values, margin):
-        keep = [o for o in self.options if o in values]
-        return Choice(keep or self.options, when=self.when)
+        # Options are kept: a handful of good trials says little about an
+        # unordered choice, and dropping the right option cannot be undone.
+        return self
 
     def __repr__(self):
         return f"Choice({self.options!r})"
