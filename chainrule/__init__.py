@@ -48,7 +48,7 @@ _malloc.tune()
 # ``import chainrule`` pays only for tensors, ops and autograd.
 _LAZY_MODULES = ("nn", "optim", "func", "data", "utils", "io", "train", "viz",
                  "distributed", "cuda", "backends")
-_LAZY_NAMES = {"save": "io", "load": "io"}
+_LAZY_NAMES = {"save": "io", "load": "io", "explain": "viz"}
 
 
 def __getattr__(name):
