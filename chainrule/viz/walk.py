@@ -216,7 +216,7 @@ class _Walk:
 
     def __init__(self, x, y):
         self.x, self.y = x, y
-        self.order = list(reversed(_topo_order([y.grad_fn])))  # evaluation order
+        self.order = list(reversed(_topo_order([y.grad_fn])[0]))  # evaluation order
         self.consumer_meta = {}
         for node in self.order:
             for e, meta in zip(node.edges, node.metas):
