@@ -8,7 +8,8 @@ down to each input's shape here, once, so no vjp rule handles broadcasting.
 import numpy as np
 
 from ..errors import AutogradError, ShapeError, fmt_shape
-from .grad_mode import _state
+from .._tape import Node as _Node
+from .._tape import _state
 
 
 def _topo_order(roots):
@@ -342,5 +343,3 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         out.append(g)
     return tuple(out)
 
-
-from .node import Node as _Node  # noqa: E402
