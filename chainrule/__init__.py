@@ -28,6 +28,9 @@ from .random import (  # noqa: F401
     set_rng_state,
 )
 from .tensor import Tensor  # noqa: F401
+from ._extra import *  # noqa: F401,F403,E402  (PyTorch's composite functions)
+from ._tensor_methods import TOP_LEVEL as _TOP_LEVEL  # noqa: E402
+globals().update(_TOP_LEVEL)
 from . import autograd, linalg  # noqa: F401,E402
 autograd._load_late()
 
@@ -46,6 +49,8 @@ _malloc.tune()
 # ``import chainrule`` pays only for tensors, ops and autograd.
 _LAZY_MODULES = ("nn", "optim", "func", "data", "utils", "io", "train", "viz")
 _LAZY_NAMES = {"save": "io", "load": "io"}
+from ._extra import NN_FUNCTIONAL_ALIASES as _NN_ALIASES  # noqa: E402
+_LAZY_NAMES.update(_NN_ALIASES)
 
 
 def __getattr__(name):
