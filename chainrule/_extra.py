@@ -21,7 +21,8 @@ arccos arccosh arcsin arcsinh arctan arctanh positive hypot logaddexp logaddexp2
 copysign deg2rad rad2deg heaviside signbit sinc logit nan_to_num ldexp angle conj
 conj_physical resolve_conj resolve_neg isreal nanmean logcumsumexp msort ravel select
 take split_with_sizes unsafe_split unsafe_chunk narrow_copy rot90 diff kron diagflat
-select_scatter slice_scatter hardshrink prelu addmv addr addbmm baddbmm dist matrix_power index_copy
+select_scatter slice_scatter hardshrink prelu addmv addr addbmm baddbmm dist
+matrix_power index_copy
 meshgrid atleast_1d atleast_3d dstack column_stack row_stack block_diag
 cartesian_prod cdist tril_indices triu_indices searchsorted bucketize trapezoid
 trapz cumulative_trapezoid vander is_floating_point is_complex is_nonzero
@@ -32,7 +33,7 @@ pi e inf nan newaxis
 pi, e, inf, nan, newaxis = math.pi, math.e, math.inf, math.nan, None
 
 
-# -- elementwise ------------------------------------------------------------------------
+# -- elementwise -----------------------------------------------------------------------
 arccos, arccosh, arcsin, arcsinh = ops.acos, ops.acosh, ops.asin, ops.asinh
 arctan, arctanh = ops.atan, ops.atanh
 
@@ -93,7 +94,7 @@ def sinc(input):
 
 
 def logit(input, eps=None):
-    """``log(p / (1 - p))``; with ``eps``, ``p`` is first clamped to ``[eps, 1-eps]``."""
+    """``log(p / (1 - p))``; with ``eps``, ``p`` is clamped to ``[eps, 1-eps]``."""
     p = floating(input)
     if eps is not None:
         p = ops.clamp(p, eps, 1 - eps)
@@ -574,9 +575,9 @@ def is_same_size(input, other):
 def is_nonzero(input):
     """The truth of a one-element tensor (raises for any other)."""
     if input.numel() != 1:
-        raise ArgumentError(f"is_nonzero: Boolean value of Tensor with "
-                            f"{'no values' if input.numel() == 0 else 'more than one value'}"
-                            " is ambiguous")
+        what = "no values" if input.numel() == 0 else "more than one value"
+        raise ArgumentError(f"is_nonzero: Boolean value of Tensor with {what} is "
+                            "ambiguous")
     return bool(input)
 
 
@@ -612,7 +613,7 @@ rms_norm bilinear
 """.split()}
 
 
-# -- more of torch's namespace -----------------------------------------------------------
+# -- more of torch's namespace ---------------------------------------------------------
 def _copy_of(fn, name):
     def f(*args, **kwargs):
         out = fn(*args, **kwargs)

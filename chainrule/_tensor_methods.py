@@ -133,7 +133,7 @@ Tensor.new_full = lambda self, size, fill_value, dtype=None: ops.full(
 Tensor.new_empty = Tensor.new_zeros
 
 
-# -- in-place methods: the out-of-place op written back ----------------------------------
+# -- in-place methods: the out-of-place op written back --------------------------------
 def _inplace_method(name, fn):
     def method(self, *args, **kwargs):
         return inplace(self, lambda a: fn(a, *args, **kwargs), name)
@@ -148,7 +148,8 @@ sigmoid relu floor ceil round trunc clamp clip clamp_min clamp_max reciprocal
 masked_fill index_add index_fill scatter scatter_add lerp fmod remainder
 square""".split():
     setattr(Tensor, _name + "_", _inplace_method(_name + "_", getattr(ops, _name)))
-Tensor.subtract_, Tensor.multiply_, Tensor.divide_ = Tensor.sub_, Tensor.mul_, Tensor.div_
+Tensor.subtract_, Tensor.multiply_ = Tensor.sub_, Tensor.mul_
+Tensor.divide_ = Tensor.div_
 Tensor.fill_ = ops.fill_
 Tensor.zero_ = ops.zero_
 Tensor.copy_ = ops.copy_
@@ -186,7 +187,8 @@ def normal_(self, mean=0.0, std=1.0, *, generator=None):
 
 
 def bernoulli_(self, p=0.5, *, generator=None):
-    return inplace(self, lambda x: ops.bernoulli(x, p, generator=generator), "bernoulli_")
+    return inplace(self, lambda x: ops.bernoulli(x, p, generator=generator),
+                   "bernoulli_")
 
 
 def random_(self, low=0, high=None, *, generator=None):
@@ -202,7 +204,7 @@ Tensor.bernoulli_ = bernoulli_
 Tensor.random_ = random_
 
 
-# -- softmax spelled as a method, and format specs ---------------------------------------
+# -- softmax spelled as a method, and format specs -------------------------------------
 def _normaliser(fused, name):
     def method(self, dim, dtype=None):
         x = floating(self) if dtype is None else self.to(dtype)
@@ -231,7 +233,7 @@ def __format__(self, spec):
 Tensor.__format__ = __format__
 
 
-# -- PyTorch names that are composites in ``_extra`` ---------------------------------------
+# -- PyTorch names that are composites in ``_extra`` -----------------------------------
 for _name in """
 arccos arccosh arcsin arcsinh arctan arctanh positive hypot logaddexp logaddexp2
 copysign deg2rad rad2deg heaviside signbit sinc logit nan_to_num ldexp angle conj
@@ -326,9 +328,10 @@ def _composite_inplace(name, fn):
     return _inplace_method(name, lambda a, *args, **kw: fn(ops.clone(a), *args, **kw))
 
 
-for _name in """hypot logit nan_to_num copysign deg2rad rad2deg heaviside sinc ldexp addmv
-addr addbmm baddbmm index_copy hardshrink""".split():
-    setattr(Tensor, _name + "_", _composite_inplace(_name + "_", getattr(Tensor, _name)))
+for _name in """hypot logit nan_to_num copysign deg2rad rad2deg heaviside sinc ldexp
+addmv addr addbmm baddbmm index_copy hardshrink""".split():
+    setattr(Tensor, _name + "_",
+            _composite_inplace(_name + "_", getattr(Tensor, _name)))
 
 
 def exponential_(self, lambd=1.0, *, generator=None):
@@ -390,7 +393,7 @@ Tensor.geometric_ = geometric_
 Tensor.fill_diagonal_ = fill_diagonal_
 
 
-# -- ``chainrule.<name>`` spellings of methods (PyTorch's ``torch.abs_(x)``...) -------------
+# -- ``chainrule.<name>`` spellings of methods (PyTorch's ``torch.abs_(x)``...) --------
 TOP_LEVEL = {name: getattr(Tensor, name) for name in """
 abs_ acos_ acosh_ arccos_ arccosh_ arcsin_ arcsinh_ arctan_ arctanh_ asin_ asinh_ atan_
 atanh_ ceil_ clamp_ clamp_max_ clamp_min_ clip_ cos_ cosh_ deg2rad_ rad2deg_ erf_ exp_

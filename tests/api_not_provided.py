@@ -21,7 +21,8 @@ DATA_DEP = ("data-dependent output shapes or integer counting (unique, bincount,
             "histograms): not provided yet")
 DECOMP = ("matrix decompositions beyond chainrule.linalg (qr, lu, eig, lstsq, "
           "matrix_exp): not provided yet")
-DEPRECATED = "removed or deprecated in PyTorch; use the torch.linalg / documented spelling"
+DEPRECATED = ("removed or deprecated in PyTorch; use the torch.linalg / documented "
+              "spelling")
 ATEN = ("ATen-level signature that differs from torch.nn.functional's (argument "
         "order or integer reduction codes); use torch.nn.functional")
 INTERNAL = "PyTorch internals (TorchScript, FX, dispatcher, build info, dynamo)"

@@ -182,7 +182,8 @@ def test_lstm_module_uses_fused_sequence_and_matches_step_composite():
 # Hessian-vector product from double backward is checked instead against central
 # differences of the first-order gradient, which comes from the NumPy backward
 # kernel: two independent computations.
-SECOND_ORDER_FD = ["layer_norm", "layer_norm_2d_noaffine", "conv2d", "lstm", "lstm_reverse"]
+SECOND_ORDER_FD = ["layer_norm", "layer_norm_2d_noaffine", "conv2d", "lstm",
+                   "lstm_reverse"]
 
 
 @pytest.mark.parametrize("name", SECOND_ORDER_FD)

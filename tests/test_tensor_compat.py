@@ -17,8 +17,8 @@ X32 = X.astype(np.float32)
 @pytest.mark.parametrize("dim", [0, 1, -1])
 @pytest.mark.parametrize("x", [X, X32], ids=["f64", "f32"])
 def test_softmax_methods(name, dim, x):
-    check_against_torch(lambda t: getattr(t, name)(dim), lambda t: getattr(t, name)(dim),
-                        [x])
+    fn = lambda t: getattr(t, name)(dim)  # noqa: E731
+    check_against_torch(fn, fn, [x])
 
 
 @pytest.mark.parametrize("name", ["softmax", "log_softmax"])
@@ -60,7 +60,7 @@ def test_format_requires_grad_and_str_format():
     assert f"{loss:.3e}" == "2.469e-01"
 
 
-# -- the composites of chainrule/_extra.py and their method spellings --------------------
+# -- the composites of chainrule/_extra.py and their method spellings ------------------
 A = RNG.standard_normal((3, 4))
 B = RNG.standard_normal((3, 4))
 P = RNG.uniform(0.05, 0.95, (3, 4))
@@ -89,7 +89,8 @@ ROWS = [
     ("arctanh", meth("arctanh"), [P]), ("arccosh", meth("arccosh"), [P + 1.5]),
     ("positive", both("positive"), [A]), ("hypot", both("hypot"), [A, B]),
     ("logaddexp", both("logaddexp"), [A * 30, B]),
-    ("logaddexp2", meth("logaddexp2"), [A, B]), ("copysign", (lambda a: cr.copysign(a, cr.tensor(B)),
+    ("logaddexp2", meth("logaddexp2"), [A, B]),
+    ("copysign", (lambda a: cr.copysign(a, cr.tensor(B)),
                                        lambda a: torch.copysign(a, torch.tensor(B))),
                           [A]),
     ("deg2rad", both("deg2rad"), [A]), ("rad2deg", meth("rad2deg"), [A]),
@@ -105,10 +106,12 @@ ROWS = [
     ("nanmean", both("nanmean", 1), [np.where(A > 1, np.nan, A)]),
     ("logcumsumexp", both("logcumsumexp", 1), [A * 20]),
     ("msort", both("msort"), [A]), ("ravel", meth("ravel"), [A.T]),
-    ("select", both("select", 1, -2), [A]), ("take", (lambda a: a.take(cr.tensor(IDX)),
-                                               lambda a: a.take(torch.tensor(IDX))), [A]),
+    ("select", both("select", 1, -2), [A]), 
+    ("take", (lambda a: a.take(cr.tensor(IDX)), lambda a: a.take(torch.tensor(IDX))),
+     [A]),
     ("narrow_copy", both("narrow_copy", 1, 1, 2), [A]),
-    ("rot90", both("rot90", 1, (0, 1)), [A]), ("rot90_3", meth("rot90", 3, [1, 0]), [A]),
+    ("rot90", both("rot90", 1, (0, 1)), [A]),
+    ("rot90_3", meth("rot90", 3, [1, 0]), [A]),
     ("rot90_2", both("rot90", 2), [BA]),
     ("diff", both("diff"), [A]), ("diff_n2_dim0", both("diff", 2, 0), [BA]),
     ("kron", both("kron"), [A, SQ]), ("kron_1d", both("kron"), [V3, V4]),
@@ -127,14 +130,19 @@ ROWS = [
                     lambda x, s: x.index_copy(1, torch.tensor(IDX), s)),
      [A, RNG.standard_normal((3, 2))]),
     ("select_scatter", both("select_scatter", 0, 1), [A, V4]),
-    ("slice_scatter", both("slice_scatter", 1, 1, 4, 2), [A, RNG.standard_normal((3, 2))]),
-    ("unfold", meth("unfold", 1, 2, 1), [A]), ("unfold_step", meth("unfold", 0, 2, 2), [BA]),
+    ("slice_scatter", both("slice_scatter", 1, 1, 4, 2),
+     [A, RNG.standard_normal((3, 2))]),
+    ("unfold", meth("unfold", 1, 2, 1), [A]),
+    ("unfold_step", meth("unfold", 0, 2, 2), [BA]),
     ("sum_to_size", meth("sum_to_size", 1, 4), [A]),
-    ("cross", meth("cross", dim=1), [RNG.standard_normal((4, 3)), RNG.standard_normal((4, 3))]),
+    ("cross", meth("cross", dim=1),
+     [RNG.standard_normal((4, 3)), RNG.standard_normal((4, 3))]),
     ("adjoint", both("adjoint"), [BA]), ("real", both("real"), [A]),
-    ("cdist", both("cdist"), [A, B[:2]]), ("cdist_p1", both("cdist", p=1.0), [A, B[:2]]),
+    ("cdist", both("cdist"), [A, B[:2]]),
+    ("cdist_p1", both("cdist", p=1.0), [A, B[:2]]),
     ("trapezoid", both("trapezoid"), [A]), ("trapz_dx", both("trapz", dx=0.5), [A]),
-    ("trapezoid_x", (lambda y, x: cr.trapezoid(y, x), lambda y, x: torch.trapezoid(y, x)),
+    ("trapezoid_x",
+     (lambda y, x: cr.trapezoid(y, x), lambda y, x: torch.trapezoid(y, x)),
      [A, np.cumsum(np.abs(V4))]),
     ("cumulative_trapezoid", both("cumulative_trapezoid", dim=0), [A]),
     # torch.vander's own backward fails (it writes in place), so values only.
@@ -213,7 +221,8 @@ def test_index_put_and_fill_diagonal_inplace():
                                   t.fill_diagonal_(1.0).numpy())
     idx = (np.array([0, 2]), np.array([1, 3]))
     c, t = cr.tensor(A), torch.tensor(A)
-    c.index_put_(tuple(cr.tensor(i) for i in idx), cr.tensor([5.0, 6.0], dtype=cr.float64))
+    c.index_put_(tuple(cr.tensor(i) for i in idx),
+                 cr.tensor([5.0, 6.0], dtype=cr.float64))
     t.index_put_(tuple(torch.tensor(i) for i in idx),
                  torch.tensor([5.0, 6.0], dtype=torch.float64))
     np.testing.assert_array_equal(c.numpy(), t.numpy())
@@ -231,7 +240,8 @@ def test_top_level_inplace_and_constants():
     ("range", (1, 4)), ("range", (0, 1, 0.25)), ("hann_window", (6,)),
     ("hann_window", (5, False)), ("hamming_window", (7,)), ("blackman_window", (8,)),
     ("bartlett_window", (5,)), ("bartlett_window", (6, False)),
-    ("tril_indices", (4, 3, 1)), ("triu_indices", (3, 5, -1)), ("scalar_tensor", (2.5,)),
+    ("tril_indices", (4, 3, 1)), ("triu_indices", (3, 5, -1)),
+    ("scalar_tensor", (2.5,)),
 ])
 def test_creation_against_torch(fn, args):
     import warnings
