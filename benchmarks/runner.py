@@ -46,6 +46,8 @@ def make_pair(w, seed=0):
     x, y = w.batch(rng)
     tx, ty = torch.from_numpy(x), torch.from_numpy(y)
     cx, cy = cr.from_numpy(x), cr.from_numpy(y)
+    if w.make_step is not None:
+        return w.make_step(cr, cmodel, cx, cy), w.make_step(torch, tmodel, tx, ty)
     topt = torch.optim.Adam(tmodel.parameters(), lr=1e-3)
     copt = cr.optim.Adam(cmodel.parameters(), lr=1e-3)
 
@@ -101,6 +103,8 @@ def standalone_step(w, m, seed=0):
     model = w.build(m)
     x, y = w.batch(np.random.default_rng(seed))
     x, y = m.from_numpy(x), m.from_numpy(y)
+    if w.make_step is not None:
+        return w.make_step(m, model, x, y)
     opt = m.optim.Adam(model.parameters(), lr=1e-3)
 
     def step():

@@ -21,6 +21,9 @@ class Workload:
     batch: object  # rng -> (x ndarray, y ndarray)
     loss: object  # (m, out, y) -> scalar loss
     flops: int  # per training step
+    # (m, model, x, y) -> step fn, for workloads whose step is not the default
+    # forward + backward + Adam (see ``word_lm_step``).
+    make_step: object = None
 
 
 def _mlp(m, sizes):
@@ -128,6 +131,57 @@ def _transformer_flops(b, t, vocab=65, d=128, ff=512, layers=2):
     return 3 * (layers * per_layer + 2 * b * t * d * vocab)
 
 
+def build_word_lm(m, vocab=10000, size=64, layers=2, dropout=0.2):
+    """The word language model of ``tests/ports/word_lm.py`` (WikiText-2-like
+    vocabulary): embedding, 2-layer LSTM with dropout, linear decoder."""
+    nn = m.nn
+
+    class WordLM(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.drop = nn.Dropout(dropout)
+            self.encoder = nn.Embedding(vocab, size)
+            self.rnn = nn.LSTM(size, size, layers, dropout=dropout)
+            self.decoder = nn.Linear(size, vocab)
+
+        def forward(self, x, hidden):
+            out, hidden = self.rnn(self.drop(self.encoder(x)), hidden)
+            return self.decoder(self.drop(out)).view(-1, vocab), hidden
+
+        def init_hidden(self, bsz):
+            w = next(self.parameters())
+            return (w.new_zeros(layers, bsz, size), w.new_zeros(layers, bsz, size))
+
+    return WordLM()
+
+
+def word_lm_step(m, model, x, y, lr=20.0, clip=0.25):
+    """One truncated-BPTT step as the classic word LM example writes it:
+    detached hidden state carried over, log-softmax + NLL, gradient clipping,
+    and SGD as ``p.data.add_(p.grad, alpha=-lr)``."""
+    model.train()
+    state = {"hidden": model.init_hidden(x.shape[1])}
+    F = m.nn.functional
+
+    def step():
+        hidden = tuple(h.detach() for h in state["hidden"])
+        model.zero_grad()
+        out, state["hidden"] = model(x, hidden)
+        loss = F.nll_loss(F.log_softmax(out, dim=1), y.reshape(-1))
+        loss.backward()
+        m.nn.utils.clip_grad_norm_(model.parameters(), clip)
+        for p in model.parameters():
+            p.data.add_(p.grad, alpha=-lr)
+        return loss
+
+    return step
+
+
+def _word_lm_flops(bptt=35, b=20, vocab=10000, size=64, layers=2):
+    lstm = layers * bptt * 2 * b * 4 * size * (2 * size)
+    return 3 * (lstm + 2 * bptt * b * size * vocab)
+
+
 WORKLOADS = [
     Workload("W1", "MLP 784-512-512-10, batch 128",
              lambda m: _mlp(m, [784, 512, 512, 10]),
@@ -142,4 +196,7 @@ WORKLOADS = [
     Workload("W5", "causal transformer d128 x2, seq 64, batch 16",
              build_transformer_lm, _tokens(16, 64, 65), _ce_seq,
              _transformer_flops(16, 64)),
+    Workload("W6", "word LM LSTM 10k-64x2, bptt 35, batch 20, SGD",
+             build_word_lm, _tokens(35, 20, 10000), None, _word_lm_flops(),
+             make_step=word_lm_step),
 ]

@@ -30,6 +30,9 @@ from .random import (  # noqa: F401
     set_rng_state,
 )
 from .tensor import Tensor  # noqa: F401
+from ._extra import *  # noqa: F401,F403,E402  (PyTorch's composite functions)
+from ._tensor_methods import TOP_LEVEL as _TOP_LEVEL  # noqa: E402
+globals().update(_TOP_LEVEL)
 from . import autograd, linalg  # noqa: F401,E402
 autograd._load_late()
 
@@ -49,6 +52,8 @@ _malloc.tune()
 _LAZY_MODULES = ("nn", "optim", "func", "data", "utils", "io", "train", "viz",
                  "distributed", "cuda", "backends")
 _LAZY_NAMES = {"save": "io", "load": "io", "explain": "viz"}
+from ._extra import NN_FUNCTIONAL_ALIASES as _NN_ALIASES  # noqa: E402
+_LAZY_NAMES.update(_NN_ALIASES)
 
 
 def __getattr__(name):

@@ -3,10 +3,12 @@
 Every method here forwards to the function of the same name in ``ops``, so
 ``x.sum(1)`` and ``chainrule.sum(x, 1)`` are one code path.
 """
-from . import ops
+import math
+
+from . import _extra, ops
 from ._device import check_device, is_device
 from ._dtype import as_dtype
-from .errors import ArgumentError
+from .errors import ArgumentError, ShapeError, fmt_shape
 from .ops import fused as _fused
 from .ops._util import dim1, floating
 from .ops.inplace import inplace
@@ -139,7 +141,7 @@ Tensor.new_full = lambda self, size, fill_value, dtype=None: ops.full(
 Tensor.new_empty = Tensor.new_zeros
 
 
-# -- in-place methods: the out-of-place op written back ----------------------------------
+# -- in-place methods: the out-of-place op written back --------------------------------
 def _inplace_method(name, fn):
     def method(self, *args, **kwargs):
         return inplace(self, lambda a: fn(a, *args, **kwargs), name)
@@ -154,7 +156,8 @@ sigmoid relu floor ceil round trunc clamp clip clamp_min clamp_max reciprocal
 masked_fill index_add index_fill scatter scatter_add lerp fmod remainder
 square""".split():
     setattr(Tensor, _name + "_", _inplace_method(_name + "_", getattr(ops, _name)))
-Tensor.subtract_, Tensor.multiply_, Tensor.divide_ = Tensor.sub_, Tensor.mul_, Tensor.div_
+Tensor.subtract_, Tensor.multiply_ = Tensor.sub_, Tensor.mul_
+Tensor.divide_ = Tensor.div_
 Tensor.fill_ = ops.fill_
 Tensor.zero_ = ops.zero_
 Tensor.copy_ = ops.copy_
@@ -192,7 +195,8 @@ def normal_(self, mean=0.0, std=1.0, *, generator=None):
 
 
 def bernoulli_(self, p=0.5, *, generator=None):
-    return inplace(self, lambda x: ops.bernoulli(x, p, generator=generator), "bernoulli_")
+    return inplace(self, lambda x: ops.bernoulli(x, p, generator=generator),
+                   "bernoulli_")
 
 
 def random_(self, low=0, high=None, *, generator=None):
@@ -208,7 +212,7 @@ Tensor.bernoulli_ = bernoulli_
 Tensor.random_ = random_
 
 
-# -- softmax spelled as a method, and format specs ---------------------------------------
+# -- softmax spelled as a method, and format specs -------------------------------------
 def _normaliser(fused, name):
     def method(self, dim, dtype=None):
         x = floating(self) if dtype is None else self.to(dtype)
@@ -235,3 +239,182 @@ def __format__(self, spec):
 
 
 Tensor.__format__ = __format__
+
+
+# -- PyTorch names that are composites in ``_extra`` -----------------------------------
+for _name in """
+arccos arccosh arcsin arcsinh arctan arctanh positive hypot logaddexp logaddexp2
+copysign deg2rad rad2deg heaviside signbit sinc logit nan_to_num ldexp angle conj
+conj_physical resolve_conj resolve_neg isreal nanmean logcumsumexp msort ravel select
+take split_with_sizes unsafe_split unsafe_chunk narrow_copy rot90 diff kron diagflat
+select_scatter slice_scatter hardshrink prelu addmv addr addbmm baddbmm dist
+matrix_power index_copy adjoint real hsplit vsplit dsplit unsafe_split_with_sizes
+is_complex is_conj is_neg is_signed is_same_size is_nonzero
+""".split():
+    setattr(Tensor, _name, getattr(_extra, _name))
+Tensor.addmm = ops.addmm
+
+
+def _unfold(self, dimension, size, step):
+    """Sliding windows of ``size`` elements every ``step`` along ``dimension``:
+    that dim becomes the number of windows and a new last dim of ``size``."""
+    d = dim1(dimension, max(self.ndim, 1), "unfold")
+    n = self.shape[d] if self.ndim else 1
+    if size > n or size < 0 or step <= 0:
+        raise ShapeError(f"unfold: maximum size for tensor at dimension {d} is {n} "
+                         f"but size is {size} (step {step} must be positive)")
+    starts = ops.arange(0, n - size + 1, step) if self.ndim else ops.arange(1)
+    windows = ops.unsqueeze(starts, 1) + ops.arange(size)  # (W, size)
+    x = self if self.ndim else ops.reshape(self, (1,))
+    picked = ops.index_select(x, d, ops.reshape(windows, (-1,)))
+    shape = x.shape[:d] + tuple(windows.shape) + x.shape[d + 1:]
+    out = ops.movedim(ops.reshape(picked, shape), d + 1, -1)
+    return out if self.ndim else ops.reshape(out, (size,))
+
+
+def _sum_to_size(self, *size):
+    """Sum over the dims that ``size`` broadcasts, giving shape ``size``."""
+    size = tuple(size[0]) if len(size) == 1 and isinstance(size[0], (tuple, list)) \
+        else size
+    try:
+        if ops.broadcast_shapes(size, self.shape) != tuple(self.shape):
+            raise ValueError
+    except (ValueError, ShapeError):
+        raise ShapeError(f"sum_to_size: size {fmt_shape(size)} is not expandable to "
+                         f"the tensor's size {fmt_shape(self.shape)}") from None
+    return ops.sum_to(self, size)
+
+
+def _cross(self, other, dim=None):
+    """Cross product along ``dim`` (default: the first dim of size 3)."""
+    from . import linalg
+
+    if dim is None:
+        dim = next((i for i, n in enumerate(self.shape) if n == 3), -1)
+    return linalg.cross(self, other, dim=dim)
+
+
+def _stride(self, dim=None):
+    """Element strides (metadata of the wrapped array, as PyTorch reports them)."""
+    item = self._data.itemsize
+    st = tuple(s // item for s in self._data.strides)
+    return st if dim is None else st[dim1(dim, self.ndim, "stride")]
+
+
+Tensor.unfold = _unfold
+Tensor.sum_to_size = _sum_to_size
+Tensor.cross = _cross
+Tensor.stride = _stride
+Tensor.is_contiguous = lambda self, memory_format=None: bool(
+    self._data.flags.c_contiguous)
+Tensor.is_cpu = property(lambda self: True)
+Tensor.is_meta = property(lambda self: False)
+Tensor.is_sparse = property(lambda self: False)
+Tensor.is_quantized = property(lambda self: False)
+Tensor.is_mkldnn = property(lambda self: False)
+Tensor.is_nested = property(lambda self: False)
+Tensor.get_device = lambda self: -1
+Tensor.to_dense = lambda self, dtype=None, *, masked_grad=None: (
+    self if dtype is None else self.to(dtype))
+
+
+# More in-place spellings: the out-of-place op written back (comparisons write
+# 1/0 in the tensor's own dtype, as in PyTorch).
+for _name in """absolute acos acosh asin asinh atan atanh arccos arccosh arcsin arcsinh
+arctan arctanh atan2 arctan2 cosh sinh tan erf exp2 expm1 fix frac log10 log2 negative
+sgn xlogy float_power floor_divide true_divide bitwise_and bitwise_or bitwise_xor
+bitwise_not logical_and logical_or logical_xor logical_not eq ne lt le gt ge greater
+greater_equal less less_equal not_equal cumsum cumprod tril triu hypot logit
+addmm index_put""".split():
+    setattr(Tensor, _name + "_", _inplace_method(_name + "_", getattr(Tensor, _name)))
+
+
+def _composite_inplace(name, fn):
+    # A composite saves the tensor in inner nodes that ``inplace`` cannot see; a
+    # clone (whose backward needs no values) keeps those values from being
+    # overwritten by the write-back.
+    return _inplace_method(name, lambda a, *args, **kw: fn(ops.clone(a), *args, **kw))
+
+
+for _name in """hypot logit nan_to_num copysign deg2rad rad2deg heaviside sinc ldexp
+addmv addr addbmm baddbmm index_copy hardshrink""".split():
+    setattr(Tensor, _name + "_",
+            _composite_inplace(_name + "_", getattr(Tensor, _name)))
+
+
+def exponential_(self, lambd=1.0, *, generator=None):
+    """Fill with samples of Exp(lambd): ``-log(1 - U) / lambd``."""
+    return inplace(self, lambda x: -ops.log1p(-ops.rand(
+        x.shape, generator=generator, dtype=x.dtype)) / lambd, "exponential_")
+
+
+def cauchy_(self, median=0.0, sigma=1.0, *, generator=None):
+    """Fill with Cauchy samples: ``median + sigma tan(pi (U - 1/2))``."""
+    return inplace(self, lambda x: median + sigma * ops.tan(math.pi * (ops.rand(
+        x.shape, generator=generator, dtype=x.dtype) - 0.5)), "cauchy_")
+
+
+def log_normal_(self, mean=1.0, std=2.0, *, generator=None):
+    """Fill with ``exp(N(mean, std^2))`` samples."""
+    return inplace(self, lambda x: ops.exp(ops.randn(
+        x.shape, generator=generator, dtype=x.dtype) * std + mean), "log_normal_")
+
+
+def geometric_(self, p, *, generator=None):
+    """Fill with the number of Bernoulli(p) trials up to the first success."""
+    if not 0 < p <= 1:
+        raise ArgumentError(f"geometric_: expects p in (0, 1], got {p}")
+
+    def draw(x):
+        u = ops.rand(x.shape, generator=generator, dtype="float64")
+        if p == 1:
+            return ops.ones_like(u)
+        return ops.floor(ops.log1p(-u) / math.log1p(-p)) + 1
+    return inplace(self, draw, "geometric_")
+
+
+def fill_diagonal_(self, fill_value, wrap=False):
+    """Write ``fill_value`` on the main diagonal (all dims equal when > 2-D; for
+    tall matrices ``wrap`` restarts the diagonal every ``cols + 1`` rows)."""
+    if self.ndim < 2 or (self.ndim > 2 and len(set(self.shape)) != 1):
+        raise ShapeError(f"fill_diagonal_: needs at least 2 dims, all of equal length "
+                         f"when more than 2, got shape {fmt_shape(self.shape)}")
+    if self.ndim == 2:
+        rows, cols = self.shape
+        r = ops.unsqueeze(ops.arange(rows), 1)
+        c = ops.arange(cols)
+        on = r == c
+        if wrap and rows > cols + 1:
+            on = (r % (cols + 1)) == c
+    else:
+        grids = _extra.meshgrid(*[ops.arange(n) for n in self.shape])
+        on = ops.ones(self.shape, dtype="bool")
+        for g in grids[1:]:
+            on = ops.logical_and(on, g == grids[0])
+    return inplace(self, lambda x: ops.masked_fill(x, on, fill_value), "fill_diagonal_")
+
+
+Tensor.exponential_ = exponential_
+Tensor.cauchy_ = cauchy_
+Tensor.log_normal_ = log_normal_
+Tensor.geometric_ = geometric_
+Tensor.fill_diagonal_ = fill_diagonal_
+
+
+# -- ``chainrule.<name>`` spellings of methods (PyTorch's ``torch.abs_(x)``...) --------
+TOP_LEVEL = {name: getattr(Tensor, name) for name in """
+abs_ acos_ acosh_ arccos_ arccosh_ arcsin_ arcsinh_ arctan_ arctanh_ asin_ asinh_ atan_
+atanh_ ceil_ clamp_ clamp_max_ clamp_min_ clip_ cos_ cosh_ deg2rad_ rad2deg_ erf_ exp_
+exp2_ expm1_ fix_ floor_ frac_ log_ log10_ log1p_ log2_ logit_ neg_ negative_
+reciprocal_ relu_ round_ rsqrt_ sigmoid_ sin_ sinc_ sinh_ sqrt_ square_ tan_ tanh_
+trunc_ nan_to_num_ ldexp_ xlogy_ index_put_ softmax log_softmax addcmul addcdiv
+""".split()}
+# ``range`` is not in ``_extra.__all__``: a module-level ``range`` there would shadow
+# the builtin inside its own functions.
+TOP_LEVEL["range"] = _extra.torch_range
+TOP_LEVEL["detach"] = lambda input: input.detach()
+TOP_LEVEL["index_copy"] = _extra.index_copy
+TOP_LEVEL["cross"] = _cross
+TOP_LEVEL["unfold_copy"] = lambda input, dimension, size, step: ops.clone(
+    _unfold(input, dimension, size, step))
+TOP_LEVEL["narrow_copy"] = _extra.narrow_copy

@@ -3,7 +3,7 @@
 import math
 
 from ..errors import ShapeError, fmt_shape
-from ..ops import einsum, empty, flatten, matmul, unflatten
+from ..ops import einsum, empty, flatten, matmul, reshape, unflatten
 from ..ops import fused as _fused
 from . import init
 from .module import Module
@@ -21,9 +21,14 @@ def linear(input, weight, bias=None):
             f"linear: input of shape {fmt_shape(input.shape)} has "
             f"{input.shape[-1] if input.ndim else 'no'} features in its last dim, but "
             f"the weight {fmt_shape(weight.shape)} expects {weight.shape[-1]}")
-    if (input.ndim == 2 and weight.ndim == 2 and input.dtype is weight.dtype
+    if (input.ndim >= 2 and weight.ndim == 2 and input.dtype is weight.dtype
             and (bias is None or (bias.ndim == 1 and bias.dtype is weight.dtype))):
-        return _fused.linear(input, weight, bias)  # one dispatch, same result
+        if input.ndim == 2:
+            return _fused.linear(input, weight, bias)  # one dispatch, same result
+        # Leading dims folded into one: the weight's gradient is then one
+        # (out, in) matmul, not a batch of them summed afterwards.
+        flat = _fused.linear(reshape(input, (-1, input.shape[-1])), weight, bias)
+        return reshape(flat, input.shape[:-1] + (weight.shape[0],))
     out = matmul(input, weight.T if weight.ndim == 2 else weight)
     return out if bias is None else out + bias
 

@@ -13,8 +13,9 @@ How a layer runs: for each layer and direction the input projection
 ``x W_ih^T + b`` of all time steps is one matmul; the time loop, the only
 Python loop, then does one matmul ``h W_hh^T`` per step plus the gate math.
 The per-step slices come from ``unbind_copy``, whose backward is one stack
-instead of one full-size gradient per step.  The gate math is written with
-ordinary ops (a composite), shared by the layers and the cells.
+instead of one full-size gradient per step.  The LSTM step math is
+``ops.fused.lstm_cell``, a composite shared by the cells, the projected LSTM
+and the definition of the fused ``lstm_seq`` primitive.
 """
 import math
 import numbers
@@ -26,7 +27,7 @@ from ..ops import (
     empty, matmul, relu, reshape, sigmoid, split_copy, squeeze, stack, tanh,
     transpose, unbind_copy, unsqueeze, zeros,
 )
-from ..ops.fused import lstm_seq
+from ..ops.fused import lstm_cell, lstm_seq
 from .dropout import dropout as _dropout
 from .module import Module
 from .parameter import Parameter
@@ -42,19 +43,8 @@ def rnn_step(xg, h, whh_t, act):
     return (act(xg + matmul(h, whh_t)),)
 
 
-def lstm_step(xg, h, c, whh_t, whr_t=None):
-    """One LSTM step; ``xg`` ``(N, 4H)`` holds the i, f, g, o pre-activations.
-
-    ``c' = f * c + i * g`` and ``h' = o * tanh(c')`` (then ``h' W_hr^T`` when
-    projecting).  Returns ``(h', c')``.
-    """
-    gates = xg + matmul(h, whh_t)
-    i, f, g, o = split_copy(gates, c.shape[-1], 1)
-    c = sigmoid(f) * c + sigmoid(i) * tanh(g)
-    h = sigmoid(o) * tanh(c)
-    if whr_t is not None:
-        h = matmul(h, whr_t)
-    return h, c
+# The LSTM step is defined once, next to the sequence primitive it defines.
+lstm_step = lstm_cell
 
 
 def gru_step(x_rz, x_n, h, whh_t, bhh=None):

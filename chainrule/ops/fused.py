@@ -404,21 +404,36 @@ def _lstm_bwd_fwd(gout, ghT, gcT, whh, h0, c0, out, acts, cs, reverse):
 lstm_bwd_p = primitive("lstm_seq_backward", _lstm_bwd_fwd, n_out=4, quiet=True)
 
 
-def lstm_seq_composite(xg, whh, h0, c0, reverse):
-    """The definition, one step at a time in ordinary ops."""
+def lstm_cell(xg, h, c, whh_t, whr_t=None):
+    """One LSTM step: the definition every LSTM in chainrule is checked against.
+
+    ``xg`` ``(N, 4H)`` holds the input's share of the i, f, g, o
+    pre-activations (``x W_ih^T + b_ih + b_hh``), ``whh_t`` is ``W_hh^T``.
+    ``c' = sigmoid(f) c + sigmoid(i) tanh(g)``, ``h' = sigmoid(o) tanh(c')``,
+    then ``h' W_hr^T`` when projecting.  Returns ``(h', c')``.
+    """
     from .elementwise import sigmoid, tanh
     from .linalg import matmul
-    from .shape import split_copy, stack, t as tr, unbind_copy
+    from .shape import split_copy
 
-    hid = h0.shape[-1]
+    i, f, g, o = split_copy(xg + matmul(h, whh_t), c.shape[-1], 1)
+    c = sigmoid(f) * c + sigmoid(i) * tanh(g)
+    h = sigmoid(o) * tanh(c)
+    if whr_t is not None:
+        h = matmul(h, whr_t)
+    return h, c
+
+
+def lstm_seq_composite(xg, whh, h0, c0, reverse):
+    """The sequence primitive's definition: :func:`lstm_cell` step by step."""
+    from .shape import stack, t as tr, unbind_copy
+
     whh_t = tr(whh)
     steps = unbind_copy(xg, 0)
     outs = [None] * len(steps)
     h, c = h0, c0
-    for t in (range(len(steps) - 1, -1, -1) if reverse else range(len(steps))):
-        i, f, g, o = split_copy(steps[t] + matmul(h, whh_t), hid, 1)
-        c = sigmoid(f) * c + sigmoid(i) * tanh(g)
-        h = sigmoid(o) * tanh(c)
+    for t in _steps(len(steps), reverse):
+        h, c = lstm_cell(steps[t], h, c, whh_t)
         outs[t] = h
     return stack(outs, 0), h, c
 
@@ -434,39 +449,33 @@ def _lstm_vjp(n, g):
 
 
 def _lstm_jvp(c, t):
-    """Tangent recurrence, with the primal activations recomputed in ops."""
-    from .elementwise import sigmoid, tanh, _tadd
-    from .linalg import matmul
-    from .shape import split_copy, stack, t as tr, unbind_copy
+    """The composite's tangent, from reverse mode (no second copy of the math).
 
-    xg, whh, h0, c0 = c.inputs
-    txg, twhh, th, tcell = t
-    hid = h0.shape[-1]
-    whh_t = tr(whh)
-    steps = unbind_copy(xg, 0)
-    tsteps = unbind_copy(txg, 0) if txg is not None else [None] * len(steps)
-    touts = [None] * len(steps)
-    h, cc = h0, c0
-    zero = _zeros_like(h0)
-    th = zero if th is None else th
-    tcell = zero if tcell is None else tcell
-    for k in (range(len(steps) - 1, -1, -1) if c.params["reverse"] else
-              range(len(steps))):
-        gates = steps[k] + matmul(h, whh_t)
-        tg = _tadd(tsteps[k], matmul(th, whh_t))
-        if twhh is not None:
-            tg = _tadd(tg, matmul(h, tr(twhh)))
-        i, f, g, o = split_copy(gates, hid, 1)
-        ti, tf, tgg, to = split_copy(tg, hid, 1)
-        si, sf, tgt, so = sigmoid(i), sigmoid(f), tanh(g), sigmoid(o)
-        tcell = (tf * sf * (1 - sf) * cc + sf * tcell + ti * si * (1 - si) * tgt
-                 + si * tgg * (1 - tgt * tgt))
-        cc = sf * cc + si * tgt
-        tcc = tanh(cc)
-        th = to * so * (1 - so) * tcc + so * (1 - tcc * tcc) * tcell
-        h = so * tcc
-        touts[k] = th
-    return stack(touts, 0), th, tcell, None, None
+    ``jvp(t) = d/du <vjp(u), t>``: the vjp of the composite is linear in the
+    cotangent ``u``, so differentiating its inner product with the tangents
+    with respect to ``u`` gives the forward-mode derivative.
+    """
+    from ..autograd.engine import grad as autograd_grad
+    from .reduce import sum
+
+    with enable_grad():
+        ins = [x if x.requires_grad else x.detach().requires_grad_()
+               for x in c.inputs]
+        outs = lstm_seq_composite(*ins, **c.params)
+        us = [_zeros_like(o).requires_grad_() for o in outs]
+        wanted = [i for i, tan in enumerate(t) if tan is not None]
+        gs = autograd_grad(list(outs), [ins[i] for i in wanted], us,
+                           create_graph=True, allow_unused=True)
+        dot = None
+        for i, gi in zip(wanted, gs):
+            if gi is not None:
+                term = sum(gi * t[i])
+                dot = term if dot is None else dot + term
+        if dot is None:
+            return tuple(_zeros_like(o) for o in outs) + (None, None)
+        touts = autograd_grad([dot], us, create_graph=True, allow_unused=True,
+                              materialize_grads=True)
+    return tuple(touts) + (None, None)
 
 
 lstm_seq_p = primitive("lstm_seq", _lstm_fwd, vjp=_lstm_vjp, jvp=_lstm_jvp,
