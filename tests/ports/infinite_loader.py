@@ -15,7 +15,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset, RandomSampler
 
-TOLERANCE = {"loss": 0.4, "accuracy": 0.05}
+# (the mean loss of the last 50 batches is small and sampler-noise dominated)
+TOLERANCE = {"loss": 0.5, "accuracy": 0.05}
 SEEDS = [0, 1]
 
 
