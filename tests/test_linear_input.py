@@ -24,7 +24,8 @@ def _graph_ops(t):
 @pytest.mark.parametrize("bias", [True, False])
 def test_linear_any_rank_matches_torch(shape, bias):
     rng = np.random.default_rng(0)
-    x, w, b = rng.standard_normal(shape), rng.standard_normal((4, 3)), rng.standard_normal(4)
+    x, w = rng.standard_normal(shape), rng.standard_normal((4, 3))
+    b = rng.standard_normal(4)
     cx, cw = cr.tensor(x, requires_grad=True), cr.tensor(w, requires_grad=True)
     cb = cr.tensor(b, requires_grad=True) if bias else None
     tx, tw = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)

@@ -94,7 +94,8 @@ def test_linear_errors():
         nn.Linear(4, 2)(cr.randn(3, 2))
     with pytest.raises(cr.ShapeError, match=r"linear: .*\[5, 3\].*expects 4"):
         F.linear(cr.randn(5, 3), cr.randn(2, 4))
-    with pytest.raises(cr.DTypeError, match="input is float64, the layer.s weight is float32"):
+    with pytest.raises(cr.DTypeError,
+                       match="input is float64, the layer.s weight is float32"):
         nn.Linear(4, 2)(cr.randn(3, 4, dtype=cr.float64))
     with pytest.raises(cr.ShapeError, match="bilinear"):
         nn.Bilinear(2, 3, 4)(cr.randn(5, 2), cr.randn(5, 2))
