@@ -197,7 +197,7 @@ def test_csv_logger_writes_a_row_per_epoch_and_appends(tmp_path):
     h = _fit(_trainer(), [CSVLogger(path)], epochs=3, validation_split=0.25)
     rows = path.read_text().splitlines()
     assert rows[0] == "epoch,accuracy,loss,lr,val_accuracy,val_loss"
-    assert len(rows) == 4 and rows[2].startswith("1,")
+    assert len(rows) == 4 and rows[2].startswith("2,")  # 1-based, as the console
     assert float(rows[3].split(",")[2]) == h.history["loss"][2]
     _fit(_trainer(), [CSVLogger(path, append=True)], epochs=2, validation_split=0.25)
     rows = path.read_text().splitlines()

@@ -39,6 +39,9 @@ def test_demo_quick_trains_reports_and_writes_outputs(tmp_path):
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     rows = (out_dir / "history.csv").read_text().splitlines()
     assert rows[0].startswith("epoch,") and len(rows) == 4
+    # the CSV numbers epochs as the console does
+    epochs = re.findall(r"^Epoch (\d)/3", out, re.M)
+    assert [r.split(",")[0] for r in rows[1:]] == epochs
 
 
 def test_demo_exits_nonzero_when_target_missed(tmp_path, monkeypatch, capsys):

@@ -243,8 +243,8 @@ BAD_DATA = {
     "integer inputs into Linear": (
         dict(train=((X * 10).long(), Y)), DTypeError,
         "(checked on its first samples before training: inputs int64, targets "
-        "int64): in 0 (Linear): matmul: expected both operands to have the same "
-        "dtype, but got int64 and float32"),
+        "int64): in 0 (Linear): linear: input is int64, the layer's weight is "
+        "float32: convert the input with `.float()`"),
     "class out of range late in the data": (
         dict(train=(X, _with(Y, 33, 2))), IndexOutOfRange,
         "fit: the training targets hold class 2 (sample 33; 1 target(s) out of "

@@ -208,9 +208,9 @@ def test_regression_with_mse_and_mae():
 def test_fit_argument_errors():
     X, y = _blobs(20)
     t = _trainer()
-    with pytest.raises(ValueError, match=r"pass inputs and targets together as "
-                       r"fit\(\(x, y\), ...\)"):
-        t.fit(X, y)
+    # (fit(X, y) is Keras's form and trains: see test_fit_keras.py)
+    with pytest.raises(ValueError, match=r"epochs given twice"):
+        t.fit((X, y), 2, epochs=3)
     with pytest.raises(ValueError, match="got inputs without targets"):
         t.fit(X, epochs=1, verbose=0)
     with pytest.raises(ValueError, match="validation_split must be in"):

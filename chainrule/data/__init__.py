@@ -4,7 +4,7 @@ Mirrors ``torch.utils.data``; real and synthetic data sets live in
 :mod:`chainrule.data.datasets`.
 """
 from .collate import default_collate, default_convert
-from .dataloader import DataLoader
+from .dataloader import DataLoader, get_worker_info
 from .distributed import DistributedSampler
 from .dataset import (
     ConcatDataset, Dataset, IterableDataset, Subset, TensorDataset, random_split,
@@ -27,7 +27,7 @@ def __getattr__(name):
 
 __all__ = [
     "BatchSampler", "ConcatDataset", "DataLoader", "Dataset", "DistributedSampler",
-    "IterableDataset",
+    "IterableDataset", "get_worker_info",
     "RandomSampler", "Sampler", "SequentialSampler", "Standardize", "Subset",
     "SubsetRandomSampler", "TensorDataset", "WeightedRandomSampler",
     "default_collate", "default_convert", "random_split",

@@ -1,9 +1,11 @@
 """DataLoader: batches from a dataset, in order or shuffled.
 
-Loading happens in the calling process (``num_workers`` is accepted for
-PyTorch compatibility and ignored): datasets here are in memory, and an
-in-memory :class:`TensorDataset` is batched with one indexed read per tensor
-instead of a Python loop over items.
+With ``num_workers=0`` loading happens in the calling process; an in-memory
+:class:`TensorDataset` is batched with one indexed read per tensor instead of
+a Python loop over items, and stays in process whatever ``num_workers`` says
+(workers would only add the cost of sending its slices between processes).
+Other datasets with ``num_workers > 0`` load in worker processes, with
+PyTorch's semantics: see :mod:`chainrule.data._workers`.
 """
 from numbers import Integral
 
@@ -51,8 +53,23 @@ class DataLoader:
         if not isinstance(drop_last, bool):
             raise ArgumentError(f"DataLoader: drop_last should be a boolean, got "
                                 f"{drop_last!r}")
+        if num_workers == 0 and (prefetch_factor is not None or persistent_workers):
+            raise ArgumentError("DataLoader: prefetch_factor and persistent_workers "
+                                "need num_workers > 0")
+        if prefetch_factor is not None and (not isinstance(prefetch_factor, Integral)
+                                            or prefetch_factor < 1):
+            raise ArgumentError("DataLoader: prefetch_factor should be a positive "
+                                f"integer, got {prefetch_factor!r}")
+        if timeout < 0:
+            raise ArgumentError(f"DataLoader: timeout should be >= 0, got {timeout!r}")
         self.dataset = dataset
         self.num_workers = num_workers
+        self.worker_init_fn = worker_init_fn
+        self.multiprocessing_context = multiprocessing_context
+        self.prefetch_factor = 2 if prefetch_factor is None else prefetch_factor
+        self.persistent_workers = bool(persistent_workers)
+        self.timeout = timeout
+        self._pool = None
         self.generator = generator
         self.drop_last = drop_last
         self._iterable = isinstance(dataset, IterableDataset)
@@ -101,12 +118,41 @@ class DataLoader:
                                                   self.batch_size is not None)
 
     def __iter__(self):
+        if self.num_workers and not self._in_process():
+            return self._iter_workers()
         if self._iterable:
             return self._iter_stream()
         if self.batch_sampler is None:
             return (self.collate_fn(self.dataset[i]) for i in self.sampler)
         batches = iter(self.batch_sampler)  # draws this epoch's order now
         return self._iter_map(batches)
+
+    def _in_process(self):
+        """In-memory tensors batched by slicing: no worker can do that faster."""
+        return (not self._iterable and self._auto_batch and self._default_collate
+                and self.worker_init_fn is None and _has_batch(self.dataset))
+
+    def _iter_workers(self):
+        from .. import ops
+        from . import _workers
+
+        # Drawn when iteration starts, before the epoch's order, from the
+        # loader's generator: the workers' seeds follow the run's seed.
+        base_seed = ops.randint(0, 2**62, (), generator=self.generator).item()
+        if self._iterable:
+            batches = None
+        elif self.batch_sampler is None:
+            batches = iter(self.sampler)
+        else:
+            batches = iter(self.batch_sampler)  # draws this epoch's order now
+        if self._pool is None:
+            self._pool = _workers.WorkerPool(self, base_seed)
+        return _workers.iterate(self, self._pool, batches)
+
+    def __getstate__(self):  # (workers get the loader without the pool)
+        state = dict(self.__dict__)
+        state["_pool"] = None
+        return state
 
     def _iter_map(self, batches):
         fetch = self._fetcher()
@@ -153,3 +199,11 @@ class DataLoader:
 
 
 __all__ = ["DataLoader", "Sampler"]
+
+
+def get_worker_info():
+    """Inside a DataLoader worker process, its ``WorkerInfo`` (``id``,
+    ``num_workers``, ``seed``, ``dataset``); None in the main process."""
+    from ._workers import get_worker_info as info
+
+    return info()

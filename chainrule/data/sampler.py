@@ -1,15 +1,21 @@
 """Samplers: which indices a DataLoader reads, and in what order.
 
 Random samplers draw from a ``chainrule.Generator`` (the global one unless
-given ``generator=``), and draw a whole epoch's order when iteration starts,
+given ``generator=``), and fix a whole epoch's order when iteration starts,
 so saving the generator's state between epochs is enough to replay the next
-epoch exactly.
+epoch exactly.  A long epoch (``RandomSampler(..., num_samples=int(1e10))``,
+the "infinite loader" of many training scripts) is not drawn up front: its
+start takes one seed from the generator, and a private generator seeded with
+it yields the indices in chunks as they are consumed.
 """
 from numbers import Integral
 
 from .. import ops
 from ..errors import ArgumentError
+from ..random import Generator
 from ..tensor import Tensor
+
+_CHUNK = 1 << 16  # indices drawn at a time by a long RandomSampler epoch
 
 
 def _positive_int(value, name, who, allow_zero=False):
@@ -48,7 +54,8 @@ class RandomSampler(Sampler):
 
     Without replacement (default): a permutation, every index exactly once
     (``num_samples`` larger than the dataset repeats whole permutations).
-    With replacement: ``num_samples`` independent uniform draws.
+    With replacement: ``num_samples`` independent uniform draws.  Any
+    ``num_samples`` works, ``int(1e10)`` too: such epochs are drawn lazily.
     """
 
     def __init__(self, data_source, replacement=False, num_samples=None,
@@ -71,14 +78,22 @@ class RandomSampler(Sampler):
         n, k = len(self.data_source), self.num_samples
         if n == 0:
             return iter(())
-        if self.replacement:
-            idx = ops.randint(0, n, (k,), generator=self.generator).tolist()
-        else:
-            idx = []
-            while len(idx) < k:
-                idx += ops.randperm(n, generator=self.generator).tolist()
-            idx = idx[:k]
-        return iter(idx)
+        if not self.replacement and k <= n:  # one permutation, drawn now
+            return iter(ops.randperm(n, generator=self.generator)[:k].tolist())
+        # Longer epochs: one draw now fixes the epoch; indices come lazily.
+        seed = ops.randint(0, 2**62, (), generator=self.generator).item()
+        return self._lazy(n, k, Generator().manual_seed(seed))
+
+    def _lazy(self, n, k, gen):
+        """``k`` indices of ``n`` from ``gen``, ``_CHUNK`` (or one permutation)
+        at a time, so memory stays bounded however large ``k`` is."""
+        while k > 0:
+            if self.replacement:
+                chunk = ops.randint(0, n, (min(k, _CHUNK),), generator=gen).tolist()
+            else:
+                chunk = ops.randperm(n, generator=gen)[:k].tolist()
+            k -= len(chunk)
+            yield from chunk
 
     def __len__(self):
         return self.num_samples

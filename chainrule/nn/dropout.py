@@ -5,6 +5,8 @@ the input; in eval mode the layers are the identity.  The mask is drawn by
 ``chainrule.rand`` from the default generator (or ``generator=``), so
 ``manual_seed`` makes runs repeatable.
 """
+import warnings
+
 from ..errors import ArgumentError, ShapeError, fmt_shape
 from ..ops import rand, zeros_like
 from ..ops._util import floating
@@ -39,7 +41,17 @@ def dropout(input, p=0.5, training=True, inplace=False, *, generator=None):
 def _channel_dropout(input, p, training, inplace, generator, nd, op, lead=None):
     _check_p(p, op)
     x = floating(input)
-    if x.ndim not in (nd + 1, nd + 2):
+    if x.ndim not in (nd + 1, nd + 2) and nd > 1 and x.ndim >= 2:
+        # PyTorch deprecates but accepts these: one draw per (dim 0, dim 1)
+        # pair, which for a 2-d input is element-wise dropout.
+        warnings.warn(
+            f"{op}: Received a {x.ndim}-D input to {op}, which is deprecated and "
+            "will be an error in a future release; use dropout for element-wise "
+            f"dropout.  {op} drops whole channels of inputs with {nd} spatial dims, "
+            f"a channel dim and an optional batch dim ({nd + 1}-D or {nd + 2}-D)",
+            UserWarning, stacklevel=3)
+        lead = 2
+    elif x.ndim not in (nd + 1, nd + 2):
         raise ShapeError(f"{op}: expected a {nd + 1}-d (unbatched) or {nd + 2}-d "
                          f"(batched) input, got shape {fmt_shape(x.shape)}")
     if not training or p == 0.0:
@@ -62,7 +74,7 @@ def dropout2d(input, p=0.5, training=True, inplace=False, *, generator=None):
 
     A 3-d input is read as ``(N, C, L)``, as PyTorch still does.
     """
-    lead = 2 if getattr(input, "ndim", 0) == 3 else None
+    lead = 2 if getattr(input, "ndim", 0) in (2, 3) else None
     return _channel_dropout(input, p, training, inplace, generator, 2, "dropout2d",
                             lead)
 

@@ -20,6 +20,7 @@ from ..ops import (
 )
 from ..ops._util import floating
 from ..ops import full as _full
+from ..ops import tensor as _tensor
 from ..ops import fused as _fused
 from ..tensor import Tensor
 from .activation import log_softmax, logsigmoid
@@ -70,7 +71,7 @@ def _same_shape(input, target, op):
 def _pair(input, target, op):
     """Float input and target of the same shape and dtype."""
     x = floating(input)
-    t = target if isinstance(target, Tensor) else Tensor(target)
+    t = target if isinstance(target, Tensor) else _tensor(target)
     _same_shape(x, t, op)
     if t.dtype is not x.dtype:
         t = t.to(x.dtype)
@@ -207,7 +208,7 @@ def _class_setup(input, target, op):
         raise ShapeError(f"{op}: input must have a class dim, got a 0-d tensor")
     cdim = 0 if x.ndim == 1 else 1
     c = x.shape[cdim]
-    t = target if isinstance(target, Tensor) else Tensor(target)
+    t = target if isinstance(target, Tensor) else _tensor(target)
     return x, t, cdim, c
 
 
@@ -505,7 +506,7 @@ def cosine_embedding_loss(input1, input2, target, margin=0.0, size_average=None,
     if a.shape != b.shape or a.ndim not in (1, 2):
         raise ShapeError(f"cosine_embedding_loss: inputs must both be (N, D) or (D,), "
                          f"got {fmt_shape(a.shape)} and {fmt_shape(b.shape)}")
-    t = target if isinstance(target, Tensor) else Tensor(target)
+    t = target if isinstance(target, Tensor) else _tensor(target)
     if t.shape != a.shape[:-1]:
         raise ShapeError(f"cosine_embedding_loss: target must have shape "
                          f"{fmt_shape(a.shape[:-1])}, got {fmt_shape(t.shape)}")
@@ -522,7 +523,7 @@ def margin_ranking_loss(input1, input2, target, margin=0.0, size_average=None,
     """``max(0, -y (x1 - x2) + margin)``: ``y = 1`` wants x1 ranked above x2."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
     a, b = floating(input1), floating(input2)
-    t = target if isinstance(target, Tensor) else Tensor(target)
+    t = target if isinstance(target, Tensor) else _tensor(target)
     if not (a.shape == b.shape == t.shape):
         raise ShapeError(f"margin_ranking_loss: input1, input2 and target must have "
                          f"the same shape, got {fmt_shape(a.shape)}, "

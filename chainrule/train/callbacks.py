@@ -14,6 +14,7 @@ from a checkpoint it loads those states before ``on_train_begin`` and sets
 import math
 import os
 import sys
+import warnings
 from pathlib import Path
 
 from ..errors import ArgumentError
@@ -55,6 +56,27 @@ class Callback:
         """After every callback's ``on_epoch_end`` (the History's included):
         the training state is complete for the epoch, the moment to save it."""
 
+    # Keras's names.  ``on_train_batch_*`` are called with ``on_batch_*`` for
+    # each training step; ``on_test_*`` around the validation pass of ``fit``
+    # and around ``evaluate``.
+    def on_train_batch_begin(self, batch, logs=None):
+        pass
+
+    def on_train_batch_end(self, batch, logs=None):
+        pass
+
+    def on_test_begin(self, logs=None):
+        pass
+
+    def on_test_end(self, logs=None):
+        pass
+
+    def on_test_batch_begin(self, batch, logs=None):
+        pass
+
+    def on_test_batch_end(self, batch, logs=None):
+        pass
+
     def state_dict(self):
         """This callback's progress (counters, best scores) as a plain dict."""
         return {}
@@ -72,6 +94,7 @@ class CallbackList(Callback):
             if not isinstance(cb, Callback):
                 raise ArgumentError(f"fit: callbacks must be Callback instances, got "
                                     f"{type(cb).__name__}")
+            _warn_unknown_hooks(type(cb))
 
     def set_trainer(self, trainer):
         for cb in self.callbacks:
@@ -99,12 +122,47 @@ class CallbackList(Callback):
 
     def on_batch_begin(self, batch, logs=None):
         self._call("on_batch_begin", batch, logs)
+        self._call("on_train_batch_begin", batch, logs)
 
     def on_batch_end(self, batch, logs=None):
         self._call("on_batch_end", batch, logs)
+        self._call("on_train_batch_end", batch, logs)
 
     def on_epoch_complete(self, epoch, logs=None):
         self._call("on_epoch_complete", epoch, logs)
+
+    def on_test_begin(self, logs=None):
+        self._call("on_test_begin", logs)
+
+    def on_test_end(self, logs=None):
+        self._call("on_test_end", logs)
+
+    def on_test_batch_begin(self, batch, logs=None):
+        self._call("on_test_batch_begin", batch, logs)
+
+    def on_test_batch_end(self, batch, logs=None):
+        self._call("on_test_batch_end", batch, logs)
+
+
+_HOOKS = frozenset(n for n in vars(Callback) if n.startswith("on_"))
+_WARNED = set()
+
+
+def _warn_unknown_hooks(cls):
+    """Warn once per class about a method named like a hook that none calls
+    (``on_epoch_ended``, ``on_predict_end``...): it would silently never run."""
+    if cls in _WARNED:
+        return
+    _WARNED.add(cls)
+    for name in sorted({n for k in cls.__mro__ for n in vars(k)}):
+        if name.startswith("on_") and name not in _HOOKS:
+            import difflib
+
+            close = difflib.get_close_matches(name, sorted(_HOOKS), n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            warnings.warn(f"callback {cls.__name__} defines {name}, which is not a "
+                          f"hook the Trainer calls{hint}; hooks: "
+                          f"{', '.join(sorted(_HOOKS))}", UserWarning, stacklevel=4)
 
 
 class History(Callback):
@@ -493,6 +551,9 @@ class ReduceLROnPlateau(Callback):
 class CSVLogger(Callback):
     """Append one row per epoch (``epoch`` then the log keys) to a CSV file.
 
+    Epochs are numbered from 1, as the progress line (``Epoch 1/15``) and
+    ``plot_history`` number them.
+
     The file is flushed after every row, so it is complete up to the last
     finished epoch even if training dies.  Its state is the file's length
     after the last row: a run resumed from a checkpoint cuts the file back
@@ -547,7 +608,9 @@ class CSVLogger(Callback):
         if self._keys is None:
             self._keys = sorted(logs)
             writer.writerow(["epoch"] + self._keys)
-        writer.writerow([epoch] + [repr(float(logs[k])) if k in logs else ""
+        # 1-based, as the console's "Epoch 1/15" and plot_history's x axis
+        # (Keras's CSVLogger writes the 0-based index instead).
+        writer.writerow([epoch + 1] + [repr(float(logs[k])) if k in logs else ""
                                    for k in self._keys])
         self._file.flush()
         self._size = self._tell()

@@ -26,7 +26,10 @@ history that follow are bit-identical to those of a run never interrupted.
 import os
 from numbers import Integral
 
+import numpy as np
+
 from .. import ops
+from .._dtype import get_default_dtype
 from ..autograd import no_grad
 from ..data import DataLoader, Dataset, Subset, TensorDataset
 from ..errors import ArgumentError, ShapeError, fmt_shape
@@ -95,6 +98,49 @@ def _resolve_optimizer(optimizer, model):
 
 def _as_tensor(x):
     return x if isinstance(x, Tensor) else ops.as_tensor(x)
+
+
+def _numpy_pair(data):
+    """(x, y) with NumPy arrays as tensors: floats in the default dtype (as
+    Keras casts to its floatx), integers as int64; anything else unchanged."""
+    if isinstance(data, (tuple, list)) and any(isinstance(a, np.ndarray)
+                                               for a in data):
+        return tuple(_from_numpy(a) for a in data)
+    return _from_numpy(data)
+
+
+def _from_numpy(a):
+    if not isinstance(a, np.ndarray):
+        return a
+    if a.dtype.kind == "f":
+        return ops.tensor(a, dtype=get_default_dtype())
+    if a.dtype.kind in "iu":
+        return ops.tensor(a, dtype="int64")
+    return ops.tensor(a)
+
+
+def _keras_args(train, y, x, epochs):
+    """``fit``'s data and epochs from either calling form: ``fit(train,
+    epochs)`` or Keras's ``fit(x, y, batch_size, epochs)``."""
+    if x is not None:
+        if train is not None:
+            raise ArgumentError("fit: give the inputs once, positionally or as x=")
+        train = x
+    if isinstance(y, Integral) and not isinstance(y, bool):  # fit(train, epochs)
+        if epochs is not None:
+            raise ArgumentError(f"fit: epochs given twice ({y} and {epochs}); "
+                                "targets go second: fit(x, y, epochs=...)")
+        y, epochs = None, y
+    if train is None:
+        raise ArgumentError("fit: no training data; call fit(x, y, ...) or "
+                            "fit((x, y), ...)")
+    if y is not None:
+        if isinstance(train, (tuple, list, Dataset, DataLoader)):
+            raise ArgumentError(f"fit: targets given apart from a "
+                                f"{type(train).__name__}; pass fit(x, y) with arrays "
+                                "or tensors, or the pairs alone")
+        train = (train, y)
+    return _numpy_pair(train), 1 if epochs is None else epochs
 
 
 def _to_dataset(data, who, targets=True):
@@ -227,13 +273,18 @@ class Trainer:
         return self.model(*inputs)
 
     # -- fit ---------------------------------------------------------------------------
-    def fit(self, train, epochs=1, *, batch_size=None, validation_data=None,
-            validation_split=0.0, callbacks=None, shuffle=True, verbose=1,
-            initial_epoch=0, validation_batch_size=None, resume_from=None):
+    def fit(self, train=None, y=None, batch_size=None, epochs=None, *, x=None,
+            validation_data=None, validation_split=0.0, callbacks=None, shuffle=True,
+            verbose=1, initial_epoch=0, validation_batch_size=None,
+            resume_from=None):
         """Train until ``epochs`` epochs are done; returns the :class:`History`.
 
         ``train``: ``(inputs, targets)`` tensors (inputs (N, ...), targets
-        (N, ...)), a Dataset yielding such pairs, or a DataLoader.
+        (N, ...)), a Dataset yielding such pairs, or a DataLoader; called as
+        ``fit(train, epochs)``.  Keras's form works too: ``fit(x, y,
+        batch_size, epochs, validation_data=(x_val, y_val), ...)`` (or
+        ``fit(x=..., y=...)``) with tensors or NumPy arrays; NumPy floats
+        become the default dtype (float32), NumPy integers int64.
         ``validation_data``: the same kinds, evaluated after every epoch
         (logged with a ``val_`` prefix); or ``validation_split``: the fraction
         of ``train`` held out, taken from its end before any shuffling.
@@ -254,9 +305,8 @@ class Trainer:
         checkpoint to resume from must be intact and match the model.  Each
         failure raises a chainrule error saying what is wrong.
         """
-        if isinstance(epochs, Tensor):
-            raise ArgumentError("fit: the second argument is epochs; pass inputs and "
-                                "targets together as fit((x, y), ...)")
+        train, epochs = _keras_args(train, y, x, epochs)
+        validation_data = _numpy_pair(validation_data)
         if not isinstance(epochs, Integral) or epochs < 0:
             raise ArgumentError(f"fit: epochs must be an int >= 0, got {epochs!r}")
         if verbose not in (0, 1, 2):
@@ -335,7 +385,7 @@ class Trainer:
                 if self.strategy is not None:
                     logs = self.strategy.reduce_logs(logs, self._epoch_samples)
                 if val_loader is not None:
-                    val = self._evaluate(val_loader)
+                    val = self._evaluate(val_loader, cb)
                     logs.update({"val_" + k: v for k, v in val.items()})
                 logs["lr"] = float(self.optimizer.param_groups[0]["lr"])
                 self.epoch = epoch + 1
@@ -452,14 +502,18 @@ class Trainer:
         return logs
 
     # -- evaluate / predict ------------------------------------------------------------
-    def _evaluate(self, loader):
+    def _evaluate(self, loader, cb=None):
         metrics = self._make_metrics()
         total, count = 0.0, 0
         was_training = self.model.training
         self.model.eval()
+        if cb is not None:
+            cb.on_test_begin()
         try:
             with no_grad():
-                for batch in loader:
+                for step, batch in enumerate(loader):
+                    if cb is not None:
+                        cb.on_test_batch_begin(step)
                     inputs, targets = _split_batch(batch, "evaluate")
                     if targets is None:
                         raise ArgumentError("evaluate: the data yields batches without "
@@ -470,20 +524,27 @@ class Trainer:
                     count += n
                     for m in metrics:
                         m.update(outputs, targets)
+                    if cb is not None:
+                        cb.on_test_batch_end(step, {"size": n})
         finally:
             self.model.train(was_training)
         if not count:
             raise ArgumentError("evaluate: the data produced no batches")
         out = {"loss": total / count}
         out.update({m.name: m.compute() for m in metrics})
+        if cb is not None:
+            cb.on_test_end(dict(out))
         return out
 
-    def evaluate(self, data, *, batch_size=None, verbose=0):
+    def evaluate(self, data=None, y=None, batch_size=None, *, x=None, verbose=0):
         """Loss and metrics over ``data`` as ``{'loss': float, name: float, ...}``.
 
         ``data``: (inputs, targets) tensors, a Dataset or a DataLoader.  Runs
         in eval mode without gradients and restores the model's mode.
         """
+        data = _numpy_pair(data if x is None else x)
+        if y is not None:  # Keras: evaluate(x, y)
+            data = (data, _from_numpy(y))
         res = self._evaluate(self._loader(data, batch_size, False, "evaluate"))
         if verbose:
             from .progress import format_logs
@@ -491,12 +552,13 @@ class Trainer:
             print("Evaluation - " + format_logs(res), flush=True)
         return res
 
-    def predict(self, data, *, batch_size=None):
+    def predict(self, data=None, batch_size=None, *, x=None):
         """The model's outputs for ``data``, concatenated: (N, ...) Tensor.
 
         ``data``: an inputs tensor, (inputs, targets) (targets ignored), a
         Dataset or a DataLoader.  Eval mode, no gradients, mode restored.
         """
+        data = _numpy_pair(data if x is None else x)
         loader = self._loader(data, batch_size, False, "predict", targets=False)
         outs = []
         was_training = self.model.training
