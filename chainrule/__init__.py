@@ -44,7 +44,8 @@ _malloc.tune()
 
 # Subpackages load on first use (``cr.nn``, ``import chainrule.optim``...), so
 # ``import chainrule`` pays only for tensors, ops and autograd.
-_LAZY_MODULES = ("nn", "optim", "func", "data", "utils", "io", "train", "viz")
+_LAZY_MODULES = ("nn", "optim", "func", "data", "utils", "io", "train", "viz",
+                 "distributions", "gp", "bayes")
 _LAZY_NAMES = {"save": "io", "load": "io"}
 
 
