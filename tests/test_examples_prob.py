@@ -19,3 +19,12 @@ def test_gp_diabetes(tmp_path):
     ours = _number(r"interval coverage \S+, log marginal likelihood (\S+)", out)
     assert ours >= _number(r"scikit-learn log marginal likelihood (\S+)", out) - 1e-3
     assert (tmp_path / "gp_diabetes.png").stat().st_size > 10000
+
+
+def test_digits_uncertainty(tmp_path):
+    out = run_example("digits_uncertainty.py", tmp_path)
+    det = _number(r"deterministic\s+\S+\s+(\S+)", out)
+    for name in ("Bayesian CNN", "MC dropout", "ensemble of 5"):
+        assert _number(rf"{name}\s+(\S+)", out) >= 0.90
+        assert _number(rf"{name}\s+\S+\s+(\S+)", out) < det
+    assert (tmp_path / "digits_uncertainty.png").stat().st_size > 10000
