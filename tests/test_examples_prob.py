@@ -28,3 +28,12 @@ def test_digits_uncertainty(tmp_path):
         assert _number(rf"{name}\s+(\S+)", out) >= 0.90
         assert _number(rf"{name}\s+\S+\s+(\S+)", out) < det
     assert (tmp_path / "digits_uncertainty.png").stat().st_size > 10000
+
+
+def test_nngp_wide(tmp_path):
+    out = run_example("nngp_wide.py", tmp_path)
+    narrow = abs(_number(r"width\s+2: excess kurtosis of f\(0.5\) (\S+),", out))
+    wide = abs(_number(r"width\s+1024: excess kurtosis of f\(0.5\) (\S+),", out))
+    assert wide < 0.3 < narrow
+    assert _number(r"NNGP regression (\S+),", out) < 0.05
+    assert (tmp_path / "nngp_wide.png").stat().st_size > 10000
