@@ -18,3 +18,7 @@ from .generate import (  # noqa: F401
 )
 from .kv_cache import cached_encoder_layer, cached_self_attention  # noqa: F401
 from .models import RNNLanguageModel, TransformerLanguageModel  # noqa: F401
+from .attention import AdditiveAttention, MultiplicativeAttention, attend  # noqa: F401
+from .seq2seq import (  # noqa: F401
+    AttentionSeq2Seq, TransformerSeq2Seq, sinusoidal_positions,
+)

@@ -43,6 +43,9 @@ class RNNLanguageModel(nn.Module):
                        dropout=dropout if num_layers > 1 else 0.0)
         self.drop = nn.Dropout(dropout)
         self.head = nn.Linear(hidden_size, vocab_size)
+        # Small embeddings: N(0, 1) rows would give huge initial logits once
+        # the matrix doubles as the output layer.
+        nn.init.uniform_(self.embed.weight, -0.1, 0.1)
         if tie_weights:
             self.head.weight = self.embed.weight
 
@@ -79,6 +82,10 @@ class TransformerLanguageModel(nn.Module):
         self.norm = nn.LayerNorm(d_model)
         self.head = nn.Linear(d_model, vocab_size, bias=False)
         self.head.weight = self.tok.weight
+        # GPT-2's scale: with the tied head, N(0, 1) rows would start the
+        # logits (and the loss) far too large.
+        nn.init.normal_(self.tok.weight, 0.0, 0.02)
+        nn.init.normal_(self.pos.weight, 0.0, 0.02)
 
     def _embed(self, ids, start):
         _check_ids(ids, "TransformerLanguageModel")

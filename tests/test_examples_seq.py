@@ -1,0 +1,9 @@
+"""The sequence examples in their short mode (``CHAINRULE_QUICK=1``): each
+asserts its own target; here the printed result is checked too."""
+from tests.test_examples import _number, run_example
+
+
+def test_translate_dates(tmp_path):
+    out = run_example("translate_dates.py", tmp_path)
+    assert _number(r"held-out exact match (\S+)% \(target 40%\)", out) >= 40
+    assert (tmp_path / "attention_dates.png").stat().st_size > 10_000
