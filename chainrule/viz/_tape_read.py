@@ -29,17 +29,19 @@ class Tape:
     def __init__(self, roots):
         self.roots = list(roots)
         self.order = evaluation_order(self.roots)
-        self.out_shapes = {}
+        self.out_shapes, self.out_dtypes = {}, {}
         self.consumers = {}  # (id(obj), oi) -> [(node, input index)]
         for node in self.order:
             for i, (e, meta) in enumerate(zip(node.edges, node.metas)):
                 if e is not None:
                     key = (id(e[0]), e[1])
                     self.out_shapes.setdefault(key, tuple(meta[0]))
+                    self.out_dtypes.setdefault(key, meta[1])
                     self.consumers.setdefault(key, []).append((node, i))
         for r in self.roots:
             if r.grad_fn is not None:
                 self.out_shapes[(id(r.grad_fn), r._oi)] = tuple(r.shape)
+                self.out_dtypes[(id(r.grad_fn), r._oi)] = r._data.dtype
         self.values = {}
 
     def n_out(self, node):
@@ -49,6 +51,11 @@ class Tape:
         if node.out_metas is not None:
             return tuple(node.out_metas[oi][0])
         return self.out_shapes.get((id(node), oi))
+
+    def out_dtype(self, node, oi=0):
+        if node.out_metas is not None:
+            return node.out_metas[oi][1]
+        return self.out_dtypes.get((id(node), oi))
 
     def value(self, obj, oi=0):
         """The value of output ``oi`` of a node (or of a leaf Tensor), or None."""
