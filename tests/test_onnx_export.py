@@ -90,3 +90,48 @@ def test_name_count_errors(tmp_path):
     with pytest.raises(ExportError, match="2 input_names for 1 tensor inputs"):
         chainrule.onnx.export(m, cr.randn(1, 2), tmp_path / "m.onnx",
                               input_names=["a", "b"])
+
+
+def _has_interpreter():
+    try:
+        from chainrule._tape import Interpreter, interpreting  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+class LastOutput(nn.Module):
+    def __init__(self, rnn):
+        super().__init__()
+        self.rnn = rnn
+
+    def forward(self, x):
+        return self.rnn(x)[0]
+
+
+# Batch norm's eps, the RNNs' zero initial states and GRU's ``1 - z`` are
+# constants the tape does not keep; recording them needs the interpreter stack.
+needs_interpreter = pytest.mark.skipif(
+    not _has_interpreter(), reason="needs chainrule._tape.Interpreter to record "
+    "constants the tape drops")
+
+
+@needs_interpreter
+def test_cnn_with_batch_norm_in_eval(tmp_path):
+    cr.manual_seed(0)
+    m = nn.Sequential(nn.Conv2d(1, 3, 3, padding=1), nn.BatchNorm2d(3), nn.ReLU(),
+                      nn.Flatten(), nn.Linear(3 * 36, 2))
+    m.train()
+    for _ in range(3):  # running statistics away from their initial values
+        m(cr.randn(8, 1, 6, 6) * 2 + 1)
+    roundtrip(tmp_path, m, cr.randn(2, 1, 6, 6), cr.randn(5, 1, 6, 6))
+
+
+@needs_interpreter
+@pytest.mark.parametrize("rnn", ["LSTM", "GRU"])
+def test_recurrent(tmp_path, rnn):
+    cr.manual_seed(0)
+    m = LastOutput(getattr(nn, rnn)(4, 3, batch_first=True))
+    proto = roundtrip(tmp_path, m, cr.randn(2, 5, 4), cr.randn(3, 5, 4))
+    if rnn == "LSTM":
+        assert "LSTM" in ops_of(proto)

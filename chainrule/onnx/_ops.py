@@ -15,9 +15,13 @@ _UNARY = {
     "relu": "Relu", "abs": "Abs", "neg": "Neg", "sin": "Sin", "cos": "Cos",
     "erf": "Erf", "reciprocal": "Reciprocal", "floor": "Floor", "ceil": "Ceil",
     "sign": "Sign", "clone": "Identity", "tan": "Tan", "atan": "Atan",
+    "logical_not": "Not", "isnan": "IsNaN",
 }
 _BINARY = {"add": "Add", "sub": "Sub", "mul": "Mul", "div": "Div", "matmul": "MatMul",
-           "maximum": "Max", "minimum": "Min", "pow": "Pow"}
+           "maximum": "Max", "minimum": "Min", "pow": "Pow", "lt": "Less",
+           "gt": "Greater", "le": "LessOrEqual", "ge": "GreaterOrEqual",
+           "eq": "Equal", "logical_and": "And", "logical_or": "Or",
+           "logical_xor": "Xor"}
 
 RULES = {}
 
@@ -34,6 +38,11 @@ for _p, _op in _UNARY.items():
     RULES[_p] = (lambda op: lambda ctx, call, xs, shapes: [ctx.node(op, xs[:1])])(_op)
 for _p, _op in _BINARY.items():
     RULES[_p] = (lambda op: lambda ctx, call, xs, shapes: [ctx.node(op, xs[:2])])(_op)
+
+
+@rule("ne")
+def _ne(ctx, call, xs, shapes):
+    return [ctx.node("Not", [ctx.node("Equal", xs[:2])])]
 
 
 @rule("rsqrt")
@@ -156,6 +165,7 @@ def _split(ctx, call, xs, shapes):
     p = call.params
     sizes = ctx.const(np.asarray(p["sizes"], np.int64))
     outs = ctx.node("Split", [xs[0], sizes], n_out=len(p["sizes"]), axis=p["axis"])
+    outs = [outs] if isinstance(outs, str) else outs
     if p["squeeze"]:
         ax = ctx.const(np.asarray([p["axis"]], np.int64))
         outs = [ctx.node("Squeeze", [o, ax]) for o in outs]
@@ -215,3 +225,30 @@ def _to_dtype(ctx, call, xs, shapes):
 @rule("where")
 def _where(ctx, call, xs, shapes):
     return [ctx.node("Where", xs[:3])]
+
+
+@rule("lstm_seq")
+def _lstm_seq(ctx, call, xs, shapes):
+    """ONNX LSTM over the precomputed input projections ``xg`` (T, N, 4H).
+
+    ONNX orders gates i, o, f, c where chainrule (as PyTorch) has i, f, g, o,
+    so W is a permutation matrix (X W^T reorders xg) and R is ``whh`` with
+    its rows in ONNX's order; B is zero (the biases are already in xg)."""
+    xg, whh, h0, c0 = xs
+    dtype = call.metas[0][1]
+    h = shapes[1][1]
+    perm = np.concatenate([np.arange(0, h), np.arange(3 * h, 4 * h),
+                           np.arange(h, 2 * h), np.arange(2 * h, 3 * h)])
+    w = np.eye(4 * h, dtype=dtype)[perm][None]
+    r = ctx.node("Unsqueeze", [ctx.node("Gather", [whh, ctx.const(perm.astype(
+        np.int64))], axis=0), ctx.const(np.asarray([0], np.int64))])
+    b = ctx.const(np.zeros((1, 8 * h), dtype=dtype))
+    zero = ctx.const(np.asarray([0], np.int64))
+    h0 = ctx.node("Unsqueeze", [h0, zero])
+    c0 = ctx.node("Unsqueeze", [c0, zero])
+    y, yh, yc = ctx.node("LSTM", [xg, ctx.const(w), r, b, "", h0, c0], n_out=3,
+                         hidden_size=h,
+                         direction="reverse" if call.params["reverse"] else "forward")
+    one = ctx.const(np.asarray([1], np.int64))
+    return [ctx.node("Squeeze", [y, one]), ctx.node("Squeeze", [yh, zero]),
+            ctx.node("Squeeze", [yc, zero]), None, None]

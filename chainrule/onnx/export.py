@@ -31,10 +31,44 @@ class _Ctx:
         self.helper, self.opset, self.dynamic = helper, opset, dynamic
         self.nodes, self.inits, self.n = [], [], 0
         self.arrays = []  # (ndarray, name) of integer inputs
-        self.other = {}  # id(call) -> its params in the run with other sizes
+        self.other = {}  # id(call) -> (inputs, params) in the run with other sizes
+        self.dyn_dims = []  # (input name, axis) of each dynamic input axis
 
     def other_params(self, call):
-        return self.other.get(id(call), {})
+        return self.other.get(id(call), (None, {}))[1]
+
+    def grown_const(self, call, i, t):
+        """A constant whose shape follows a dynamic axis (zero initial states
+        made inside forward): ConstantOfShape with that dim read at run time.
+        None when its shape does not change with the dynamic axes."""
+        other = self.other.get(id(call))
+        if other is None:
+            return None
+        t2 = other[0][i].tensor
+        if t2 is None or tuple(t2.shape) == tuple(t.shape):
+            return None
+        flat = t.detach().numpy().reshape(-1)
+        if len(self.dyn_dims) != 1 or not flat.size or (flat != flat[0]).any():
+            raise ExportError(
+                f"export: operand {i} of {call.name} is a constant whose shape "
+                f"follows the dynamic axes ({list(t.shape)} vs {list(t2.shape)}) and "
+                "that is not filled with one value; it cannot be exported "
+                "with dynamic_axes")
+        (src, axis), = self.dyn_dims
+        dims = []
+        for a, b in zip(t.shape, t2.shape):
+            if a == b:
+                dims.append(self.const(np.asarray([a], np.int64)))
+            else:
+                dims.append(self.node("Gather", [self.node("Shape", [src]),
+                                                 self.const(np.asarray([axis],
+                                                                       np.int64))]))
+        shape = self.node("Concat", dims, axis=0) if dims else \
+            self.const(np.zeros(0, np.int64))
+        return self.node("ConstantOfShape", [shape],
+                         value=self.helper.make_tensor(
+                             "value", self.helper.np_dtype_to_tensor_dtype(flat.dtype),
+                             [1], [flat[0].item()]))
 
     def input_array(self, arr):
         for a, name in self.arrays:
@@ -112,6 +146,7 @@ def export(model, args, f, export_params=True, verbose=False, training=None,
     ctx = _Ctx(helper, opset_version, bool(dynamic_axes))
     for k, n in enumerate(input_names):
         dyn_in[k] = _axes_spec(dynamic_axes.get(n), n)
+        ctx.dyn_dims += [(n, ax) for ax in sorted(dyn_in[k])]
     if any(dyn_in.values()):
         _second_run(model, args, dyn_in, rec, ctx)
     names = {}  # id(tensor) or recorded key -> ONNX name
@@ -138,11 +173,21 @@ def export(model, args, f, export_params=True, verbose=False, training=None,
                 "that the recorded tape did not keep; this export needs the "
                 "dispatcher's interpreter stack (chainrule._tape.Interpreter)")
         if id(t) not in names:
+            grown = ctx.grown_const(call, i, t) if id(t) not in state else None
+            if grown is not None:
+                return grown, tuple(t.shape)
             arr = t.detach().numpy()
             names[id(t)] = ctx.const(arr, name=state.get(id(t)))
         return names[id(t)], tuple(t.shape)
 
-    for call in rec.calls:
+    # Only calls the outputs depend on: the model may also compute checks
+    # (index range tests) whose results never reach an output.
+    needed, live = set(rec.outputs), []
+    for call in reversed(rec.calls):
+        if any(k in needed for k in call.outs):
+            live.append(call)
+            needed.update(r.key for r in call.inputs if r.key is not None)
+    for call in reversed(live):
         fn = RULES.get(call.name)
         if fn is None:
             raise ExportError(f"export: primitive {call.name!r} has no ONNX mapping; "
@@ -218,5 +263,5 @@ def _second_run(model, args, dyn_in, rec, ctx):
         raise ExportError("export: the model runs different primitives for other "
                           "sizes of the dynamic axes; export it without dynamic_axes")
     for c1, c2 in zip(rec.calls, rec2.calls):
-        ctx.other[id(c1)] = c2.params
+        ctx.other[id(c1)] = (c2.inputs, c2.params)
     ctx._keep_second = rec2
