@@ -135,3 +135,34 @@ def test_recurrent(tmp_path, rnn):
     proto = roundtrip(tmp_path, m, cr.randn(2, 5, 4), cr.randn(3, 5, 4))
     if rnn == "LSTM":
         assert "LSTM" in ops_of(proto)
+
+
+class Unary(nn.Module):
+    def __init__(self, fn):
+        super().__init__()
+        self.fn = fn
+
+    def forward(self, x):
+        return self.fn(x)
+
+
+@pytest.mark.parametrize("name,fn", [
+    ("sinh", cr.sinh), ("cosh", cr.cosh), ("asinh", cr.asinh),
+    ("atanh", lambda x: cr.atanh(x * 0.5)), ("asin", lambda x: cr.asin(x * 0.5)),
+    ("acos", lambda x: cr.acos(x * 0.5)), ("acosh", lambda x: cr.acosh(x.abs() + 1)),
+    ("exp2", cr.exp2), ("expm1", cr.expm1), ("log1p", lambda x: cr.log1p(x.abs())),
+    ("log2", lambda x: cr.log2(x.abs() + 0.1)), ("log10", lambda x: cr.log10(x.abs() + 1)),
+    ("round", lambda x: cr.round(x * 3)), ("tril", lambda x: cr.tril(x, 1)),
+    ("triu", lambda x: cr.triu(x, -1)), ("flip", lambda x: cr.flip(x, (0, 1))),
+    ("gather", lambda x: cr.gather(x, 1, cr.tensor([[0, 0, 2, 1]] * 4))),
+    ("clamp-free ops", lambda x: cr.where(x > 0, x, -x) - cr.maximum(x, x * 0.5)),
+    ("slicing", lambda x: x[1:, ::2][:, None] * x[0, -1]),
+])
+def test_elementwise_and_indexing_rows(tmp_path, name, fn):
+    cr.manual_seed(1)
+    x = cr.randn(4, 4) * 1.5
+    path = tmp_path / "op.onnx"
+    chainrule.onnx.export(Unary(fn), x.requires_grad_(), path, input_names=["x"])
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    (got,) = sess.run(None, {"x": x.detach().numpy()})
+    np.testing.assert_allclose(got, fn(x).detach().numpy(), rtol=1e-5, atol=1e-6)

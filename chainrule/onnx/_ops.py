@@ -15,7 +15,9 @@ _UNARY = {
     "relu": "Relu", "abs": "Abs", "neg": "Neg", "sin": "Sin", "cos": "Cos",
     "erf": "Erf", "reciprocal": "Reciprocal", "floor": "Floor", "ceil": "Ceil",
     "sign": "Sign", "clone": "Identity", "tan": "Tan", "atan": "Atan",
-    "logical_not": "Not", "isnan": "IsNaN",
+    "logical_not": "Not", "isnan": "IsNaN", "sinh": "Sinh", "cosh": "Cosh",
+    "asin": "Asin", "acos": "Acos", "asinh": "Asinh", "acosh": "Acosh",
+    "atanh": "Atanh", "round": "Round", "isinf": "IsInf",
 }
 _BINARY = {"add": "Add", "sub": "Sub", "mul": "Mul", "div": "Div", "matmul": "MatMul",
            "maximum": "Max", "minimum": "Min", "pow": "Pow", "lt": "Less",
@@ -252,3 +254,48 @@ def _lstm_seq(ctx, call, xs, shapes):
     one = ctx.const(np.asarray([1], np.int64))
     return [ctx.node("Squeeze", [y, one]), ctx.node("Squeeze", [yh, zero]),
             ctx.node("Squeeze", [yc, zero]), None, None]
+
+
+def _scalar_like(ctx, call, v):
+    return ctx.const(np.asarray(v, dtype=call.metas[0][1]))
+
+
+@rule("exp2")
+def _exp2(ctx, call, xs, shapes):
+    return [ctx.node("Pow", [_scalar_like(ctx, call, 2.0), xs[0]])]
+
+
+@rule("expm1")
+def _expm1(ctx, call, xs, shapes):
+    return [ctx.node("Sub", [ctx.node("Exp", xs[:1]), _scalar_like(ctx, call, 1.0)])]
+
+
+@rule("log1p")
+def _log1p(ctx, call, xs, shapes):
+    return [ctx.node("Log", [ctx.node("Add", [xs[0], _scalar_like(ctx, call, 1.0)])])]
+
+
+@rule("log2", "log10")
+def _log_base(ctx, call, xs, shapes):
+    base = np.log(2.0) if call.name == "log2" else np.log(10.0)
+    return [ctx.node("Div", [ctx.node("Log", xs[:1]), _scalar_like(ctx, call, base)])]
+
+
+@rule("tril", "triu")
+def _trilu(ctx, call, xs, shapes):
+    k = ctx.const(np.asarray(call.params["k"], np.int64))
+    return [ctx.node("Trilu", [xs[0], k], upper=int(call.name == "triu"))]
+
+
+@rule("flip")
+def _flip(ctx, call, xs, shapes):
+    y = xs[0]
+    for ax in call.params["axes"]:
+        c = (lambda v: ctx.const(np.asarray([v], np.int64)))
+        y = ctx.node("Slice", [y, c(-1), c(-(2 ** 62)), c(ax), c(-1)])
+    return [y]
+
+
+@rule("gather")
+def _gather(ctx, call, xs, shapes):
+    return [ctx.node("GatherElements", xs[:2], axis=call.params["dim"])]
