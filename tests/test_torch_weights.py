@@ -90,3 +90,25 @@ def test_prefixes_renames_and_mismatches(tmp_path):
     assert report.missing == ["bn.running_var"] and report.unexpected == []
     np.testing.assert_array_equal(net.fc.weight.detach().numpy(),
                                   tnet.fc.weight.detach().numpy())
+
+
+def test_weights_back_to_torch(tmp_path):
+    from safetensors.torch import load_file
+
+    from chainrule.io import save_torch_weights
+
+    tnet, ids = _trained_torch()
+    path = tmp_path / "w.safetensors"
+    save_file(tnet.state_dict(), str(path))
+    net = Net().eval()
+    load_torch_weights(net, path)
+    with cr.no_grad():
+        net.fc.weight.mul_(2.0)  # changed on this side, then sent back
+    back = tmp_path / "back.safetensors"
+    save_torch_weights(net, back)
+    fresh = TorchNet().eval()
+    fresh.load_state_dict(load_file(str(back)))
+    with torch.no_grad():
+        want = fresh(ids).numpy()
+    np.testing.assert_allclose(net(cr.tensor(ids.numpy())).detach().numpy(), want,
+                               rtol=1e-5, atol=1e-6)

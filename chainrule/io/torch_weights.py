@@ -114,3 +114,20 @@ def load_torch_weights(model, path, strict=True, rename=None):
     subset = {k: mapped[k].to(dtype=own[k].dtype) for k in report.loaded}
     model.load_state_dict(subset, strict=False)
     return report
+
+
+def save_torch_weights(model, path):
+    """Write ``model.state_dict()`` as a flat safetensors file under PyTorch's
+    names, which ``safetensors.torch.load_file`` reads into a ``state_dict``
+    for the matching PyTorch model.  Returns the path."""
+    try:
+        from safetensors.numpy import save_file
+    except ImportError:
+        raise ImportError("save_torch_weights needs safetensors: pip install "
+                          "'chainrule[io]'") from None
+    if not hasattr(model, "state_dict"):
+        raise ArgumentError("save_torch_weights: expected a chainrule nn.Module, got "
+                            f"{type(model).__name__}")
+    arrays = {k: v.detach().numpy().copy() for k, v in model.state_dict().items()}
+    save_file(arrays, str(path))
+    return path
