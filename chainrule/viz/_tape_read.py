@@ -19,8 +19,10 @@ def is_node(obj):
 
 def evaluation_order(roots):
     """Nodes reachable from Tensors ``roots``, producers before consumers."""
-    return list(reversed(_topo_order([r.grad_fn for r in roots
-                                      if r.grad_fn is not None])))
+    order = _topo_order([r.grad_fn for r in roots if r.grad_fn is not None])
+    if isinstance(order, tuple):  # (order, leaf edge counts)
+        order = order[0]
+    return list(reversed(order))
 
 
 class Tape:
