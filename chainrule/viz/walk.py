@@ -26,11 +26,10 @@ import html
 from .. import ops
 from .._dtype import float64
 from ..autograd import grad_mode
-from ..autograd.engine import _topo_order
-from ..autograd.node import Node
 from ..errors import ArgumentError
 from ..tensor import Tensor
 from . import _intervals
+from ._tape_read import Tape
 
 _ELEMENTWISE = {"sin", "cos", "exp", "log", "tanh", "sigmoid", "sqrt", "relu",
                 "neg", "abs", "pow_scalar"}
@@ -216,45 +215,18 @@ class _Walk:
 
     def __init__(self, x, y):
         self.x, self.y = x, y
-        self.order = list(reversed(_topo_order([y.grad_fn])[0]))  # evaluation order
-        self.consumer_meta = {}
-        for node in self.order:
-            for e, meta in zip(node.edges, node.metas):
-                if e is not None:
-                    self.consumer_meta[(id(e[0]), e[1])] = meta[0]
-        self.values = {(id(x), 0): x.detach()}
+        self.tape = Tape([y])
+        self.order = self.tape.order
+        self.tape.values[(id(x), 0)] = x.detach()
 
-    # where a value comes from: a node output, or a leaf tensor
     def _value(self, obj, oi):
-        key = (id(obj), oi)
-        if key in self.values:
-            return self.values[key]
-        v = None
-        if obj.__class__ is not Node:
-            v = obj.detach()
-        elif obj.out_data is not None:
-            d = obj.out_data if obj.out_metas is None else obj.out_data[oi]
-            v = Tensor._make(d)
-        else:
-            args = [self._input_value(obj, i) for i in range(len(obj.edges))]
-            if all(a is not None for a in args):
-                out = obj.prim(*args, **obj.params)
-                v = out if obj.out_metas is None else out[oi]
-        self.values[key] = v
-        return v
+        return self.tape.value(obj, oi)
 
     def _input_value(self, node, i):
-        if node.inputs[i] is not None:
-            return node.inputs[i].detach()
-        e = node.edges[i]
-        return None if e is None else self._value(*e)
+        return self.tape.input_value(node, i)
 
     def _out_shape(self, node, oi):
-        if node.out_metas is not None:
-            return node.out_metas[oi][0]
-        if node is self.y.grad_fn and oi == self.y._oi:
-            return tuple(self.y.shape)
-        return self.consumer_meta[(id(node), oi)]
+        return self.tape.out_shape(node, oi)
 
     def run(self):
         x = self.x
@@ -340,7 +312,6 @@ class _Walk:
             row.local[u] = jac if u not in row.local else row.local[u] + jac
             row.formula[u] = _formula(node, i, args, same, u,
                                       _numel(node.metas[i][0]) > 1)
-        self.values[key] = row.value
 
     def _jacobian(self, node, oi, i):
         """d(output oi)/d(input i) at the recorded point, from the vjp rule."""
