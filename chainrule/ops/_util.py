@@ -9,6 +9,7 @@ from .._dtype import as_dtype, get_default_dtype, result_type
 from ..errors import ArgumentError, ChainruleError, DTypeError, IndexOutOfRange
 from ..tensor import Tensor, _dim, _to_array
 from ._core import apply, primitive
+from ._core import _cast_aval
 
 
 def _cast_fwd(x, dtype):
@@ -20,6 +21,7 @@ to_dtype_p = primitive(
     vjp=lambda n, g: (to_dtype(g, n.metas[0][1]),),
     jvp=lambda c, t: to_dtype(t[0], c.params["dtype"]),
     saves=(),
+    kind="unary", abstract=_cast_aval,
 )
 
 

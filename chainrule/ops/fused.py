@@ -18,7 +18,7 @@ differentiates the composite, so higher derivatives stay exact.
 """
 import numpy as np
 
-from ..autograd.grad_mode import _state, enable_grad
+from .._tape import _state, enable_grad
 from ..errors import IndexOutOfRange
 from ..tensor import Tensor
 from ._core import apply, primitive

@@ -12,6 +12,7 @@ import numpy as np
 from ..errors import ArgumentError, DTypeError, IndexOutOfRange
 from ..tensor import Tensor
 from ._core import apply, primitive
+from ._core import _cumsum_aval, _sum_to_aval
 from ._util import (
     calling_op, check_float, dim1, dims, dtype_arg, floating, int_arg, lift, t_,
     to_dtype,
@@ -77,6 +78,7 @@ sum_to_p = primitive(
     vjp=lambda n, g: (_expand(g, n.metas[0][0]),),
     jvp=lambda c, t: sum_to(t[0], c.params["shape"]),
     saves=(),
+    kind="reduction", abstract=_sum_to_aval,
 )
 
 
@@ -424,6 +426,7 @@ cumsum_p = primitive(
     vjp=lambda n, g: (_flip_cumsum(g, n.params["axis"]),),
     jvp=lambda c, t: apply(cumsum_p, t[0], axis=c.params["axis"]),
     saves=(),
+    kind="other", abstract=_cumsum_aval,
 )
 
 

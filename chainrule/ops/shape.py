@@ -14,6 +14,7 @@ from .._dtype import DType
 from ..errors import ArgumentError, DTypeError, IndexOutOfRange, ShapeError, fmt_shape
 from ..tensor import Tensor
 from ._core import apply, primitive
+from ._core import _expand_aval, _permute_aval, _reshape_aval, _same_aval
 from ._util import calling_op, dim1, dims, int_arg, pair, shape_arg, t_
 from .reduce import sum, sum_to
 
@@ -28,6 +29,7 @@ reshape_p = primitive(
     vjp=lambda n, g: (reshape(g, n.metas[0][0]),),
     jvp=lambda c, t: reshape(t[0], c.params["shape"]),
     saves=(), view=True,
+    kind="movement", abstract=_reshape_aval,
 )
 
 
@@ -157,6 +159,7 @@ expand_p = primitive(
     vjp=lambda n, g: (sum_to(g, n.metas[0][0]),),
     jvp=lambda c, t: expand(t[0], c.params["shape"]),
     saves=(),
+    kind="movement", abstract=_expand_aval,
 )
 
 
@@ -224,6 +227,7 @@ permute_p = primitive(
     vjp=lambda n, g: (apply(permute_p, g, axes=tuple(np.argsort(n.params["axes"]))),),
     jvp=lambda c, t: apply(permute_p, t[0], axes=c.params["axes"]),
     saves=(), view=True,
+    kind="movement", abstract=_permute_aval,
 )
 
 
@@ -675,6 +679,7 @@ flip_p = primitive(
     vjp=lambda n, g: (apply(flip_p, g, axes=n.params["axes"]),),
     jvp=lambda c, t: apply(flip_p, t[0], axes=c.params["axes"]),
     saves=(), view=True,
+    kind="movement", abstract=_same_aval,
 )
 
 
@@ -713,6 +718,7 @@ roll_p = primitive(
                             axes=n.params["axes"]),),
     jvp=lambda c, t: apply(roll_p, t[0], **c.params),
     saves=(),
+    kind="movement", abstract=_same_aval,
 )
 
 
@@ -742,12 +748,14 @@ tril_p = primitive(
     vjp=lambda n, g: (apply(tril_p, g, k=n.params["k"]),),
     jvp=lambda c, t: apply(tril_p, t[0], k=c.params["k"]),
     saves=(),
+    kind="movement", abstract=_same_aval,
 )
 triu_p = primitive(
     "triu", lambda x, k: np.triu(x, k),
     vjp=lambda n, g: (apply(triu_p, g, k=n.params["k"]),),
     jvp=lambda c, t: apply(triu_p, t[0], k=c.params["k"]),
     saves=(),
+    kind="movement", abstract=_same_aval,
 )
 
 
@@ -884,6 +892,7 @@ clone_p = primitive(
     vjp=lambda n, g: (g,),
     jvp=lambda c, t: t[0],
     saves=(),
+    kind="unary",
 )
 
 
