@@ -29,7 +29,6 @@ from .random import (  # noqa: F401
 )
 from .tensor import Tensor  # noqa: F401
 from . import autograd, linalg  # noqa: F401,E402
-autograd._load_late()
 
 float = float32  # noqa: A001
 double = float64

@@ -8,9 +8,11 @@ from .anomaly import (  # noqa: F401
 from .counting import count_ops  # noqa: F401
 from .engine import backward as _tensor_backward  # noqa: F401
 from .engine import grad  # noqa: F401
+from .function import Function, FunctionCtx, once_differentiable  # noqa: F401
 from .grad_mode import (  # noqa: F401
     enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled,
 )
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck  # noqa: F401
 
 
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
@@ -30,16 +32,6 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
         gs.append(_check_grad(t, g, "backward"))
     run_backward(tensors, gs, create_graph if retain_graph is None else retain_graph,
                  create_graph)
-
-
-def _load_late():
-    """Import custom Functions and gradcheck, which define primitives and so
-    need the op table; ``chainrule``'s ``__init__`` calls this once the table
-    is complete (the table itself imports this package)."""
-    global Function, FunctionCtx, once_differentiable
-    global gradcheck, gradgradcheck, GradcheckError
-    from .function import Function, FunctionCtx, once_differentiable
-    from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 
 
 def __getattr__(name):

@@ -14,7 +14,7 @@ name.
 import numpy as np
 
 from .._dtype import from_numpy_dtype
-from .._tape import Node, _state
+from .._tape import Node, _state, user_frame
 from ..errors import (
     ChainruleError, DTypeError, IndexOutOfRange, LinAlgError, ShapeError,
     fmt_shape,
@@ -343,9 +343,6 @@ def _record(prim, inputs, params, outs):
         else:
             node.out_data = node.out_vc = node.out_ver = None
     if _state.anomaly:
-        # anomaly mode is an interpreter in autograd/, above ops/
-        from ..autograd.anomaly import user_frame
-
         node.trace = user_frame()
     n_grad = len(outs) - prim.residuals
     for i, o in enumerate(outs):

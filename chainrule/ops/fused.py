@@ -31,6 +31,7 @@ def _zeros_like(x):
 def _recompute_vjp(composite, n, grads, n_outputs):
     """Gradients of ``composite(*inputs)`` w.r.t. the inputs needing them,
     built as a differentiable graph (used under ``create_graph=True``)."""
+    # The one upward call of ops/: this rule runs the backward interpreter.
     from ..autograd.engine import grad as autograd_grad
 
     inputs = n.inputs
