@@ -35,9 +35,9 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
 
 
 def __getattr__(name):
-    """``forward_ad`` and ``functional`` load on first use."""
+    """``forward_ad``, ``functional`` and ``func`` load on first use."""
     import importlib
 
-    if name in ("forward_ad", "functional"):
+    if name in ("forward_ad", "functional", "func"):
         return importlib.import_module("." + name, __name__)
     raise AttributeError(f"module 'chainrule.autograd' has no attribute {name!r}")
