@@ -115,7 +115,8 @@ def lift(x, np_dtype):
 
 def pair(a, b):
     """Promote two operands (Tensors or numbers) to one common dtype."""
-    if isinstance(a, Tensor) and isinstance(b, Tensor) and a._data.dtype == b._data.dtype:
+    if (isinstance(a, Tensor) and isinstance(b, Tensor)
+            and a._data.dtype == b._data.dtype):
         return a, b
     if not isinstance(a, (Tensor, int, float, bool, np.number)):
         a = t_(a)

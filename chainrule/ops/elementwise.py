@@ -178,7 +178,8 @@ remainder_p = primitive(
 fmod_p = primitive(
     "fmod", _int_division(np.fmod),
     vjp=lambda n, g: (g if n.needs[0] else None,
-                      neg(g) * trunc(n.inputs[0] / n.inputs[1]) if n.needs[1] else None),
+                      neg(g) * trunc(n.inputs[0] / n.inputs[1])
+                      if n.needs[1] else None),
     jvp=lambda c, t: _tadd(t[0], _tneg(_tmul(t[1], trunc(c.inputs[0] / c.inputs[1])))),
     quiet=True,
     kind="binary",
@@ -290,7 +291,8 @@ def pow(input, exponent):
     """``input ** exponent``; a Python-number exponent takes a cheaper path."""
     if isinstance(input, Tensor) and isinstance(exponent, (int, float)) and \
             not isinstance(exponent, bool):
-        if input._data.dtype.kind == "f" or (isinstance(exponent, int) and exponent >= 0):
+        if input._data.dtype.kind == "f" or (
+                isinstance(exponent, int) and exponent >= 0):
             if input._data.dtype == np.bool_:
                 input = lift(input, np.int64)  # bool ** int is int64 (PyTorch)
             return apply(pow_scalar_p, input, exponent=exponent)

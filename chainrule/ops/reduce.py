@@ -18,7 +18,7 @@ from ._util import (
     to_dtype,
 )
 from .elementwise import (
-    abs, eq, exp, isinf, log, maximum, pow, sign, sqrt, where, _zero_vjp,
+    abs, eq, exp, isinf, log, maximum, pow, sign, sqrt, where,
 )
 
 
@@ -307,10 +307,10 @@ def amin(input, dim=(), keepdim=False):
     return apply(amin_p, x, axis=axis, keepdim=bool(keepdim))
 
 
-argmax_p = primitive("argmax", lambda x, axis, keepdim: np.argmax(x, axis, keepdims=keepdim),
-                     saves=())
-argmin_p = primitive("argmin", lambda x, axis, keepdim: np.argmin(x, axis, keepdims=keepdim),
-                     saves=())
+argmax_p = primitive(
+    "argmax", lambda x, axis, keepdim: np.argmax(x, axis, keepdims=keepdim), saves=())
+argmin_p = primitive(
+    "argmin", lambda x, axis, keepdim: np.argmin(x, axis, keepdims=keepdim), saves=())
 
 
 def _no_bool(x, op):
@@ -567,7 +567,7 @@ def count_nonzero(input, dim=None):
     return sum(x != 0, dim)
 
 
-# -- norms ------------------------------------------------------------------------------
+# -- norms -----------------------------------------------------------------------------
 def _safe_sqrt(s):
     """sqrt with gradient 0 (not NaN) where the argument is 0, as PyTorch's norm."""
     zero = s == 0

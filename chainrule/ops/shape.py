@@ -604,7 +604,7 @@ def unbind_copy(input, dim=0):
     return apply(split_copy_p, x, axis=d, sizes=(1,) * n, squeeze=True)
 
 
-# -- repeat ------------------------------------------------------------------------------
+# -- repeat ----------------------------------------------------------------------------
 def repeat(input, *sizes):
     """Tile ``input`` ``sizes[i]`` times along each dim (PyTorch's repeat)."""
     x = t_(input)
@@ -875,7 +875,8 @@ def diag(input, diagonal=0):
         return diag_embed(x, diagonal, 0, 1)
     if x.ndim == 2:
         return _diagonal(x, diagonal, 0, 1)
-    raise ShapeError(f"diag: expected a 1-d or 2-d tensor, got shape {fmt_shape(x.shape)}")
+    raise ShapeError("diag: expected a 1-d or 2-d tensor, got shape "
+                     f"{fmt_shape(x.shape)}")
 
 
 def trace(input):
@@ -886,7 +887,7 @@ def trace(input):
     return sum(diagonal(x))
 
 
-# -- copies ------------------------------------------------------------------------------
+# -- copies ----------------------------------------------------------------------------
 clone_p = primitive(
     "clone", lambda x: x.copy(),
     vjp=lambda n, g: (g,),
@@ -909,7 +910,7 @@ def contiguous(input, memory_format=None):
     return clone(x)
 
 
-# -- pad --------------------------------------------------------------------------------
+# -- pad -------------------------------------------------------------------------------
 def _pad_fwd(x, widths, value):
     return np.pad(x, widths, mode="constant", constant_values=value)
 
@@ -960,7 +961,8 @@ def pad(input, pad, mode="constant", value=None):
         x = getitem(x, idx)
         widths = [(builtins.max(lo, 0), builtins.max(hi, 0)) for lo, hi in widths]
     if mode == "constant":
-        return apply(pad_p, x, widths=tuple(widths), value=0 if value is None else value)
+        return apply(pad_p, x, widths=tuple(widths),
+                     value=0 if value is None else value)
     if mode not in ("reflect", "replicate", "circular"):
         raise ArgumentError(f"pad: mode must be 'constant', 'reflect', 'replicate' or "
                             f"'circular', got {mode!r}")
