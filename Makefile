@@ -27,7 +27,10 @@ demo: $(DEMO_STAMP)
 
 # One BLAS thread: the suite's many small matrix products run faster without
 # thread hand-offs, and results do not depend on the thread count.
+# ruff (88 columns, pyflakes) and the line-count report run first.
 test: $(TEST_STAMP)
+	$(BIN)/ruff check chainrule tests benchmarks examples tools
+	$(BIN)/python tools/line_count.py
 	OPENBLAS_NUM_THREADS=1 $(BIN)/python -m pytest tests
 
 # OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE may be set on this workplace's machines

@@ -174,7 +174,8 @@ def run(quick=False, only=None, out_path="benchmarks/results.json"):
         r = bench_workload(w, repeats, min_s, warmup)
         results["workloads"].append(r)
         print(f"{w.name:4} {w.title:44} {r['chainrule_ms']:12.2f} {r['torch_ms']:9.2f} "
-              f"{r['ratio']:6.2f} {r['chainrule_gflops']:10.1f} {r['torch_gflops']:10.1f}",
+              f"{r['ratio']:6.2f} {r['chainrule_gflops']:10.1f} "
+              f"{r['torch_gflops']:10.1f}",
               flush=True)
     steps = 5 if quick else 20
     print("\npeak resident memory, MB (fresh process with one framework; after "

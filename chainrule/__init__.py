@@ -34,7 +34,6 @@ from ._extra import *  # noqa: F401,F403,E402  (PyTorch's composite functions)
 from ._tensor_methods import TOP_LEVEL as _TOP_LEVEL  # noqa: E402
 globals().update(_TOP_LEVEL)
 from . import autograd, linalg  # noqa: F401,E402
-autograd._load_late()
 
 float = float32  # noqa: A001
 double = float64

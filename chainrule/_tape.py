@@ -16,6 +16,9 @@ This module imports nothing of chainrule but ``errors``, so ``ops/`` and
 """
 import contextlib
 import functools
+import linecache
+import os
+import sys
 
 from .errors import AutogradError, fmt_shape
 
@@ -120,6 +123,21 @@ def suspended(keep):
         yield
     finally:
         stack[:] = saved
+
+
+# -- where an op was called (anomaly mode's traces) ------------------------------------
+_PKG_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def user_frame():
+    """'file:line in func: source' of the innermost caller outside chainrule."""
+    f = sys._getframe(1)
+    while f is not None and f.f_code.co_filename.startswith(_PKG_DIR):
+        f = f.f_back
+    if f is None:
+        return "<unknown>"
+    src = linecache.getline(f.f_code.co_filename, f.f_lineno).strip()
+    return f"{f.f_code.co_filename}:{f.f_lineno} in {f.f_code.co_name}: {src}"
 
 
 # -- grad mode -------------------------------------------------------------------------

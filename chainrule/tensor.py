@@ -212,7 +212,8 @@ class Tensor:
     @data.setter
     def data(self, value):
         if not isinstance(value, Tensor):
-            raise DTypeError(f"Tensor.data: expected a Tensor, got {type(value).__name__}")
+            raise DTypeError("Tensor.data: expected a Tensor, got "
+                             f"{type(value).__name__}")
         self._data = value._data
 
     def detach(self):
@@ -274,7 +275,8 @@ class Tensor:
         self._post_hooks.append(hook)
         return _HookHandle(self._post_hooks, hook)
 
-    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+    def backward(self, gradient=None, retain_graph=None, create_graph=False,
+                 inputs=None):
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad``.
 
         ``gradient`` (same shape as self) is required unless self has one

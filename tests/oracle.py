@@ -18,8 +18,10 @@ def to_torch(x, requires_grad=None):
     """A torch tensor with the same values (a leaf; requires grad if x does)."""
     arr = x.detach().numpy().copy() if isinstance(x, cr.Tensor) else np.array(x)
     t = torch.from_numpy(arr)
-    rg = x.requires_grad if requires_grad is None and isinstance(x, cr.Tensor) else bool(
-        requires_grad)
+    if requires_grad is None and isinstance(x, cr.Tensor):
+        rg = x.requires_grad
+    else:
+        rg = bool(requires_grad)
     if rg:
         t.requires_grad_(True)
     return t
@@ -79,7 +81,8 @@ def check_against_torch(cr_fn, torch_fn, inputs, rtol=None, atol=None, grads=Tru
         w = rng.standard_normal(c.shape).astype(to_np(c).dtype)
         closs = closs + (c * cr.tensor(w)).sum()
         tloss = tloss + (t * torch.from_numpy(w)).sum()
-    wanted = [(c, t) for c, t in zip(cx, tx) if isinstance(c, cr.Tensor) and c.requires_grad]
+    wanted = [(c, t) for c, t in zip(cx, tx)
+              if isinstance(c, cr.Tensor) and c.requires_grad]
     cg = cr.autograd.grad(closs, [c for c, _ in wanted], allow_unused=True)
     tg = torch.autograd.grad(tloss, [t for _, t in wanted], allow_unused=True)
     for i, (a, b) in enumerate(zip(cg, tg)):

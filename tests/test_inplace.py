@@ -53,7 +53,8 @@ def test_modifying_a_saved_input_fails():
     y = x * 2
     z = y * y  # mul saves both inputs
     y.mul_(3)
-    with pytest.raises(RuntimeError, match=r"input 0 of mul .*version 1; expected version 0"):
+    with pytest.raises(RuntimeError,
+                       match=r"input 0 of mul .*version 1; expected version 0"):
         z.sum().backward()
 
 

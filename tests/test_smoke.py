@@ -1,7 +1,6 @@
 import numpy as np
 import torch
 
-import chainrule as cr
 from tests.oracle import check_against_torch, numeric_grad_check
 
 

@@ -8,9 +8,11 @@ from .anomaly import (  # noqa: F401
 from .counting import count_ops  # noqa: F401
 from .engine import backward as _tensor_backward  # noqa: F401
 from .engine import grad  # noqa: F401
+from .function import Function, FunctionCtx, once_differentiable  # noqa: F401
 from .grad_mode import (  # noqa: F401
     enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled,
 )
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck  # noqa: F401
 
 
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
@@ -32,20 +34,10 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
                  create_graph)
 
 
-def _load_late():
-    """Import custom Functions and gradcheck, which define primitives and so
-    need the op table; ``chainrule``'s ``__init__`` calls this once the table
-    is complete (the table itself imports this package)."""
-    global Function, FunctionCtx, once_differentiable
-    global gradcheck, gradgradcheck, GradcheckError
-    from .function import Function, FunctionCtx, once_differentiable
-    from .gradcheck import GradcheckError, gradcheck, gradgradcheck
-
-
 def __getattr__(name):
-    """``forward_ad`` and ``functional`` load on first use."""
+    """``forward_ad``, ``functional`` and ``func`` load on first use."""
     import importlib
 
-    if name in ("forward_ad", "functional"):
+    if name in ("forward_ad", "functional", "func"):
         return importlib.import_module("." + name, __name__)
     raise AttributeError(f"module 'chainrule.autograd' has no attribute {name!r}")

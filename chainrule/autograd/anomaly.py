@@ -15,29 +15,15 @@ Inf is checked too unless ``check_inf=False``.  The ops that vjp and jvp
 rules run internally are not checked one by one (a rule may compute an
 infinity that it then masks out); the rule's result is.
 """
-import linecache
-import os
 import sys
 
 import numpy as np
 
-from .._tape import Interpreter, _state, pop, push
+from .._tape import Interpreter, _state, pop, push, user_frame  # noqa: F401
 from ..errors import AutogradError, fmt_shape
 
-_PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 _check_nan = True  # raise on NaN (False: only record source lines)
 _NO_TRACE = "<unknown: the graph was built outside anomaly mode>"
-
-
-def user_frame():
-    """'file:line in func: source' of the innermost caller outside chainrule."""
-    f = sys._getframe(1)
-    while f is not None and f.f_code.co_filename.startswith(_PKG_DIR):
-        f = f.f_back
-    if f is None:
-        return "<unknown>"
-    src = linecache.getline(f.f_code.co_filename, f.f_lineno).strip()
-    return f"{f.f_code.co_filename}:{f.f_lineno} in {f.f_code.co_name}: {src}"
 
 
 def _bad(arr):

@@ -33,7 +33,7 @@ def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False,
     ``strategy`` is ``"reverse-mode"`` (one vjp per output element) or
     ``"forward-mode"`` (one jvp per input element).
     """
-    from .. import func as F
+    from . import func as F
     from ..errors import ArgumentError
 
     if strategy not in ("reverse-mode", "forward-mode"):
@@ -48,7 +48,7 @@ def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False,
 def hessian(func, inputs, create_graph=False, strict=False, vectorize=False,
             outer_jacobian_strategy="reverse-mode"):
     """Hessian of scalar ``func``: ``in.shape + in.shape`` per pair of inputs."""
-    from .. import func as F
+    from . import func as F
 
     ins, single = _tuple(inputs)
     argnums = 0 if single else tuple(range(len(ins)))
@@ -58,7 +58,7 @@ def hessian(func, inputs, create_graph=False, strict=False, vectorize=False,
 
 def vjp(func, inputs, v=None, create_graph=False, strict=False):
     """``(func(inputs), v^T J)``; ``v`` may be omitted for a one-element output."""
-    from .. import func as F
+    from . import func as F
     from .. import ops
 
     ins, single = _tuple(inputs)
@@ -72,7 +72,7 @@ def vjp(func, inputs, v=None, create_graph=False, strict=False):
 
 def jvp(func, inputs, v=None, create_graph=False, strict=False):
     """``(func(inputs), J v)``; ``v`` may be omitted for a one-element input."""
-    from .. import func as F
+    from . import func as F
     from .. import ops
 
     ins, single = _tuple(inputs)
@@ -93,7 +93,7 @@ def _vectors(v, ins):
 
 def hvp(func, inputs, v=None, create_graph=False, strict=False):
     """``(func(inputs), H v)`` for scalar ``func`` (forward over reverse)."""
-    from .. import func as F
+    from . import func as F
 
     ins, single = _tuple(inputs)
     vs = _vectors(v, ins)
@@ -105,7 +105,7 @@ def hvp(func, inputs, v=None, create_graph=False, strict=False):
 
 def vhp(func, inputs, v=None, create_graph=False, strict=False):
     """``(func(inputs), v^T H)`` for scalar ``func`` (reverse over reverse)."""
-    from .. import func as F
+    from . import func as F
 
     ins, single = _tuple(inputs)
     vs = _vectors(v, ins)

@@ -12,6 +12,9 @@ from .reduce import *  # noqa: F401,F403
 from .shape import *  # noqa: F401,F403
 from . import conv  # noqa: F401,E402  (registers the window primitives)
 from . import collective  # noqa: F401,E402  (registers the collectives)
+# The fused, layer and optimizer primitives register here too, so the table is
+# complete at ``import chainrule`` (interpreters iterate it).
+from . import fused, nn_ops, optim_ops  # noqa: F401,E402
 from .elementwise import abs, pow, round  # noqa: F401  (shadow builtins on purpose)
 from .reduce import all, any, max, min, sum  # noqa: F401
 

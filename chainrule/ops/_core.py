@@ -14,7 +14,7 @@ name.
 import numpy as np
 
 from .._dtype import from_numpy_dtype
-from .._tape import Node, _state
+from .._tape import Node, _state, user_frame
 from ..errors import (
     ChainruleError, DTypeError, IndexOutOfRange, LinAlgError, ShapeError,
     fmt_shape,
@@ -39,13 +39,20 @@ class Primitive:
     how many trailing outputs only carry values for the vjp; they never
     require grad and the vjp receives None as their gradient.  ``vjp=None``
     marks a non-differentiable primitive whose outputs never require grad.
+
+    ``kind`` (one of :data:`KINDS`) says what family the primitive belongs to;
+    rules that follow from the family (the abstract-evaluation rule now, a
+    batching rule later) are looked up by kind.  ``abstract(*avals,
+    **params)`` overrides the kind's rule: it maps the inputs' ``(shape,
+    dtype)`` pairs to the outputs' (a tuple of pairs) without computing.
     """
 
     __slots__ = ("name", "forward", "vjp", "jvp", "save_mask", "save_out",
-                 "n_out", "view", "quiet", "mutates", "residuals")
+                 "n_out", "view", "quiet", "mutates", "residuals", "kind",
+                 "abstract")
 
     def __init__(self, name, forward, vjp, jvp, saves, save_out, n_out, view, quiet,
-                 mutates=None, residuals=0):
+                 mutates=None, residuals=0, kind=None, abstract=None):
         self.name = name
         self.forward = forward
         self.vjp = vjp
@@ -57,6 +64,8 @@ class Primitive:
         self.quiet = quiet
         self.mutates = mutates
         self.residuals = residuals
+        self.kind = kind
+        self.abstract = abstract
 
     def __call__(self, *inputs, **params):
         return apply(self, *inputs, **params)
@@ -66,17 +75,105 @@ class Primitive:
 
 
 def primitive(name, forward, vjp=None, jvp=None, *, saves=None, save_out=False,
-              n_out=1, view=False, quiet=False, mutates=None, residuals=0):
+              n_out=1, view=False, quiet=False, mutates=None, residuals=0,
+              kind=None, abstract=None):
     """Define and register a primitive; returns it (callable on Tensors)."""
+    if kind is not None and kind not in KINDS:
+        raise ValueError(f"primitive {name!r}: unknown kind {kind!r}; one of "
+                         f"{sorted(KINDS)}")
     if name in PRIMITIVES:
         raise ValueError(f"primitive {name!r} is defined twice")
     if mutates and vjp is not None:
         raise ValueError(f"primitive {name!r} mutates its inputs, so it cannot "
                          "have a vjp")
     p = Primitive(name, forward, vjp, jvp, saves, save_out, n_out, view, quiet,
-                  mutates, residuals)
+                  mutates, residuals, kind, abstract)
     PRIMITIVES[name] = p
     return p
+
+
+# -- abstract evaluation: shapes and dtypes without computing -------------------------
+def _same_aval(x, **params):
+    """Output like the (first) input: elementwise and order-only movements."""
+    return (x,)
+
+
+def _broadcast(*avals, **params):
+    shape = np.broadcast_shapes(*(s for s, _ in avals))
+    return ((shape, np.result_type(*(d for _, d in avals))),)
+
+
+def _to_bool(rule):
+    return lambda *avals, **params: tuple(
+        (s, np.dtype(bool)) for s, _ in rule(*avals, **params))
+
+
+def _where_aval(c, x, y):
+    return ((np.broadcast_shapes(c[0], x[0], y[0]), np.result_type(x[1], y[1])),)
+
+
+def _reshape_aval(x, shape):
+    shape = tuple(shape)
+    if -1 in shape:
+        known = int(np.prod([s for s in shape if s != -1]))
+        size = int(np.prod(x[0]))
+        shape = tuple(size // known if known else 0 if s == -1 else s
+                      for s in shape)
+    return ((shape, x[1]),)
+
+
+def _permute_aval(x, axes):
+    return ((tuple(x[0][a] for a in axes), x[1]),)
+
+
+def _expand_aval(x, shape):
+    return ((tuple(shape), x[1]),)
+
+
+def _cast_aval(x, dtype):
+    return ((x[0], np.dtype(dtype)),)
+
+
+def _sum_to_aval(x, shape):
+    return ((tuple(shape), x[1]),)
+
+
+def _cumsum_aval(x, axis):
+    return ((x[0], np.dtype(np.int64) if x[1].kind in "bi" else x[1]),)
+
+
+KINDS = {
+    # kind -> the abstract rule every primitive of that kind follows unless it
+    # declares its own (params are not needed by these families).
+    "unary": _same_aval,  # elementwise, one input, same shape and dtype
+    "binary": _broadcast,  # elementwise, operands broadcast, dtypes promote
+    "compare": _to_bool(_broadcast),  # elementwise comparison or logic: bool
+    "predicate": _to_bool(_same_aval),  # elementwise test of one input: bool
+    # families whose rules depend on params: each primitive declares its own
+    "reduction": None, "movement": None, "index": None, "linalg": None,
+    "conv": None, "creation": None, "fused": None, "optimizer": None,
+    "other": None,
+}
+"""The families of primitives, and the abstract rule each implies."""
+
+
+def abstract_rule(prim):
+    """``prim``'s abstract-evaluation rule, or None if it has none yet."""
+    if prim.abstract is not None:
+        return prim.abstract
+    return KINDS.get(prim.kind)
+
+
+def abstract_eval(prim, avals, params):
+    """Output ``(shape, dtype)`` pairs of ``prim`` on inputs described by
+    ``avals`` (``(shape, dtype)`` pairs), computed without running it."""
+    rule = abstract_rule(prim)
+    if rule is None:
+        raise NotImplementedError(
+            f"{prim.name}: no abstract-evaluation rule (kind {prim.kind!r}); "
+            "declare abstract=... in its primitive(...) entry")
+    avals = [(tuple(s), np.dtype(d)) for s, d in avals]
+    return tuple((tuple(s), np.dtype(d)) for s, d in rule(*avals, **params))
 
 
 def describe(inputs):
@@ -246,9 +343,6 @@ def _record(prim, inputs, params, outs):
         else:
             node.out_data = node.out_vc = node.out_ver = None
     if _state.anomaly:
-        # anomaly mode is an interpreter in autograd/, above ops/
-        from ..autograd.anomaly import user_frame
-
         node.trace = user_frame()
     n_grad = len(outs) - prim.residuals
     for i, o in enumerate(outs):

@@ -9,6 +9,7 @@ from .._dtype import as_dtype, get_default_dtype, result_type
 from ..errors import ArgumentError, ChainruleError, DTypeError, IndexOutOfRange
 from ..tensor import Tensor, _dim, _to_array
 from ._core import apply, primitive
+from ._core import _cast_aval
 
 
 def _cast_fwd(x, dtype):
@@ -20,6 +21,7 @@ to_dtype_p = primitive(
     vjp=lambda n, g: (to_dtype(g, n.metas[0][1]),),
     jvp=lambda c, t: to_dtype(t[0], c.params["dtype"]),
     saves=(),
+    kind="unary", abstract=_cast_aval,
 )
 
 
@@ -113,7 +115,8 @@ def lift(x, np_dtype):
 
 def pair(a, b):
     """Promote two operands (Tensors or numbers) to one common dtype."""
-    if isinstance(a, Tensor) and isinstance(b, Tensor) and a._data.dtype == b._data.dtype:
+    if (isinstance(a, Tensor) and isinstance(b, Tensor)
+            and a._data.dtype == b._data.dtype):
         return a, b
     if not isinstance(a, (Tensor, int, float, bool, np.number)):
         a = t_(a)

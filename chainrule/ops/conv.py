@@ -40,6 +40,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from ..errors import ShapeError
 from ..tensor import Tensor
+from .._tape import _state
 from ._core import apply, primitive
 
 def _check_fits(hp, wp, kernel, dilation, stride, windows):
@@ -485,8 +486,7 @@ def conv2d_composite(x, w, *b, kernel, dilation, padding, stride, windows, size)
 
 
 def _conv2d_vjp(n, g):
-    from ..autograd.grad_mode import _state
-    from .fused import _recompute_vjp
+    from .fused import _recompute_vjp  # fused.py builds on this module
 
     if _state.grad:  # create_graph: differentiate the composite
         return _recompute_vjp(conv2d_composite, n, (g[0],), 1)

@@ -69,7 +69,8 @@ def as_tensor(data, dtype=None, device=None):
 def from_numpy(ndarray):
     """A tensor sharing memory with ``ndarray``."""
     if not isinstance(ndarray, np.ndarray):
-        raise DTypeError(f"from_numpy: expected np.ndarray, got {type(ndarray).__name__}")
+        raise DTypeError("from_numpy: expected np.ndarray, got "
+                         f"{type(ndarray).__name__}")
     from .._dtype import from_numpy_dtype
 
     from_numpy_dtype(ndarray.dtype, "from_numpy")
@@ -308,7 +309,8 @@ def randn_like(input, *, dtype=None, generator=None):
 def randint_like(input, low, high=None, *, dtype=None, generator=None):
     if high is None:
         low, high = 0, low
-    return randint(low, high, input.shape, dtype=_like(input, dtype), generator=generator)
+    return randint(low, high, input.shape, dtype=_like(input, dtype),
+                   generator=generator)
 
 
 def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None):

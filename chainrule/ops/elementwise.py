@@ -12,6 +12,7 @@ from .._dtype import get_default_dtype
 from ..errors import ArgumentError, DTypeError
 from ..tensor import Tensor
 from ._core import apply, primitive
+from ._core import _where_aval
 from ._util import calling_op, floating, lift, pair, t_
 
 # -- helpers for rules: None stands for a zero tangent -------------------------
@@ -55,19 +56,20 @@ add_p = primitive(
     vjp=lambda n, g: (g, g),
     jvp=lambda c, t: _tadd(t[0], t[1]),
     saves=(), quiet=True,  # inf - inf is NaN without a NumPy warning, as in PyTorch
+    kind="binary",
 )
 sub_p = primitive(
     "sub", np.subtract,
     vjp=lambda n, g: (g, neg(g) if n.needs[1] else None),
     jvp=lambda c, t: _tadd(t[0], _tneg(t[1])),
-    saves=(), quiet=True,
+    saves=(), quiet=True, kind="binary",
 )
 mul_p = primitive(
     "mul", np.multiply,
     vjp=lambda n, g: (g * n.inputs[1] if n.needs[0] else None,
                       g * n.inputs[0] if n.needs[1] else None),
     jvp=lambda c, t: _tadd(_tmul(t[0], c.inputs[1]), _tmul(t[1], c.inputs[0])),
-    quiet=True,  # 0 * inf is NaN without a NumPy warning
+    quiet=True, kind="binary",  # 0 * inf is NaN without a NumPy warning
 )
 
 
@@ -84,13 +86,13 @@ div_p = primitive(
     jvp=lambda c, t: _tadd(
         None if t[0] is None else t[0] / c.inputs[1],
         None if t[1] is None else neg(t[1]) * c.out / c.inputs[1]),
-    quiet=True,
+    quiet=True, kind="binary",
 )
 neg_p = primitive(
     "neg", np.negative,
     vjp=lambda n, g: (neg(g),),
     jvp=lambda c, t: neg(t[0]),
-    saves=(),
+    saves=(), kind="unary",
 )
 
 
@@ -113,6 +115,7 @@ pow_p = primitive(
     jvp=lambda c, t: _tadd(_tmul(t[0], _pow_dx(c.inputs[0], c.inputs[1])),
                            _tmul(t[1], _pow_dy(c.inputs[0], c.out))),
     save_out=True, quiet=True,
+    kind="binary",
 )
 
 
@@ -131,6 +134,7 @@ pow_scalar_p = primitive(
     vjp=lambda n, g: (g * _pow_scalar_d(n.inputs[0], n.params["exponent"]),),
     jvp=lambda c, t: t[0] * _pow_scalar_d(c.inputs[0], c.params["exponent"]),
     quiet=True,
+    kind="unary",
 )
 
 
@@ -159,7 +163,7 @@ def _no_bool(op, *operands, hint=""):
 
 
 floor_divide_p = primitive("floor_divide", _floor_div_fwd, _zero_vjp, _zero_jvp,
-                           saves=(), quiet=True)
+                           saves=(), quiet=True, kind="binary")
 
 remainder_p = primitive(
     "remainder", _int_division(np.remainder),
@@ -169,13 +173,16 @@ remainder_p = primitive(
     jvp=lambda c, t: _tadd(t[0], _tneg(_tmul(t[1], floor_divide(c.inputs[0],
                                                                 c.inputs[1])))),
     quiet=True,
+    kind="binary",
 )
 fmod_p = primitive(
     "fmod", _int_division(np.fmod),
     vjp=lambda n, g: (g if n.needs[0] else None,
-                      neg(g) * trunc(n.inputs[0] / n.inputs[1]) if n.needs[1] else None),
+                      neg(g) * trunc(n.inputs[0] / n.inputs[1])
+                      if n.needs[1] else None),
     jvp=lambda c, t: _tadd(t[0], _tneg(_tmul(t[1], trunc(c.inputs[0] / c.inputs[1])))),
     quiet=True,
+    kind="binary",
 )
 
 
@@ -284,7 +291,8 @@ def pow(input, exponent):
     """``input ** exponent``; a Python-number exponent takes a cheaper path."""
     if isinstance(input, Tensor) and isinstance(exponent, (int, float)) and \
             not isinstance(exponent, bool):
-        if input._data.dtype.kind == "f" or (isinstance(exponent, int) and exponent >= 0):
+        if input._data.dtype.kind == "f" or (
+                isinstance(exponent, int) and exponent >= 0):
             if input._data.dtype == np.bool_:
                 input = lift(input, np.int64)  # bool ** int is int64 (PyTorch)
             return apply(pow_scalar_p, input, exponent=exponent)
@@ -335,7 +343,7 @@ def _unary(name, fwd, deriv, *, uses="x", quiet=True, ints_ok=False):
         name, fwd,
         vjp=lambda n, g: (g * deriv(n.inputs[0], n.out if uses != "x" else None),),
         jvp=lambda c, t: t[0] * deriv(c.inputs[0], c.out),
-        saves=saves, save_out=uses != "x", quiet=quiet,
+        saves=saves, save_out=uses != "x", quiet=quiet, kind="unary",
     )
 
     def op(input):
@@ -409,7 +417,7 @@ absolute = abs
 
 
 def _zero_grad_unary(name, fwd, bools=False):
-    p = primitive(name, fwd, _zero_vjp, _zero_jvp, saves=())
+    p = primitive(name, fwd, _zero_vjp, _zero_jvp, saves=(), kind="unary")
 
     def op(input):
         x = t_(input)
@@ -430,7 +438,7 @@ ceil_p, ceil = _zero_grad_unary("ceil", np.ceil)
 trunc_p, trunc = _zero_grad_unary("trunc", np.trunc)
 fix = trunc
 round_p = primitive("round", lambda x, decimals: np.round(x, decimals), _zero_vjp,
-                    _zero_jvp, saves=())
+                    _zero_jvp, saves=(), kind="unary")
 
 
 def round(input, *, decimals=0):
@@ -455,6 +463,7 @@ relu_p = primitive(
     vjp=lambda n, g: (g * (n.out > 0),),
     jvp=lambda c, t: t[0] * (c.out > 0),
     saves=(), save_out=True,
+    kind="unary",
 )
 
 
@@ -543,6 +552,7 @@ maximum_p = primitive(
                       g * _max_share(n.inputs[1], n.inputs[0]) if n.needs[1] else None),
     jvp=lambda c, t: _tadd(_tmul(t[0], _max_share(c.inputs[0], c.inputs[1])),
                            _tmul(t[1], _max_share(c.inputs[1], c.inputs[0]))),
+    kind="binary",
 )
 minimum_p = primitive(
     "minimum", np.minimum,
@@ -550,6 +560,7 @@ minimum_p = primitive(
                       g * _max_share(n.inputs[0], n.inputs[1]) if n.needs[1] else None),
     jvp=lambda c, t: _tadd(_tmul(t[0], _max_share(c.inputs[1], c.inputs[0])),
                            _tmul(t[1], _max_share(c.inputs[0], c.inputs[1]))),
+    kind="binary",
 )
 
 
@@ -580,6 +591,7 @@ atan2_p = primitive(
     vjp=lambda n, g: _atan2_vjp(n.inputs[0], n.inputs[1], g, n.needs),
     jvp=lambda c, t: _tadd(*_atan2_jvp(c.inputs[0], c.inputs[1], t)),
     quiet=True,
+    kind="binary",
 )
 
 
@@ -613,6 +625,7 @@ where_p = primitive(
                       where(n.inputs[0], 0.0, g) if n.needs[2] else None),
     jvp=lambda c, t: _where_t(c.inputs[0], t[1], t[2]),
     saves=(0,),
+    kind="other", abstract=_where_aval,
 )
 
 
@@ -640,7 +653,7 @@ def where(condition, input=None, other=None):
 
 # -- comparisons and logic: no gradient ---------------------------------------------
 def _cmp(name, fwd):
-    p = primitive(name, fwd, saves=())
+    p = primitive(name, fwd, saves=(), kind="compare")
 
     def op(input, other):
         return apply(p, *pair(input, other))
@@ -660,7 +673,7 @@ greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
 
 
 def _logic(name, fwd):
-    p = primitive(name, fwd, saves=())
+    p = primitive(name, fwd, saves=(), kind="compare")
 
     def op(input, other):
         return apply(p, t_(input), t_(other))
@@ -676,7 +689,7 @@ logical_xor_p, logical_xor = _logic("logical_xor", np.logical_xor)
 
 
 def _pred(name, fwd):
-    p = primitive(name, fwd, saves=())
+    p = primitive(name, fwd, saves=(), kind="predicate")
 
     def op(input):
         return apply(p, t_(input))
@@ -695,7 +708,7 @@ isneginf_p, isneginf = _pred("isneginf", np.isneginf)
 
 
 def _bitwise(name, fwd):
-    p = primitive(name, fwd, saves=())
+    p = primitive(name, fwd, saves=(), kind="binary")
 
     def op(input, other):
         a, b = pair(input, other)
@@ -713,7 +726,7 @@ def _bitwise(name, fwd):
 bitwise_and_p, bitwise_and = _bitwise("bitwise_and", np.bitwise_and)
 bitwise_or_p, bitwise_or = _bitwise("bitwise_or", np.bitwise_or)
 bitwise_xor_p, bitwise_xor = _bitwise("bitwise_xor", np.bitwise_xor)
-bitwise_not_p = primitive("bitwise_not", np.invert, saves=())
+bitwise_not_p = primitive("bitwise_not", np.invert, saves=(), kind="unary")
 
 
 def bitwise_not(input):
@@ -789,6 +802,7 @@ xlogy_p = primitive(
     jvp=lambda c, t: _tadd(_tmul(t[0], _xlogy_dx(*c.inputs)),
                            _tmul(t[1], c.inputs[0] / c.inputs[1])),
     quiet=True,
+    kind="binary",
 )
 
 

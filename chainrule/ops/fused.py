@@ -18,7 +18,7 @@ differentiates the composite, so higher derivatives stay exact.
 """
 import numpy as np
 
-from ..autograd.grad_mode import _state, enable_grad
+from .._tape import _state, enable_grad
 from ..errors import IndexOutOfRange
 from ..tensor import Tensor
 from ._core import apply, primitive
@@ -31,6 +31,7 @@ def _zeros_like(x):
 def _recompute_vjp(composite, n, grads, n_outputs):
     """Gradients of ``composite(*inputs)`` w.r.t. the inputs needing them,
     built as a differentiable graph (used under ``create_graph=True``)."""
+    # The one upward call of ops/: this rule runs the backward interpreter.
     from ..autograd.engine import grad as autograd_grad
 
     inputs = n.inputs

@@ -248,8 +248,8 @@ def _index_put_vjp(n, g):
     index, acc = n.params["index"], n.params["accumulate"]
     gx = gv = None
     if n.needs[0]:
-        gx = g if acc else apply(index_put_p, g, Tensor._make(np.zeros((), g._data.dtype)),
-                                 index=index, accumulate=False)
+        zero = Tensor._make(np.zeros((), g._data.dtype))
+        gx = g if acc else apply(index_put_p, g, zero, index=index, accumulate=False)
     if n.needs[1]:
         gv = sum_to(apply(getitem_p, g, index=index), n.metas[1][0])
     return gx, gv

@@ -34,9 +34,9 @@ def inplace(x, fn, name):
     if res._data.shape != x._data.shape:
         from ..errors import ShapeError
 
-        raise ShapeError(f"{name}: output with shape {fmt_shape(x.shape)} doesn't match "
-                         f"the broadcast shape {fmt_shape(res.shape)}; an in-place op "
-                         "cannot change the tensor's shape")
+        raise ShapeError(f"{name}: output with shape {fmt_shape(x.shape)} doesn't "
+                         f"match the broadcast shape {fmt_shape(res.shape)}; an "
+                         "in-place op cannot change the tensor's shape")
     cast_like_result(res, x, name)
     if res._data.dtype != x._data.dtype:
         res = lift(res, x._data.dtype)
@@ -66,7 +66,8 @@ def _write(x, data, name):
             np.copyto(x._data, data, casting="unsafe")
     except ValueError as e:
         raise AutogradError(f"{name}: cannot write into this tensor in place ({e}); "
-                            "expanded tensors are read-only, use .clone() first") from None
+                            "expanded tensors are read-only, use .clone() first"
+                            ) from None
     x._vc[0] += 1
 
 
@@ -117,7 +118,8 @@ def setitem(x, index, value):
         v_rg = value._rg
     else:
         v_rg = False
-    fw = _state.stack and _state.forward_ad and (x._fw or isinstance(value, Tensor) and value._fw)
+    fw = _state.stack and _state.forward_ad and (
+        x._fw or isinstance(value, Tensor) and value._fw)
     if (not _state.grad or not (x._rg or v_rg)) and not fw:
         idx = normalize_index(x, index, "setitem")
         v = value._data if isinstance(value, Tensor) else value
@@ -152,7 +154,8 @@ def fill_(x, value):
         raise DTypeError(f"fill_: value must be a number or a 0-d tensor, got "
                          f"{type(value).__name__}")
     if isinstance(value, Tensor) and value._rg:
-        return inplace(x, lambda a: expand(lift(value, a._data.dtype), a.shape), "fill_")
+        return inplace(x, lambda a: expand(lift(value, a._data.dtype), a.shape),
+                       "fill_")
     v = value.item() if isinstance(value, Tensor) else value
     return inplace(x, lambda a: full_like(a, v), "fill_")
 

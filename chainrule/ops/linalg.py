@@ -13,7 +13,7 @@ from ._core import apply, primitive
 from ._util import (
     calling_op, check_float, dim1, dtype_arg, int_arg, lift, shape_arg, t_, to_dtype,
 )
-from .elementwise import abs, sqrt, _tadd
+from .elementwise import abs, _tadd
 from .reduce import amax, sum, vector_norm
 from .shape import diag_embed, diagonal, mT, reshape, squeeze, tril, triu, unsqueeze
 
@@ -22,7 +22,7 @@ def _eye_like(x, n):
     return Tensor._make(np.eye(n, dtype=x._data.dtype))
 
 
-# -- matmul -----------------------------------------------------------------------------
+# -- matmul ----------------------------------------------------------------------------
 matmul_p = primitive(
     "matmul", np.matmul,
     vjp=lambda n, g: (apply(matmul_p, g, mT(n.inputs[1])) if n.needs[0] else None,
@@ -59,7 +59,8 @@ def matmul(input, other):
         sb = "x".join(map(str, b.shape))
         raise ShapeError(
             f"matmul: shapes cannot be multiplied ({sa} and {sb}): the last dim of "
-            f"the first ({ka}) must equal the {'first' if b.ndim == 1 else 'second-to-last'}"
+            f"the first ({ka}) must equal the "
+            f"{'first' if b.ndim == 1 else 'second-to-last'}"
             f" dim of the second ({kb})")
     if a.ndim == 1 and b.ndim == 1:
         return squeeze(apply(matmul_p, reshape(a, (1, ka)), reshape(b, (kb, 1))))
@@ -190,7 +191,7 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1):
     return lift(out, x._data.dtype)  # (bool * 2 would be int64)
 
 
-# -- einsum --------------------------------------------------------------------------------
+# -- einsum ----------------------------------------------------------------------------
 def _parse_einsum(eq, shapes):
     """Explicit subscripts (ellipses spelled out) for ``eq`` over ``shapes``."""
     eq = eq.replace(" ", "")
@@ -222,7 +223,8 @@ def _parse_einsum(eq, shapes):
         for s in out_ins:
             for c in s:
                 counts[c] = counts.get(c, 0) + 1
-        out = ell + "".join(sorted(c for c, k in counts.items() if k == 1 and c not in ell))
+        out = ell + "".join(sorted(c for c, k in counts.items()
+                                   if k == 1 and c not in ell))
     return out_ins, out
 
 
@@ -293,7 +295,7 @@ def einsum(equation, *operands):
     dt = ts[0]._data.dtype
     for x in ts[1:]:
         if x._data.dtype != dt:
-            raise DTypeError(f"einsum: operands must share one dtype, got "
+            raise DTypeError("einsum: operands must share one dtype, got "
                              + ", ".join(str(y._data.dtype) for y in ts))
     ins, out = _parse_einsum(equation, [x.shape for x in ts])
     sizes = {}
@@ -346,7 +348,7 @@ def tensordot(a, b, dims=2):
                    tuple(b.shape[d] for d in fb))
 
 
-# -- matrix functions -------------------------------------------------------------------------
+# -- matrix functions ------------------------------------------------------------------
 def _square(x, op):
     if x.ndim < 2 or x.shape[-1] != x.shape[-2]:
         got = "x".join(map(str, x.shape[-2:])) if x.ndim >= 2 else x.ndim
@@ -502,7 +504,8 @@ def solve_triangular(A, B, *, upper, left=True, unitriangular=False):
     if B.ndim < 2 or B.shape[-2] != A.shape[-1]:
         raise ShapeError(f"linalg.solve_triangular: incompatible shapes of A "
                          f"{fmt_shape(A.shape)} and B {fmt_shape(B.shape)}")
-    return apply(tri_solve_p, A, B, upper=bool(upper), unitriangular=bool(unitriangular))
+    return apply(tri_solve_p, A, B, upper=bool(upper),
+                 unitriangular=bool(unitriangular))
 
 
 det_p = primitive(

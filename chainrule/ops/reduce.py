@@ -12,12 +12,13 @@ import numpy as np
 from ..errors import ArgumentError, DTypeError, IndexOutOfRange
 from ..tensor import Tensor
 from ._core import apply, primitive
+from ._core import _cumsum_aval, _sum_to_aval
 from ._util import (
     calling_op, check_float, dim1, dims, dtype_arg, floating, int_arg, lift, t_,
     to_dtype,
 )
 from .elementwise import (
-    abs, eq, exp, isinf, log, maximum, pow, sign, sqrt, where, _zero_vjp,
+    abs, eq, exp, isinf, log, maximum, pow, sign, sqrt, where,
 )
 
 
@@ -77,6 +78,7 @@ sum_to_p = primitive(
     vjp=lambda n, g: (_expand(g, n.metas[0][0]),),
     jvp=lambda c, t: sum_to(t[0], c.params["shape"]),
     saves=(),
+    kind="reduction", abstract=_sum_to_aval,
 )
 
 
@@ -305,10 +307,10 @@ def amin(input, dim=(), keepdim=False):
     return apply(amin_p, x, axis=axis, keepdim=bool(keepdim))
 
 
-argmax_p = primitive("argmax", lambda x, axis, keepdim: np.argmax(x, axis, keepdims=keepdim),
-                     saves=())
-argmin_p = primitive("argmin", lambda x, axis, keepdim: np.argmin(x, axis, keepdims=keepdim),
-                     saves=())
+argmax_p = primitive(
+    "argmax", lambda x, axis, keepdim: np.argmax(x, axis, keepdims=keepdim), saves=())
+argmin_p = primitive(
+    "argmin", lambda x, axis, keepdim: np.argmin(x, axis, keepdims=keepdim), saves=())
 
 
 def _no_bool(x, op):
@@ -424,6 +426,7 @@ cumsum_p = primitive(
     vjp=lambda n, g: (_flip_cumsum(g, n.params["axis"]),),
     jvp=lambda c, t: apply(cumsum_p, t[0], axis=c.params["axis"]),
     saves=(),
+    kind="other", abstract=_cumsum_aval,
 )
 
 
@@ -564,7 +567,7 @@ def count_nonzero(input, dim=None):
     return sum(x != 0, dim)
 
 
-# -- norms ------------------------------------------------------------------------------
+# -- norms -----------------------------------------------------------------------------
 def _safe_sqrt(s):
     """sqrt with gradient 0 (not NaN) where the argument is 0, as PyTorch's norm."""
     zero = s == 0

@@ -14,6 +14,7 @@ from .._dtype import DType
 from ..errors import ArgumentError, DTypeError, IndexOutOfRange, ShapeError, fmt_shape
 from ..tensor import Tensor
 from ._core import apply, primitive
+from ._core import _expand_aval, _permute_aval, _reshape_aval, _same_aval
 from ._util import calling_op, dim1, dims, int_arg, pair, shape_arg, t_
 from .reduce import sum, sum_to
 
@@ -28,6 +29,7 @@ reshape_p = primitive(
     vjp=lambda n, g: (reshape(g, n.metas[0][0]),),
     jvp=lambda c, t: reshape(t[0], c.params["shape"]),
     saves=(), view=True,
+    kind="movement", abstract=_reshape_aval,
 )
 
 
@@ -157,6 +159,7 @@ expand_p = primitive(
     vjp=lambda n, g: (sum_to(g, n.metas[0][0]),),
     jvp=lambda c, t: expand(t[0], c.params["shape"]),
     saves=(),
+    kind="movement", abstract=_expand_aval,
 )
 
 
@@ -224,6 +227,7 @@ permute_p = primitive(
     vjp=lambda n, g: (apply(permute_p, g, axes=tuple(np.argsort(n.params["axes"]))),),
     jvp=lambda c, t: apply(permute_p, t[0], axes=c.params["axes"]),
     saves=(), view=True,
+    kind="movement", abstract=_permute_aval,
 )
 
 
@@ -600,7 +604,7 @@ def unbind_copy(input, dim=0):
     return apply(split_copy_p, x, axis=d, sizes=(1,) * n, squeeze=True)
 
 
-# -- repeat ------------------------------------------------------------------------------
+# -- repeat ----------------------------------------------------------------------------
 def repeat(input, *sizes):
     """Tile ``input`` ``sizes[i]`` times along each dim (PyTorch's repeat)."""
     x = t_(input)
@@ -675,6 +679,7 @@ flip_p = primitive(
     vjp=lambda n, g: (apply(flip_p, g, axes=n.params["axes"]),),
     jvp=lambda c, t: apply(flip_p, t[0], axes=c.params["axes"]),
     saves=(), view=True,
+    kind="movement", abstract=_same_aval,
 )
 
 
@@ -713,6 +718,7 @@ roll_p = primitive(
                             axes=n.params["axes"]),),
     jvp=lambda c, t: apply(roll_p, t[0], **c.params),
     saves=(),
+    kind="movement", abstract=_same_aval,
 )
 
 
@@ -742,12 +748,14 @@ tril_p = primitive(
     vjp=lambda n, g: (apply(tril_p, g, k=n.params["k"]),),
     jvp=lambda c, t: apply(tril_p, t[0], k=c.params["k"]),
     saves=(),
+    kind="movement", abstract=_same_aval,
 )
 triu_p = primitive(
     "triu", lambda x, k: np.triu(x, k),
     vjp=lambda n, g: (apply(triu_p, g, k=n.params["k"]),),
     jvp=lambda c, t: apply(triu_p, t[0], k=c.params["k"]),
     saves=(),
+    kind="movement", abstract=_same_aval,
 )
 
 
@@ -867,7 +875,8 @@ def diag(input, diagonal=0):
         return diag_embed(x, diagonal, 0, 1)
     if x.ndim == 2:
         return _diagonal(x, diagonal, 0, 1)
-    raise ShapeError(f"diag: expected a 1-d or 2-d tensor, got shape {fmt_shape(x.shape)}")
+    raise ShapeError("diag: expected a 1-d or 2-d tensor, got shape "
+                     f"{fmt_shape(x.shape)}")
 
 
 def trace(input):
@@ -878,12 +887,13 @@ def trace(input):
     return sum(diagonal(x))
 
 
-# -- copies ------------------------------------------------------------------------------
+# -- copies ----------------------------------------------------------------------------
 clone_p = primitive(
     "clone", lambda x: x.copy(),
     vjp=lambda n, g: (g,),
     jvp=lambda c, t: t[0],
     saves=(),
+    kind="unary",
 )
 
 
@@ -900,7 +910,7 @@ def contiguous(input, memory_format=None):
     return clone(x)
 
 
-# -- pad --------------------------------------------------------------------------------
+# -- pad -------------------------------------------------------------------------------
 def _pad_fwd(x, widths, value):
     return np.pad(x, widths, mode="constant", constant_values=value)
 
@@ -951,7 +961,8 @@ def pad(input, pad, mode="constant", value=None):
         x = getitem(x, idx)
         widths = [(builtins.max(lo, 0), builtins.max(hi, 0)) for lo, hi in widths]
     if mode == "constant":
-        return apply(pad_p, x, widths=tuple(widths), value=0 if value is None else value)
+        return apply(pad_p, x, widths=tuple(widths),
+                     value=0 if value is None else value)
     if mode not in ("reflect", "replicate", "circular"):
         raise ArgumentError(f"pad: mode must be 'constant', 'reflect', 'replicate' or "
                             f"'circular', got {mode!r}")
