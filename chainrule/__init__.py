@@ -30,6 +30,8 @@ from .random import (  # noqa: F401
 from .tensor import Tensor  # noqa: F401
 from . import autograd, linalg  # noqa: F401,E402
 autograd._load_late()
+from . import jit  # noqa: E402  (chainrule.jit is also the decorator)
+from .jit import compile  # noqa: E402,A001
 
 float = float32  # noqa: A001
 double = float64
