@@ -93,6 +93,7 @@ class CompiledFunction:
         self._warned = set()
         self._last_key = None
         functools.update_wrapper(self, fn, updated=())
+        self.__name__ = getattr(fn, "__name__", type(fn).__name__)
 
     # -- keys -------------------------------------------------------------------------
     def _key(self, args, kwargs):
@@ -229,7 +230,9 @@ class CompiledFunction:
 
 def _show(x):
     if isinstance(x, tuple) and len(x) == 3 and isinstance(x[0], tuple):
-        return f"shape {x[0]} {x[1]} requires_grad={x[2]}"
+        import numpy as np
+
+        return f"shape {x[0]} {np.dtype(x[1]).name} requires_grad={x[2]}"
     return repr(x)
 
 
