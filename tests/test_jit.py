@@ -12,6 +12,13 @@ import chainrule as cr
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+@pytest.fixture(autouse=True)
+def _kernel_cache(tmp_path_factory, monkeypatch):
+    """Kernels built by the tests go to a temporary cache, not the user's."""
+    monkeypatch.setenv("CHAINRULE_JIT_CACHE", str(tmp_path_factory.getbasetemp()
+                                                  / "jit-cache"))
+
+
 def _state(model, opt):
     out = [p._data.copy() for p in model.parameters()]
     out += [None if p.grad is None else p.grad._data.copy() for p in model.parameters()]
@@ -250,3 +257,49 @@ def test_workloads_replay_equals_eager(name):
     x, y = cr.from_numpy(x), cr.from_numpy(y)
     _run_both(lambda: w.build(cr), lambda m: cr.optim.Adam(m.parameters(), lr=1e-3),
               lambda i: (x, y), lambda out, t: w.loss(cr, out, t), steps=3)
+
+
+def test_native_float32_adam_is_bit_identical():
+    from chainrule.jit import native
+    if not native.available():
+        pytest.skip("no C compiler")
+    _run_both(lambda: cr.nn.Sequential(cr.nn.Linear(8, 16), cr.nn.ReLU(),
+                                       cr.nn.Linear(16, 3)),
+              lambda m: cr.optim.Adam(m.parameters(), lr=1e-2, weight_decay=0.1),
+              _mlp_batches, _ce, backend="native")
+
+
+_CHILD = """
+import numpy as np, chainrule as cr
+from chainrule.jit import native
+m = cr.nn.Linear(3, 2); o = cr.optim.Adam(m.parameters())
+@cr.jit
+def step(x):
+    o.zero_grad(); l = m(x).sum(); l.backward(); o.step(); return l
+for _ in range(3):
+    step(cr.ones(4, 3))
+ks = [n.prim for g in step.graphs() for n in g.nodes if n.kind == 'kernel']
+print(len(ks) > 0, all(k.cache_hit for k in ks))
+"""
+
+
+def test_kernel_cache_is_reused_by_a_second_process(tmp_path):
+    from chainrule.jit import native
+    if not native.available():
+        pytest.skip("no C compiler")
+    env = dict(os.environ, CHAINRULE_JIT_CACHE=str(tmp_path), PYTHONPATH=ROOT)
+
+    def child(**extra):
+        out = subprocess.run([sys.executable, "-c", _CHILD], env=dict(env, **extra),
+                             capture_output=True, text=True, check=True)
+        return out.stdout.split()
+
+    assert child() == ["True", "False"]  # built here
+    assert child() == ["True", "True"]  # loaded from the cache
+    assert any(f.endswith(".c") for f in os.listdir(tmp_path))
+    # Native disabled: one notice, replay runs, no kernels.
+    out = subprocess.run([sys.executable, "-W", "always", "-c", _CHILD],
+                         env=dict(env, CHAINRULE_JIT_NATIVE="0"),
+                         capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "True"]
+    assert out.stderr.count("no C compiler") == 1
