@@ -303,3 +303,23 @@ def test_kernel_cache_is_reused_by_a_second_process(tmp_path):
                          capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "True"]
     assert out.stderr.count("no C compiler") == 1
+
+
+def test_trainer_compile_equals_eager():
+    from chainrule.train import Trainer
+
+    rng = np.random.default_rng(0)
+    x = cr.tensor(rng.standard_normal((64, 8)).astype(np.float32))
+    y = cr.tensor(rng.integers(0, 3, 64))
+    runs = []
+    for compile in (False, True):
+        cr.manual_seed(0)
+        model = cr.nn.Sequential(cr.nn.Linear(8, 16), cr.nn.ReLU(), cr.nn.Linear(16, 3))
+        t = Trainer(model, cr.optim.Adam(model.parameters(), lr=1e-2), compile=compile)
+        hist = t.fit((x, y), epochs=3, batch_size=16, verbose=0)
+        runs.append((hist.history["loss"], [p.detach().numpy().copy()
+                                            for p in model.parameters()], t))
+    assert runs[0][0] == runs[1][0]
+    for a, b in zip(runs[0][1], runs[1][1]):
+        np.testing.assert_array_equal(a, b)
+    assert sum(e.hits for e in runs[1][2]._step_fn._cache.values()) > 0
