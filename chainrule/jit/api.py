@@ -17,7 +17,7 @@ from ..tensor import Tensor
 from . import _hooks
 from .passes import optimize
 from .replay import GuardMiss, Program
-from .state import discover, slots_of, state_signature
+from .state import Signature, discover, slots_of
 from .tracer import Recorder, TraceBreak
 
 log = logging.getLogger("chainrule.jit")
@@ -103,9 +103,9 @@ class CompiledFunction:
                     else _static_key(x) for x in leaves)
         if self._captured is None:
             self._captured = discover(self.fn, args, kwargs)
-        mods, opts = self._captured
+            self._signature = Signature(*self._captured)
         return (("argument structure", tree), ("arguments", sig)) + \
-            state_signature(mods, opts), leaves, tree
+            self._signature(), leaves, tree
 
     def _why(self, key):
         """What differs from the previous key, in words."""

@@ -129,12 +129,19 @@ class AdamKernel:
         fallback = node.params["_prim"].forward
         kw = {k: v for k, v in prm.items() if k != "_prim"}
 
+        held = [None]  # (p, m, v, c, their pointers): state arrays persist
+
         def run(env):
             p, g, m, v, c = [env[i] for i in ins]
-            if (p.flags.c_contiguous and g.flags.c_contiguous and m.flags.c_contiguous
-                    and v.flags.c_contiguous and g.dtype == p.dtype):
-                fn(p.ctypes.data, g.ctypes.data, m.ctypes.data, v.ctypes.data,
-                   c.ctypes.data, p.size, *scal)
+            h = held[0]
+            if h is None or h[0] is not p or h[1] is not m or h[2] is not v \
+                    or h[3] is not c:
+                ok = (p.flags.c_contiguous and m.flags.c_contiguous
+                      and v.flags.c_contiguous and m.dtype == p.dtype == v.dtype)
+                h = held[0] = (p, m, v, c, ok, p.ctypes.data, m.ctypes.data,
+                               v.ctypes.data, c.ctypes.data, p.size)
+            if h[4] and g.dtype == p.dtype and g.flags.c_contiguous:
+                fn(h[5], g.ctypes.data, h[6], h[7], h[8], h[9], *scal)
             else:
                 fallback(p, g, m, v, c, **kw)
             env[out] = p

@@ -158,30 +158,65 @@ def _hyper(v):
     return ("id", id(v))
 
 
-def state_signature(modules, optimizers):
-    """A hashable summary of everything the graph assumes about captured state.
+class Signature:
+    """Computes the state part of the cache key on every call, cheaply.
 
-    Parts are named so that a retrace can say what changed.
+    The module tree is walked once; each call then reads every cached
+    module's own ``training`` flag and its direct parameters, buffers and
+    children (so replacing any of them changes the key, and a changed tree
+    is walked again).
     """
-    parts = []
-    for m in modules:
-        mods = m.modules() if hasattr(m, "modules") else [m]
-        parts.append(("training mode of " + type(m).__name__,
-                      tuple(s.training for s in mods)))
-        parts.append(("parameters of " + type(m).__name__, tuple(
-            (id(p), p._data.shape, p._data.dtype.str, p._rg, p.grad is None)
-            for p in m.parameters())))
-        parts.append(("buffers of " + type(m).__name__, tuple(
-            (id(b), b._data.shape, b._data.dtype.str) for b in m.buffers()
-            if b is not None)))
-    for o in optimizers:
-        name = type(o).__name__
-        parts.append(("hyper-parameters of " + name, tuple(
-            tuple((k, _hyper(v)) for k, v in g.items() if k != "params")
-            for g in o.param_groups)))
-        parts.append(("parameters and state of " + name, tuple(
-            (id(p), p.grad is None, tuple(
-                (k, id(v) if isinstance(v, Tensor) else _hyper(v))
-                for k, v in o.state[p].items()) if p in o.state else ())
-            for g in o.param_groups for p in g["params"])))
-    return tuple(parts)
+
+    def __init__(self, modules, optimizers):
+        self.modules, self.optimizers = modules, optimizers
+        self._walk()
+
+    def _walk(self):
+        self.trees = [list(m.modules()) if hasattr(m, "modules") else [m]
+                      for m in self.modules]
+        self.ids = {id(s) for t in self.trees for s in t}
+
+    def __call__(self):
+        parts = self._module_parts()
+        if any(p is None for p in parts):
+            self._walk()
+            parts = self._module_parts()
+        for o in self.optimizers:
+            name = type(o).__name__
+            parts.append(("hyper-parameters of " + name, tuple(
+                tuple((k, _hyper(v)) for k, v in g.items() if k != "params")
+                for g in o.param_groups)))
+            st = o.state
+            parts.append(("parameters and state of " + name, tuple(
+                (id(p), p.grad is None, tuple(
+                    (k, id(v) if isinstance(v, Tensor) else _hyper(v))
+                    for k, v in st[p].items()) if p in st else ())
+                for g in o.param_groups for p in g["params"])))
+        return tuple(parts)
+
+    def _module_parts(self):
+        parts = []
+        for m, tree in zip(self.modules, self.trees):
+            name = type(m).__name__
+            parts.append(("training mode of " + name, tuple(s.training for s in tree)))
+            sig = []
+            for s in tree:
+                sub = getattr(s, "_modules", None)
+                if sub is not None:
+                    sig.append(tuple(id(c) for c in sub.values()))
+                for p in getattr(s, "_parameters", {}).values():
+                    if p is not None:
+                        sig.append((id(p), p._data.shape, p._data.dtype.str, p._rg,
+                                    p.grad is None))
+                for b in getattr(s, "_buffers", {}).values():
+                    if b is not None:
+                        sig.append((id(b), b._data.shape, b._data.dtype.str))
+            parts.append(("parameters and buffers of " + name, tuple(sig)))
+        # A child replaced: the cached tree is stale (walk again).
+        ids = self.ids
+        for tree in self.trees:
+            for s in tree:
+                for c in getattr(s, "_modules", {}).values():
+                    if c is not None and id(c) not in ids:
+                        return [None]
+        return parts
