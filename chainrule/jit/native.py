@@ -180,4 +180,13 @@ def lower(graph, required=False):
                     return graph
             n.params = dict(n.params, _prim=n.prim)
             n.kind, n.prim = "kernel", k
-    return graph
+    from .fusion import fuse
+
+    try:
+        return fuse(graph)
+    except (OSError, subprocess.CalledProcessError) as e:
+        if required:
+            raise
+        warnings.warn(f"chainrule.jit: fused kernel build failed ({e}); using "
+                      "replay for elementwise chains", RuntimeWarning, stacklevel=4)
+        return graph
