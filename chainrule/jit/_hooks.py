@@ -139,9 +139,12 @@ def recording(rec):
 def _interpreter(rec):
     """The interpreter-stack context for ``rec``, if the dispatcher has one."""
     try:
-        from .._tape import Interpreter, interpreting
+        from .. import _tape
     except ImportError:
         return None
+    if os.path.dirname(os.path.abspath(_tape.__file__)) != _PKG:
+        return None  # another checkout's module: not this dispatcher's stack
+    Interpreter, interpreting = _tape.Interpreter, _tape.interpreting
 
     class Tracer(Interpreter):
         def observe(self, prim, inputs, params, outs):
