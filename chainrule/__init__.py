@@ -9,6 +9,8 @@ PyTorch's API wherever PyTorch has the feature::
 """
 from . import _malloc
 from . import _tensor_methods  # noqa: F401  (binds Tensor methods)
+from ._device import device  # noqa: F401
+from ._threads import get_num_threads, set_num_threads  # noqa: F401
 from ._dtype import (  # noqa: F401
     DType, float32, float64, get_default_dtype, int32, int64, promote_types,
     set_default_dtype,
@@ -46,8 +48,9 @@ _malloc.tune()
 
 # Subpackages load on first use (``cr.nn``, ``import chainrule.optim``...), so
 # ``import chainrule`` pays only for tensors, ops and autograd.
-_LAZY_MODULES = ("nn", "optim", "func", "data", "utils", "io", "train", "viz")
-_LAZY_NAMES = {"save": "io", "load": "io"}
+_LAZY_MODULES = ("nn", "optim", "func", "data", "utils", "io", "train", "viz",
+                 "distributed", "cuda", "backends")
+_LAZY_NAMES = {"save": "io", "load": "io", "explain": "viz"}
 
 
 def __getattr__(name):

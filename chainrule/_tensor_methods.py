@@ -4,8 +4,11 @@ Every method here forwards to the function of the same name in ``ops``, so
 ``x.sum(1)`` and ``chainrule.sum(x, 1)`` are one code path.
 """
 from . import ops
+from ._device import check_device, is_device
 from ._dtype import as_dtype
 from .errors import ArgumentError
+from .ops import fused as _fused
+from .ops._util import dim1, floating
 from .ops.inplace import inplace
 from .tensor import Tensor
 
@@ -94,14 +97,12 @@ Tensor.where = lambda self, condition, other: ops.where(condition, self, other)
 # -- dtype conversion -----------------------------------------------------------------
 def to(self, *args, dtype=None, device=None, copy=False, non_blocking=False):
     """``to(dtype)``, ``to(other_tensor)`` or ``to('cpu')``: a converted tensor."""
+    check_device(device, "to")
     for a in args:
         if isinstance(a, Tensor):
             dtype = a.dtype
-        elif isinstance(a, str) and a.split(":")[0] in ("cpu",):
-            continue
-        elif isinstance(a, str) and a.split(":")[0] in ("cuda", "mps"):
-            raise ArgumentError(f"to: device {a!r} is not available; chainrule runs "
-                                "on the CPU")
+        elif is_device(a):
+            check_device(a, "to")
         else:
             dtype = a
     if dtype is None:
@@ -111,6 +112,15 @@ def to(self, *args, dtype=None, device=None, copy=False, non_blocking=False):
 
 
 Tensor.to = to
+
+
+def cuda(self, device=None, non_blocking=False):
+    """Always an error: chainrule has no GPU backend (as ``Module.cuda``)."""
+    raise ArgumentError("cuda: no GPU backend; chainrule runs on the CPU (keep the "
+                        "tensor on 'cpu', e.g. x.to('cpu'))")
+
+
+Tensor.cuda = cuda
 Tensor.type = lambda self, dtype=None: self.dtype if dtype is None else self.to(dtype)
 Tensor.float = lambda self: self.to("float32")
 Tensor.double = lambda self: self.to("float64")
@@ -196,3 +206,32 @@ Tensor.uniform_ = uniform_
 Tensor.normal_ = normal_
 Tensor.bernoulli_ = bernoulli_
 Tensor.random_ = random_
+
+
+# -- softmax spelled as a method, and format specs ---------------------------------------
+def _normaliser(fused, name):
+    def method(self, dim, dtype=None):
+        x = floating(self) if dtype is None else self.to(dtype)
+        if x.ndim == 0:  # one element along dim: the gradient is zero
+            return ops.reshape(fused(ops.reshape(x, (1,)), 0), ())
+        return fused(x, dim1(dim, x.ndim, name))
+
+    method.__name__ = name
+    method.__doc__ = (f"``{name}`` along ``dim`` (the tensor first converted to "
+                      "``dtype`` if given); same shape as the tensor.")
+    return method
+
+
+Tensor.softmax = _normaliser(_fused.softmax, "softmax")
+Tensor.log_softmax = _normaliser(_fused.log_softmax, "log_softmax")
+
+
+def __format__(self, spec):
+    """A 0-d tensor formats as its Python number (``f"{loss:.4f}"``); any other
+    tensor only with an empty spec, as its ``str``, like PyTorch."""
+    if self.ndim == 0:
+        return format(self.item(), spec)
+    return object.__format__(self, spec)
+
+
+Tensor.__format__ = __format__

@@ -129,8 +129,9 @@ def _demo_command(args):
     return 0
 
 
-def main(argv=None):
-    """Entry point of the ``chainrule`` console script; returns the exit status."""
+def build_parser():
+    """The argument parser of the ``chainrule`` command (help strings are
+    %-formatted by argparse: a literal percent sign is written ``%%``)."""
     from . import __version__
 
     parser = argparse.ArgumentParser(
@@ -148,12 +149,37 @@ def main(argv=None):
     d.add_argument("--epochs", type=int, default=None, metavar="N",
                    help="training epochs (default: 15, or 3 with --quick)")
     d.add_argument("--quick", action="store_true",
-                   help=f"a short run (3 epochs, target {QUICK_TARGET:.0%})")
+                   help=f"a short run (3 epochs, target {QUICK_TARGET * 100:.0f}%%)")
     d.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     d.add_argument("--silent", action="store_true", help="no per-epoch progress")
     d.add_argument("--threads", type=int, default=1, metavar="N",
                    help="BLAS threads (default: 1, fastest for this small model)")
+    r = sub.add_parser(
+        "run", help="run a script on N processes under MPI (data-parallel training)",
+        description="Start N copies of SCRIPT under mpirun; each joins the process "
+        "group with chainrule.distributed.init_process_group('mpi'). A process "
+        "that raises or dies stops the whole job, which exits non-zero.")
+    r.add_argument("-n", "--nproc", type=int, default=2, metavar="N",
+                   help="number of processes (default: 2)")
+    r.add_argument("script", help="the Python script to run")
+    r.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the script")
+    return parser
+
+
+def main(argv=None):
+    """Entry point of the ``chainrule`` console script; returns the exit status."""
+    parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "run":
+        if args.nproc < 1:
+            parser.error("-n must be at least 1")
+        from .distributed.run import run
+
+        try:
+            return run(args.nproc, args.script, args.args)
+        except FileNotFoundError as e:
+            print(e, file=sys.stderr)
+            return 2
     if args.command == "demo":
         if args.epochs is not None and args.epochs < 1:
             parser.error("--epochs must be at least 1")

@@ -31,14 +31,60 @@ class Tensor:
     _base = None
     _view = ()
     _hooks = None
+    _post_hooks = None
     _fw = None
     _retains_grad = False
     __array_priority__ = 1000  # ndarray (op) Tensor defers to Tensor's operators
 
-    def __init__(self, data=(), dtype=None, requires_grad=False):
-        arr = _to_array(data, dtype, "Tensor")
-        self._data = arr
-        self._vc = [0]
+    def __init__(self, *args, size=None, device=None, dtype=None,
+                 requires_grad=False):
+        """PyTorch's legacy constructor: ``Tensor(2, 3)`` or ``Tensor(size=(2,
+        3))`` is an uninitialised (here zero) tensor of that shape,
+        ``Tensor(data)`` a copy of lists or arrays in the default dtype
+        (float32), ``Tensor(t)`` a tensor sharing ``t``'s storage and dtype,
+        ``Tensor()`` an empty one.  For data of its own dtype use
+        ``chainrule.tensor``.  (``dtype=`` and ``requires_grad=`` are
+        chainrule's additions.)"""
+        from ._device import check_device
+
+        check_device(device, "Tensor")
+        if size is not None:
+            if args:
+                raise ArgumentError("Tensor: give sizes or size=, not both")
+            args = tuple(size) if isinstance(size, (tuple, list)) else (size,)
+            sizes = True
+        else:
+            sizes = bool(args) and all(_is_int(a) for a in args)
+        if sizes or not args:
+            shape = tuple(int(a) for a in args) if args else (0,)
+            if any(n < 0 for n in shape):
+                raise ArgumentError(f"Tensor: trying to create tensor with negative "
+                                    f"dimension in shape {list(shape)}")
+            dt = as_dtype(dtype).np if dtype is not None else get_default_dtype().np
+            self._data = np.zeros(shape, dt)
+            self._vc = [0]
+        elif len(args) > 1:
+            raise DTypeError(f"Tensor: sizes must be ints, got "
+                             f"({', '.join(type(a).__name__ for a in args)}); for "
+                             "data pass one sequence: Tensor([1, 2])")
+        elif isinstance(args[0], Tensor) and dtype is None:
+            self._data = args[0]._data  # shares storage (and its version counter)
+            self._vc = args[0]._vc
+        else:
+            data = args[0]
+            if isinstance(data, (str, bytes)):
+                raise DTypeError(f"Tensor: invalid data type {type(data).__name__!r}; "
+                                 "expected sizes or a sequence of numbers")
+            if not isinstance(data, (Tensor, list, tuple, np.ndarray)):
+                raise DTypeError(
+                    f"Tensor: data must be a sequence (got {type(data).__name__}); "
+                    f"for a 0-d tensor use chainrule.tensor({data!r:.20})")
+            if dtype is None:
+                dtype = get_default_dtype()
+                if isinstance(data, Tensor):
+                    dtype = data.dtype
+            self._data = _to_array(data, dtype, "Tensor")
+            self._vc = [0]
         if requires_grad:
             self.requires_grad_(True)
 
@@ -92,7 +138,9 @@ class Tensor:
 
     @property
     def device(self):
-        return "cpu"
+        from ._device import CPU
+
+        return CPU
 
     @property
     def is_cuda(self):
@@ -214,6 +262,18 @@ class Tensor:
             return _HookHandle(self._hooks, hook)
         return _add_node_hook(self, hook)
 
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call ``hook(self)`` each time a gradient has been added into this
+        leaf's ``.grad`` by backward.  Returns a handle with ``remove()``."""
+        if self.grad_fn is not None or not self._rg:
+            raise AutogradError(
+                "register_post_accumulate_grad_hook: post accumulate grad hooks "
+                "can only be registered on leaf tensors that require grad")
+        if self._post_hooks is None:
+            self._post_hooks = []
+        self._post_hooks.append(hook)
+        return _HookHandle(self._post_hooks, hook)
+
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad``.
 
@@ -291,7 +351,7 @@ class Tensor:
         t.__class__ = self.__class__
         for k, v in self.__dict__.items():
             if k not in ("_data", "_vc", "_rg", "grad_fn", "_oi", "_base", "_view",
-                         "_hooks"):
+                         "_hooks", "_post_hooks"):
                 import copy
 
                 t.__dict__[k] = copy.deepcopy(v, memo)
@@ -332,6 +392,11 @@ def _dim(dim, ndim, op):
             f"[{lo}, {hi}], but got {dim})"
         )
     return d % ndim if ndim else 0
+
+
+def _is_int(a):
+    """An int that can be a size: Python's or NumPy's, not a bool."""
+    return isinstance(a, (int, np.integer)) and not isinstance(a, (bool, np.bool_))
 
 
 def _to_array(data, dtype, op):

@@ -13,10 +13,11 @@ import chainrule.nn  # noqa: F401  (rows call m.nn.functional, as torch.nn is)
 from tests import (
     op_db_elementwise, op_db_index, op_db_linalg, op_db_reduce, op_db_shape,
 )
+from tests import op_db_special
 from tests.op_db_base import Op, draw  # noqa: F401  (Op re-exported for rows)
 
 OPS = (op_db_elementwise.ROWS + op_db_reduce.ROWS + op_db_shape.ROWS
-       + op_db_index.ROWS + op_db_linalg.ROWS)
+       + op_db_index.ROWS + op_db_linalg.ROWS + op_db_special.ROWS)
 
 _names = [op.name for op in OPS]
 if len(set(_names)) != len(_names):

@@ -56,3 +56,29 @@ def test_cli_usage(capsys):
         cli.main(["demo", "--epochs", "0"])
     assert e.value.code == 2
     assert "--epochs must be at least 1" in capsys.readouterr().err
+
+
+def _subcommand_paths(parser, prefix=()):
+    """Every command path of ``parser``: (), ("demo",), and nested ones."""
+    import argparse
+
+    yield prefix
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from _subcommand_paths(sub, prefix + (name,))
+
+
+def test_help_of_every_command_and_subcommand(capsys):
+    paths = list(_subcommand_paths(cli.build_parser()))
+    assert ("demo",) in paths
+    for path in paths:
+        with pytest.raises(SystemExit) as exit_info:
+            cli.main([*path, "--help"])
+        assert exit_info.value.code == 0, path
+        out = capsys.readouterr().out
+        assert out.startswith("usage: chainrule"), (path, out)
+    # The formatted percentage of --quick made argparse fail before.
+    with pytest.raises(SystemExit):
+        cli.main(["demo", "--help"])
+    assert "target 90%)" in capsys.readouterr().out

@@ -8,7 +8,7 @@ import torch.func as tf
 import chainrule as cr
 import chainrule.nn as nn
 from chainrule import func as cf
-from chainrule.autograd.grad_mode import _state
+from chainrule.autograd import count_ops as _counting
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*torch.jit.script:DeprecationWarning")
 
@@ -297,12 +297,9 @@ def test_lecture_logistic_regression_hessian_is_symmetric_psd():
 
 # -- the cost model --------------------------------------------------------------------
 def count_ops(fn):
-    _state.counter = {}
-    try:
+    with _counting() as counts:
         fn()
-        return dict(_state.counter)
-    finally:
-        _state.counter = None
+    return dict(counts)
 
 
 def test_jacfwd_costs_n_passes_and_jacrev_m_passes():

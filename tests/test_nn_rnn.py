@@ -10,7 +10,7 @@ import torch
 
 import chainrule as cr
 from chainrule import nn
-from chainrule.autograd.grad_mode import _state
+from chainrule.autograd import count_ops as _counting
 from tests.nn_compare import compare_modules, load_torch_weights
 from tests.oracle import assert_close, numeric_grad_check
 
@@ -222,12 +222,9 @@ def test_default_init_is_uniform_in_plus_minus_one_over_sqrt_hidden():
 
 # -- structure: one matmul for the inputs, one per step --------------------------------
 def _count_prims(fn):
-    _state.counter = {}
-    try:
+    with _counting() as counts:
         fn()
-        return dict(_state.counter)
-    finally:
-        _state.counter = None
+    return dict(counts)
 
 
 def test_layer_uses_one_input_matmul_and_one_matmul_per_step():

@@ -28,7 +28,7 @@ import numpy as np
 
 import chainrule as cr
 import chainrule.nn  # noqa: F401  (layers may register primitives)
-from chainrule.autograd.grad_mode import _state
+from chainrule.autograd import count_ops
 from tests.op_db import OPS, grads, materialize, run, weighted_sum, weights
 
 NON_DIFFERENTIABLE_PRIMITIVES = {
@@ -73,9 +73,7 @@ def declared(name):
 @functools.lru_cache(maxsize=None)
 def covered_by_table():
     """Primitives the op rows reach, forward and backward."""
-    seen = {}
-    prev, _state.counter = _state.counter, seen
-    try:
+    with count_ops() as seen:
         for op in OPS:
             dtype = np.float64 if op.floating else None
             for k, sample in enumerate(op.samples):
@@ -85,8 +83,6 @@ def covered_by_table():
                 if any(diff):
                     loss, _ = weighted_sum(cr, out, weights(out, k))
                     grads(cr, loss, [x for x, d in zip(xs, diff) if d])
-    finally:
-        _state.counter = prev
     return frozenset(seen)
 
 

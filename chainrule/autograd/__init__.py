@@ -1,9 +1,11 @@
 """Automatic differentiation: the tape engine, grad modes, anomaly mode,
-forward mode (``forward_ad``), custom ``Function``s and ``gradcheck``."""
+forward mode (``forward_ad``), custom ``Function``s, ``gradcheck`` and op
+counting (``count_ops``)."""
 from .anomaly import (  # noqa: F401
     detect_anomaly, is_anomaly_check_nan_enabled, is_anomaly_enabled,
     set_detect_anomaly,
 )
+from .counting import count_ops  # noqa: F401
 from .engine import backward as _tensor_backward  # noqa: F401
 from .engine import grad  # noqa: F401
 from .grad_mode import (  # noqa: F401

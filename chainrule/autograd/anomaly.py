@@ -21,8 +21,8 @@ import sys
 
 import numpy as np
 
+from .._tape import Interpreter, _state, pop, push
 from ..errors import AutogradError, fmt_shape
-from .grad_mode import _state
 
 _PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 _check_nan = True  # raise on NaN (False: only record source lines)
@@ -73,8 +73,19 @@ def _describe(ts):
     return ", ".join(f"{t.dtype.name} {fmt_shape(t.shape)}" for t in ts)
 
 
+class AnomalyChecker(Interpreter):
+    """The interpreter on the dispatcher's stack while anomaly mode is on: it
+    checks the result of every primitive call."""
+
+    def observe(self, prim, inputs, params, outs):
+        check_forward(prim, inputs, outs)
+
+
+_checker = AnomalyChecker()
+
+
 def check_forward(prim, inputs, outs):
-    """Called by the dispatcher after each op while anomaly mode is on."""
+    """Called after each op while anomaly mode is on."""
     if not _check_nan:
         return
     for k, o in enumerate(outs):
@@ -130,7 +141,7 @@ def check_tangent(prim, inputs, tangent):
 def _set(mode, check_nan, check_inf):
     global _check_nan
     prev = (_state.anomaly, _check_nan, _state.anomaly_check_inf)
-    _state.anomaly = bool(mode)
+    _switch(bool(mode))
     _check_nan = bool(check_nan)
     _state.anomaly_check_inf = bool(check_inf)
     return prev
@@ -138,7 +149,18 @@ def _set(mode, check_nan, check_inf):
 
 def _restore(prev):
     global _check_nan
-    _state.anomaly, _check_nan, _state.anomaly_check_inf = prev
+    _switch(prev[0])
+    _check_nan, _state.anomaly_check_inf = prev[1:]
+
+
+def _switch(on):
+    """Turn the mode on or off: the flag the tape reads, and the checker on
+    the interpreter stack (pushed once, however often the mode nests)."""
+    if on and not _state.anomaly:
+        push(_checker)
+    elif not on and _state.anomaly:
+        pop(_checker)
+    _state.anomaly = on
 
 
 class detect_anomaly:

@@ -8,12 +8,14 @@ down to each input's shape here, once, so no vjp rule handles broadcasting.
 import numpy as np
 
 from ..errors import AutogradError, ShapeError, fmt_shape
-from .grad_mode import _state
+from .._tape import Node as _Node
+from .._tape import _state
 
 
 def _topo_order(roots):
-    """Nodes reachable from ``roots``, each before every node it feeds into."""
-    order, seen = [], set()
+    """Nodes reachable from ``roots``, each before every node it feeds into,
+    and ``{id(leaf): number of edges into it}`` for the leaves they reach."""
+    order, seen, leaves = [], set(), {}
     for root in roots:
         if root is None or root in seen:
             continue
@@ -24,7 +26,10 @@ def _topo_order(roots):
             for e in it:
                 if e is not None:
                     nxt = e[0]
-                    if nxt.__class__ is not _Node or nxt in seen:
+                    if nxt.__class__ is not _Node:
+                        leaves[id(nxt)] = leaves.get(id(nxt), 0) + 1
+                        continue
+                    if nxt in seen:
                         continue
                     seen.add(nxt)
                     stack.append((nxt, iter(nxt.edges)))
@@ -33,7 +38,7 @@ def _topo_order(roots):
                 stack.pop()
                 order.append(node)
     order.reverse()
-    return order
+    return order, leaves
 
 
 def _sum_to(g, shape, dtype):
@@ -72,6 +77,9 @@ def _accumulate_leaf(t, g, create_graph, fresh):
         from .. import ops
 
         t.grad = ops.add(t.grad, g)
+    if t._post_hooks:
+        for hook in tuple(t._post_hooks):
+            hook(t)
 
 
 def run_backward(roots, grads, retain_graph=False, create_graph=False,
@@ -83,12 +91,33 @@ def run_backward(roots, grads, retain_graph=False, create_graph=False,
     """
     from .. import ops
 
+    global _depth
     prev = _state.grad
     _state.grad = bool(create_graph)
+    _depth += 1
+    done = ()
     try:
-        return _run(roots, grads, retain_graph, create_graph, capture, accumulate, ops)
+        res = _run(roots, grads, retain_graph, create_graph, capture, accumulate, ops)
     finally:
         _state.grad = prev
+        _depth -= 1
+        if not _depth:  # a failed pass drops its callbacks with it
+            done = tuple(_callbacks)
+            _callbacks.clear()
+    for callback in done:
+        callback()
+    return res
+
+
+_callbacks = []  # run when the outermost backward pass completes
+_depth = 0
+
+
+def queue_callback(callback):
+    """Run ``callback()`` once the backward pass now running has finished (as
+    PyTorch's ``Variable._execution_engine.queue_callback``); distributed
+    training uses it to wait for the gradients' all-reduce."""
+    _callbacks.append(callback)
 
 
 def _run(roots, grads, retain_graph, create_graph, capture, accumulate, ops):
@@ -101,13 +130,18 @@ def _run(roots, grads, retain_graph, create_graph, capture, accumulate, ops):
             else:
                 cap_node.setdefault((t.grad_fn, t._oi), []).append(i)
 
-    order = _topo_order([r.grad_fn for r in roots])
+    order, pending = _topo_order([r.grad_fn for r in roots])
     needed = None
     if capture is not None and not accumulate:
         needed = _needed(order, cap_leaf, {node for node, _ in cap_node})
 
     buffers = {}
     fresh = set()
+    # A leaf reached by several edges gets the sum of their gradients, added
+    # into .grad (and shown to its hooks) once, when the last one arrives, as
+    # PyTorch's AccumulateGrad does; a leaf whose remaining edges carry no
+    # gradient is accumulated at the end of the pass.
+    leaf_sums = {}
 
     def send(edge, g):
         target, oi = edge
@@ -116,7 +150,17 @@ def _run(roots, grads, retain_graph, create_graph, capture, accumulate, ops):
                 for i in cap_leaf[id(target)]:
                     captured[i] = g if captured[i] is None else captured[i] + g
             if accumulate:
-                _accumulate_leaf(target, g, create_graph, fresh)
+                key = id(target)
+                part = leaf_sums.pop(key, None)
+                if part is not None:
+                    g = ops.add(part[1], g)
+                left = pending.get(key, 0) - 1
+                if left > 0:
+                    pending[key] = left
+                    leaf_sums[key] = (target, g)
+                else:
+                    pending.pop(key, None)
+                    _accumulate_leaf(target, g, create_graph, fresh)
             return
         buf = buffers.get(target)
         if buf is None:
@@ -177,6 +221,8 @@ def _run(roots, grads, retain_graph, create_graph, capture, accumulate, ops):
             send(edge, g)
         if not retain_graph:
             node.release()
+    for target, g in leaf_sums.values():
+        _accumulate_leaf(target, g, create_graph, fresh)
     return captured
 
 
@@ -297,5 +343,3 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         out.append(g)
     return tuple(out)
 
-
-from .node import Node as _Node  # noqa: E402

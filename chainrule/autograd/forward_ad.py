@@ -1,15 +1,16 @@
 """Forward-mode automatic differentiation: dual tensors and their interpreter.
 
 Inside a *dual level* a tensor may carry a tangent (a directional derivative
-of the same shape).  Every primitive call then runs its ``jvp`` rule from the
-op table (:func:`propagate`, called by the dispatcher), so outputs carry the
-tangent of the result: one forward pass gives ``J @ v``.
+of the same shape).  Each open level is one interpreter on the dispatcher's
+stack (:class:`ForwardLevel`): after every primitive call it runs the
+primitive's ``jvp`` rule from the op table, so outputs carry the tangent of
+the result: one forward pass gives ``J @ v``.
 
 Levels nest (``jvp`` of ``jvp``, ``jacfwd`` of ``jacfwd``).  Levels are
 numbered in the order they are entered; a tensor's tangents live in its
-``_fw`` dict keyed by level.  The rule for level L is evaluated with only the
-levels below L active: the rule's own ops are then differentiated by the
-outer levels (giving second-order terms) and never by L itself, which would
+``_fw`` dict keyed by level.  Level L's interpreter runs its rule popped off
+the stack, so the rule's own ops are differentiated by the outer levels
+below it (giving second-order terms) and never by L itself, which would
 confuse the two perturbations.  Rules are chainrule ops, so the tape records
 them too and forward mode composes with reverse mode.
 
@@ -24,13 +25,13 @@ import collections
 import itertools
 import weakref
 
+from .._tape import Interpreter, _state, pop, push
 from ..errors import AutogradError, DTypeError, ShapeError, fmt_shape
-from .grad_mode import _state
 
 _levels = []  # active level ids, outermost first
 _ids = itertools.count()
 _holders = {}  # level id -> {id(tensor): tensor} (weak): who to clear on exit
-_ceiling = None  # while a level-L rule runs: L (only levels below L propagate)
+_interps = {}  # level id -> its ForwardLevel interpreter
 
 UnpackedDualTensor = collections.namedtuple("UnpackedDualTensor",
                                             ["primal", "tangent"])
@@ -42,7 +43,8 @@ def enter_dual_level():
     lvl = next(_ids)
     _levels.append(lvl)
     _holders[lvl] = weakref.WeakValueDictionary()
-    _state.forward_ad = len(_levels)
+    _interps[lvl] = interp = ForwardLevel(lvl)
+    push(interp)
     return lvl
 
 
@@ -55,7 +57,7 @@ def exit_dual_level(*, level=None):
             f"exit_dual_level: level {level} is not the innermost active level "
             f"({_levels[-1]}); levels must be exited in the reverse order of entry")
     lvl = _levels.pop()
-    _state.forward_ad = len(_levels)
+    pop(_interps.pop(lvl))
     for t in list(_holders.pop(lvl).values()):
         if t._fw:
             t._fw.pop(lvl, None)
@@ -181,43 +183,39 @@ class JvpContext:
         self.needs = tuple(t is not None for t in tangents)
 
 
-def propagate(prim, inputs, params, outs):
-    """Give ``outs`` the tangents of ``prim(*inputs)`` at every active level.
+class ForwardLevel(Interpreter):
+    """The interpreter of one dual level: gives each primitive's outputs the
+    tangent its jvp rule computes from the inputs' tangents at this level."""
 
-    Called by the dispatcher after each primitive while a dual level is open.
-    """
-    for t in inputs:
-        if t._fw:
-            break
-    else:
-        return
-    global _ceiling
-    ceiling = _ceiling
-    for lvl in tuple(_levels):
-        if ceiling is not None and lvl >= ceiling:
-            break
+    def __init__(self, level):
+        self.dual_level = level
+
+    def process(self, prim, inputs, params):
+        outs = self.evaluate(prim, inputs, params)
+        lvl = self.dual_level
+        for t in inputs:
+            if t._fw and t._fw.get(lvl) is not None:
+                break
+        else:
+            return outs
         ts = tuple(t._fw.get(lvl) if t._fw else None for t in inputs)
-        if all(x is None for x in ts):
-            continue
         if prim.jvp is None:
             if prim.vjp is None:
-                continue  # not differentiable (comparisons, arg-reductions...)
+                return outs  # not differentiable (comparisons, arg-reductions...)
             raise AutogradError(
                 f"{prim.name}: forward-mode AD is not implemented for this op (the "
                 "primitive has no jvp rule); use reverse mode (grad, vjp, jacrev) "
                 "instead")
-        _ceiling = lvl
-        try:
-            res = _eval_rule(prim, inputs, params, outs, ts)
-        finally:
-            _ceiling = ceiling
-        for o, tan in zip(outs, res):
+        # This interpreter is popped while process runs: the rule's ops are
+        # seen (and differentiated) only by the outer levels below it.
+        for o, tan in zip(outs, _eval_rule(prim, inputs, params, outs, ts)):
             if tan is not None and o._data.dtype.kind == "f":
                 _set_tangent(o, lvl, tan)
-    node = outs[0].grad_fn
-    if node is not None and prim.save_out:
-        # The vjp reads the output through the node: keep its tangents there.
-        node.out_fw = tuple(o._fw for o in outs)
+        node = outs[0].grad_fn
+        if node is not None and prim.save_out:
+            # The vjp reads the output through the node: keep its tangents there.
+            node.out_fw = tuple(o._fw for o in outs)
+        return outs
 
 
 def _eval_rule(prim, inputs, params, outs, ts):

@@ -28,7 +28,8 @@ import numpy as np
 from ..errors import AutogradError, DTypeError, ShapeError, fmt_shape
 from ..ops._core import Primitive, apply, primitive
 from ..tensor import Tensor
-from .grad_mode import _state, no_grad
+from .._tape import _state, suspended
+from .grad_mode import no_grad
 
 
 class FunctionCtx:
@@ -258,16 +259,17 @@ class Function:
         ctx.needs_input_grad = tuple(
             isinstance(a, Tensor) and a._rg and on for a in args)
         ctx._arg_metas = [a.shape if isinstance(a, Tensor) else None for a in args]
-        prev = _state.grad, _state.forward_ad
-        _state.grad, _state.forward_ad = False, 0  # forward is not differentiated
+        prev = _state.grad
+        _state.grad = False  # forward is not differentiated, in either mode
         try:
-            if cls.setup_context is not Function.setup_context:
-                out = cls.forward(*args, **kwargs)
-                cls.setup_context(ctx, args, out)
-            else:
-                out = cls.forward(ctx, *args, **kwargs)
+            with suspended(_not_forward_mode):
+                if cls.setup_context is not Function.setup_context:
+                    out = cls.forward(*args, **kwargs)
+                    cls.setup_context(ctx, args, out)
+                else:
+                    out = cls.forward(ctx, *args, **kwargs)
         finally:
-            _state.grad, _state.forward_ad = prev
+            _state.grad = prev
         multi = isinstance(out, tuple)
         outs = out if multi else (out,)
         ctx._out_is_tensor = tuple(isinstance(o, Tensor) for o in outs)
@@ -290,6 +292,10 @@ class Function:
         final = tuple(next(it) if is_t else o
                       for o, is_t in zip(outs, ctx._out_is_tensor))
         return final if multi else final[0]
+
+
+def _not_forward_mode(interp):
+    return interp.dual_level is None
 
 
 def _link_saved_outputs(ctx, touts):

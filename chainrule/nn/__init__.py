@@ -34,7 +34,7 @@ from .pooling import (  # noqa: F401
 )
 from .upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d  # noqa: F401
 from .summary import summary  # noqa: F401,E402  (the function shadows the module)
-from . import utils  # noqa: F401,E402
+from . import parallel, utils  # noqa: F401,E402
 from .rnn import (  # noqa: F401
     GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase,
 )

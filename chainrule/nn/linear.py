@@ -44,9 +44,11 @@ def bilinear(input1, input2, weight, bias=None):
     return out if bias is None else out + bias
 
 
-def _factory(dtype):
+def _factory(dtype, device=None, op="Linear"):
+    from .._device import check_device
     from .._dtype import get_default_dtype
 
+    check_device(device, op)
     return dtype if dtype is not None else get_default_dtype()
 
 
@@ -70,7 +72,7 @@ class Linear(Module):
     def __init__(self, in_features, out_features, bias=True, device=None, dtype=None):
         super().__init__()
         self.in_features, self.out_features = in_features, out_features
-        dt = _factory(dtype)
+        dt = _factory(dtype, device)
         self.weight = Parameter(empty(out_features, in_features, dtype=dt))
         if bias:
             self.bias = Parameter(empty(out_features, dtype=dt))
@@ -111,7 +113,7 @@ class Bilinear(Module):
         super().__init__()
         self.in1_features, self.in2_features = in1_features, in2_features
         self.out_features = out_features
-        dt = _factory(dtype)
+        dt = _factory(dtype, device, "Bilinear")
         self.weight = Parameter(empty(out_features, in1_features, in2_features,
                                       dtype=dt))
         if bias:

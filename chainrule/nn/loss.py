@@ -19,12 +19,14 @@ from ..ops import (
     xlogy,
 )
 from ..ops._util import floating
+from ..ops import full as _full
 from ..ops import fused as _fused
 from ..tensor import Tensor
 from .activation import log_softmax, logsigmoid
 from .module import Module
 
 _REDUCTIONS = ("none", "mean", "sum")
+_BCE_EPS = 1e-12  # PyTorch's floor on p (1 - p) in the gradient of BCE
 
 
 # -- helpers ---------------------------------------------------------------------------
@@ -176,7 +178,7 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
     x, t = _pair(input, target, "gaussian_nll_loss")
     _check_reduction(reduction, "gaussian_nll_loss")
     if not isinstance(var, Tensor):
-        var = Tensor(float(var), dtype=x.dtype)
+        var = _full((), float(var), dtype=x.dtype)
         var = var.expand(x.shape) if x.ndim else var
     if var.shape != x.shape:
         if var.shape == x.shape[:-1]:
@@ -331,7 +333,8 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
                          reduction="mean"):
     """``-w (t log p + (1 - t) log(1 - p))`` for probabilities ``p`` in [0, 1].
 
-    Logs are clamped at -100, as in PyTorch, so p = 0 or 1 stays finite.
+    Logs are clamped at -100, as in PyTorch, so p = 0 or 1 stays finite, and
+    so do gradients: PyTorch's ``(p - t) / max(p (1 - p), 1e-12)``.
     Prefer :func:`binary_cross_entropy_with_logits` on raw scores.
     """
     reduction = _legacy_reduction(size_average, reduce, reduction)
@@ -340,7 +343,21 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
         raise ArgumentError("binary_cross_entropy: all elements of input should be "
                             "between 0 and 1 (probabilities); for raw scores use "
                             "binary_cross_entropy_with_logits")
-    loss = -(t * clamp(log(x), min=-100.0) + (1 - t) * clamp(log(1 - x), min=-100.0))
+    # Gradient as PyTorch's: (p - t) / max(p (1 - p), 1e-12).  Where p (1 - p)
+    # >= 1e-12 that is the derivative of the plain formula, computed on p;
+    # elsewhere (p within 1e-12 of 0 or 1) the clamped logs' own derivative
+    # would be 0 * inf = nan, so the value comes from detached logs and the
+    # gradient from a zero-valued term with derivative (p - t) / 1e-12.
+    inside = (x * (1 - x)).detach() >= _BCE_EPS
+    xs = where(inside, x, 0.5)  # keeps log's infinite branch out of backward
+    loss_in = -(t * log(xs) + (1 - t) * log(1 - xs))
+    xd = x.detach()
+    d = x - t.detach()
+    d2 = d * d
+    loss_out = (-(t * clamp(log(xd), min=-100.0) + (1 - t) * clamp(log(1 - xd),
+                                                                   min=-100.0))
+                + (d2 - d2.detach()) / (2 * _BCE_EPS))
+    loss = where(inside, loss_in, loss_out)
     if weight is not None:
         loss = loss * weight
     return _reduce(loss, reduction, "binary_cross_entropy")
@@ -403,7 +420,8 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
     _check_class_weight(weight, c, "multi_margin_loss")
     _check_index_target(x, t, cdim, c, -100, "multi_margin_loss")
     xt = gather(x, cdim, t.unsqueeze(cdim))
-    z = clamp(margin - xt + x, min=0.0)
+    z = margin - xt + x
+    z = where(z > 0, z, 0.0)  # PyTorch: no gradient at z == 0, unlike clamp's
     if p == 2:
         z = z * z
     z = z * (1 - one_hot(t, c).to(x.dtype))  # the target class does not count

@@ -503,14 +503,14 @@ class Module:
     def to(self, *args, **kwargs):
         """``to(dtype)`` casts floating-point parameters and buffers in place;
         devices other than 'cpu' are rejected."""
+        from .._device import check_device, is_device
         from .._dtype import as_dtype
 
         dtype = kwargs.get("dtype")
+        check_device(kwargs.get("device"), "to")
         for a in args:
-            if isinstance(a, str):
-                if a.split(":")[0] != "cpu":
-                    raise ArgumentError(f"to: device {a!r} is not available; "
-                                        "chainrule runs on the CPU")
+            if is_device(a):
+                check_device(a, "to")
             else:
                 dtype = a
         return self if dtype is None else self._cast(as_dtype(dtype).np)

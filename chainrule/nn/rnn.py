@@ -270,8 +270,13 @@ class RNNBase(Module):
     def forward(self, input, hx=None):
         """Run all layers over the sequence; see the module docstring for shapes.
 
-        Returns ``(output, h_n)`` (``(output, (h_n, c_n))`` for LSTM).
+        Returns ``(output, h_n)`` (``(output, (h_n, c_n))`` for LSTM).  A
+        ``PackedSequence`` input gives a ``PackedSequence`` output.
         """
+        from .utils.rnn import PackedSequence, packed_forward
+
+        if isinstance(input, PackedSequence):
+            return packed_forward(self, input, hx)
         self._check_input(input)
         batched = input.ndim == 3
         x = input if batched else unsqueeze(input, 1)

@@ -7,9 +7,11 @@ from .elementwise import *  # noqa: F401,F403
 from .index import *  # noqa: F401,F403
 from .inplace import copy_, fill_, inplace, setitem, zero_  # noqa: F401
 from .linalg import *  # noqa: F401,F403
+from .special import *  # noqa: F401,F403
 from .reduce import *  # noqa: F401,F403
 from .shape import *  # noqa: F401,F403
 from . import conv  # noqa: F401,E402  (registers the window primitives)
+from . import collective  # noqa: F401,E402  (registers the collectives)
 from .elementwise import abs, pow, round  # noqa: F401  (shadow builtins on purpose)
 from .reduce import all, any, max, min, sum  # noqa: F401
 

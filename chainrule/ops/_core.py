@@ -4,15 +4,17 @@ A :class:`Primitive` bundles a NumPy ``forward``, a reverse-mode rule
 ``vjp(node, g)`` and a forward-mode rule ``jvp(ctx, tangents)``.  Both rules
 are written with chainrule ops, so derivatives are themselves differentiable.
 
-:func:`apply` is the single choke point: it runs ``forward``, wraps the
-result in Tensors, records a tape :class:`Node` when gradients are needed,
-and lets forward mode, anomaly detection and op counting look at every call.
+:func:`apply` is the single choke point.  With the interpreter stack of
+``chainrule._tape`` empty it evaluates eagerly: runs ``forward``, wraps the
+result in Tensors and records a tape :class:`Node` when gradients are
+needed.  Otherwise it hands the call to the top interpreter (forward mode,
+anomaly detection, op counting, a tracer ...), which the dispatcher does not
+name.
 """
 import numpy as np
 
 from .._dtype import from_numpy_dtype
-from ..autograd.grad_mode import _state
-from ..autograd.node import Node
+from .._tape import Node, _state
 from ..errors import (
     ChainruleError, DTypeError, IndexOutOfRange, LinAlgError, ShapeError,
     fmt_shape,
@@ -137,7 +139,12 @@ _ndarray = np.ndarray
 
 
 def apply(prim, *inputs, **params):
-    """Run ``prim`` on Tensors ``inputs``; record it on the tape if needed."""
+    """Run ``prim`` on Tensors ``inputs``; record it on the tape if needed.
+
+    Returns a Tensor, or a tuple of Tensors for a multi-output primitive.
+    """
+    if _state.stack:
+        return _interpret(prim, inputs, params)
     arrays = [t._data for t in inputs]
     try:
         if prim.quiet:
@@ -152,7 +159,6 @@ def apply(prim, *inputs, **params):
         raise
     except (ValueError, TypeError, IndexError, np.linalg.LinAlgError) as e:
         raise _forward_error(prim, inputs, params, e) from None
-    st = _state
     if prim.n_out == 1:
         if out.__class__ is not _ndarray:
             out = np.asarray(out)
@@ -165,7 +171,7 @@ def apply(prim, *inputs, **params):
             Tensor._make(o if type(o) is np.ndarray else np.asarray(o), False, None, i)
             for i, o in enumerate(out)
         )
-    if st.grad and prim.vjp is not None:
+    if _state.grad and prim.vjp is not None:
         for t in inputs:
             if t._rg:
                 _record(prim, inputs, params, outs)
@@ -176,24 +182,22 @@ def apply(prim, *inputs, **params):
                 inputs[i]._vc[0] += 1
     if prim.view and np.may_share_memory(out, arrays[0]):
         _mark_view(res, inputs[0], prim, params)
-    if st.slow:
-        _observe(prim, inputs, params, outs)
     return res
 
 
-def _observe(prim, inputs, params, outs):
-    """The rarely-on interpreters: op counting, forward mode, anomaly checks."""
-    st = _state
-    if st.counter is not None:
-        st.counter[prim.name] = st.counter.get(prim.name, 0) + 1
-    if st.forward_ad:
-        from ..autograd.forward_ad import propagate
-
-        propagate(prim, inputs, params, outs)
-    if st.anomaly:
-        from ..autograd.anomaly import check_forward
-
-        check_forward(prim, inputs, outs)
+def _interpret(prim, inputs, params):
+    """Hand the call to the top interpreter, popped while it runs."""
+    stack = _state.stack
+    top = stack.pop()
+    try:
+        res = top.process(prim, inputs, params)
+    finally:
+        stack.append(top)
+    if prim.n_out == 1:
+        if res.__class__ is tuple:
+            return res[0]
+        return res
+    return tuple(res)
 
 
 def _record(prim, inputs, params, outs):
@@ -242,6 +246,7 @@ def _record(prim, inputs, params, outs):
         else:
             node.out_data = node.out_vc = node.out_ver = None
     if _state.anomaly:
+        # anomaly mode is an interpreter in autograd/, above ops/
         from ..autograd.anomaly import user_frame
 
         node.trace = user_frame()

@@ -5,6 +5,7 @@ Random draws take ``generator=`` (default: the global one seeded by
 """
 import numpy as np
 
+from .._device import check_device
 from .._dtype import as_dtype, get_default_dtype
 from ..errors import ArgumentError, ChainruleError, DTypeError, ShapeError
 from ..random import rng
@@ -45,6 +46,7 @@ def _array(data, dtype, op):
 
 def tensor(data, *, dtype=None, device=None, requires_grad=False):
     """A new tensor holding a copy of ``data`` (lists, numbers, arrays)."""
+    check_device(device, "tensor")
     if isinstance(data, Tensor):
         data = data._data
     return _leaf(_array(data, dtype, "tensor"), requires_grad)
@@ -52,6 +54,7 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False):
 
 def as_tensor(data, dtype=None, device=None):
     """``data`` as a tensor, sharing memory with an ndarray when possible."""
+    check_device(device, "as_tensor")
     if isinstance(data, Tensor):
         return data if dtype is None else data.to(dtype)
     if isinstance(data, np.ndarray) and (dtype is None or
@@ -83,16 +86,19 @@ def _filled(fill, shape, dtype, requires_grad, op):
 
 def zeros(*size, dtype=None, device=None, requires_grad=False):
     """A tensor of zeros of the given shape."""
+    check_device(device, "zeros")
     return _filled(np.zeros, size, _dt(dtype), requires_grad, "zeros")
 
 
 def ones(*size, dtype=None, device=None, requires_grad=False):
     """A tensor of ones of the given shape."""
+    check_device(device, "ones")
     return _filled(np.ones, size, _dt(dtype), requires_grad, "ones")
 
 
 def empty(*size, dtype=None, device=None, requires_grad=False):
     """An uninitialised tensor (zeros here, for reproducibility)."""
+    check_device(device, "empty")
     return _filled(np.zeros, size, _dt(dtype), requires_grad, "empty")
 
 
@@ -107,6 +113,7 @@ def _number(v, name, op):
 
 def full(size, fill_value, *, dtype=None, device=None, requires_grad=False):
     """A tensor of ``size`` filled with ``fill_value`` (dtype inferred from it)."""
+    check_device(device, "full")
     fill_value = _number(fill_value, "fill_value", "full")
     if dtype is None:
         from .._dtype import scalar_dtype
@@ -121,24 +128,29 @@ def _like(x, dtype):
 
 
 def zeros_like(input, *, dtype=None, device=None, requires_grad=False):
+    check_device(device, "zeros_like")
     return _leaf(np.zeros(input.shape, _like(input, dtype)), requires_grad)
 
 
 def ones_like(input, *, dtype=None, device=None, requires_grad=False):
+    check_device(device, "ones_like")
     return _leaf(np.ones(input.shape, _like(input, dtype)), requires_grad)
 
 
 def empty_like(input, *, dtype=None, device=None, requires_grad=False):
+    check_device(device, "empty_like")
     return zeros_like(input, dtype=dtype, requires_grad=requires_grad)
 
 
 def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False):
+    check_device(device, "full_like")
     fill_value = _number(fill_value, "fill_value", "full_like")
     return _leaf(np.full(input.shape, fill_value, _like(input, dtype)), requires_grad)
 
 
 def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False):
     """Values from ``start`` to ``end`` (exclusive) in steps of ``step``."""
+    check_device(device, "arange")
     if end is None:
         start, end = 0, start
     vals = [_number(v, name, "arange") for v, name in
@@ -166,6 +178,7 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
 
 def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False):
     """``steps`` evenly spaced values from ``start`` to ``end`` inclusive."""
+    check_device(device, "linspace")
     start, end, steps = _spaced(start, end, steps, "linspace")
     return _leaf(np.linspace(start, end, steps).astype(_dt(dtype)), requires_grad)
 
@@ -190,6 +203,7 @@ def logspace(start, end, steps, base=10.0, *, dtype=None, requires_grad=False):
 
 def eye(n, m=None, *, dtype=None, device=None, requires_grad=False):
     """An n x m identity matrix."""
+    check_device(device, "eye")
     n = int_arg(n, "n", "eye")
     m = n if m is None else int_arg(m, "m", "eye")
     if n < 0 or m < 0:
@@ -237,6 +251,7 @@ def _float_dt(dtype, op):
 
 def rand(*size, generator=None, dtype=None, device=None, requires_grad=False):
     """Uniform samples on [0, 1)."""
+    check_device(device, "rand")
     shape = shape_arg(size, "rand")
     t = _draw("rand", shape, _float_dt(dtype, "rand"), generator)
     return t.requires_grad_(True) if requires_grad else t
@@ -244,6 +259,7 @@ def rand(*size, generator=None, dtype=None, device=None, requires_grad=False):
 
 def randn(*size, generator=None, dtype=None, device=None, requires_grad=False):
     """Standard normal samples."""
+    check_device(device, "randn")
     shape = shape_arg(size, "randn")
     t = _draw("randn", shape, _float_dt(dtype, "randn"), generator)
     return t.requires_grad_(True) if requires_grad else t
@@ -252,6 +268,7 @@ def randn(*size, generator=None, dtype=None, device=None, requires_grad=False):
 def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None,
             requires_grad=False):
     """Integers uniform on [low, high); ``randint(high, size)`` means low = 0."""
+    check_device(device, "randint")
     if size is None:
         low, high, size = 0, low, high
     if high is None or size is None:
@@ -273,6 +290,7 @@ def randint(low, high=None, size=None, *, generator=None, dtype=None, device=Non
 
 def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False):
     """A random permutation of 0..n-1."""
+    check_device(device, "randperm")
     n = int_arg(n, "n", "randperm")
     if n < 0:
         raise ArgumentError(f"randperm: n must be non-negative, got {n}")

@@ -8,7 +8,7 @@ that gradients reach the base's history too, as in PyTorch.
 """
 import numpy as np
 
-from ..autograd.grad_mode import _state
+from .._tape import _state
 from ..errors import AutogradError, ChainruleError, DTypeError, ShapeError, fmt_shape
 from ..tensor import Tensor
 from ._core import cast_like_result
@@ -100,6 +100,7 @@ def _rebase_view(x, res, name):
 def _take_tangents(x, res):
     """``x`` now holds ``res``'s values: give it ``res``'s forward-mode tangents."""
     if x._fw or res._fw:
+        # tangents exist only while forward mode (autograd/, above ops/) is on
         from ..autograd.forward_ad import take_tangents
 
         take_tangents(x, res)
@@ -116,7 +117,7 @@ def setitem(x, index, value):
         v_rg = value._rg
     else:
         v_rg = False
-    fw = _state.forward_ad and (x._fw or isinstance(value, Tensor) and value._fw)
+    fw = _state.stack and _state.forward_ad and (x._fw or isinstance(value, Tensor) and value._fw)
     if (not _state.grad or not (x._rg or v_rg)) and not fw:
         idx = normalize_index(x, index, "setitem")
         v = value._data if isinstance(value, Tensor) else value

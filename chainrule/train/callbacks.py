@@ -282,6 +282,8 @@ class ModelCheckpoint(Callback):
     they include this epoch's History row and the other callbacks' updates.
     """
 
+    rank_zero_only = True  # writes files: under DDP only rank 0 runs it
+
     def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False,
                  save_weights_only=True, mode="auto", min_delta=0.0,
                  initial_value_threshold=None, *, save_last=False):
@@ -497,6 +499,8 @@ class CSVLogger(Callback):
     to the checkpoint's epoch (dropping rows a killed run wrote after it)
     and continues it, so the file ends as an uninterrupted run's would.
     """
+
+    rank_zero_only = True  # writes files: under DDP only rank 0 runs it
 
     def __init__(self, filename, separator=",", append=False):
         self.filename = os.fspath(filename)

@@ -169,7 +169,7 @@ class Trainer:
     """
 
     def __init__(self, model, optimizer="adam", loss="cross_entropy", metrics=(), *,
-                 generator=None, compile=False):
+                 generator=None, strategy=None, compile=False):
         if not callable(model) or not hasattr(model, "parameters"):
             raise ArgumentError(f"Trainer: model must be an nn.Module, got "
                                 f"{type(model).__name__}")
@@ -193,6 +193,13 @@ class Trainer:
         self.resumed = False
         self.train_loader = None
         self._callbacks = []  # the user's callbacks of the current or last fit
+        self.strategy = None
+        if strategy is not None:
+            # The distributed layer sits above train/: load it only when asked.
+            from ..distributed.strategy import resolve
+
+            self.strategy = resolve(strategy)
+            self.strategy.setup(self)
         # compile=True: each training step (forward, backward, update) runs as
         # one compiled graph (chainrule.compile; see docs/compiler.md).
         self._step_fn = None
@@ -214,6 +221,8 @@ class Trainer:
             raise ArgumentError(f"{who}: batch_size must be a positive int, got "
                                 f"{batch_size!r}")
         ds = _to_dataset(data, who, targets)
+        if self.strategy is not None and who == "fit":
+            return self.strategy.train_loader(ds, int(batch_size), shuffle)
         return DataLoader(ds, batch_size=int(batch_size), shuffle=shuffle,
                           generator=self.generator if shuffle else None)
 
@@ -297,6 +306,9 @@ class Trainer:
         # messages follow it; the History last, so that it records what the
         # callbacks added to the logs.
         user_cbs = list(callbacks or [])
+        if self.strategy is not None:
+            user_cbs = self.strategy.callbacks(user_cbs)
+            verbose = verbose if self.strategy.is_main else 0
         cbs = ([ProgressBar(verbose)] if verbose else []) + user_cbs
         cb = CallbackList(cbs + [history])
         self._callbacks = user_cbs
@@ -324,7 +336,11 @@ class Trainer:
             # A checkpoint of a run that a callback stopped resumes as stopped.
             for epoch in range(initial_epoch, 0 if self.stop_training else epochs):
                 cb.on_epoch_begin(epoch)
+                if self.strategy is not None:
+                    self.strategy.epoch_begin(loader, epoch)
                 logs = self._train_epoch(loader, train_metrics, cb)
+                if self.strategy is not None:
+                    logs = self.strategy.reduce_logs(logs, self._epoch_samples)
                 if val_loader is not None:
                     val = self._evaluate(val_loader)
                     logs.update({"val_" + k: v for k, v in val.items()})
@@ -410,7 +426,8 @@ class Trainer:
         """Forward, backward and update on one batch: (loss, outputs)."""
         opt = self.optimizer
         opt.zero_grad()
-        outputs = self._forward(inputs)
+        outputs = (self._forward(inputs) if self.strategy is None
+                   else self.strategy.forward(inputs))
         loss = self.loss_fn(outputs, targets)
         loss.backward()
         opt.step()
@@ -447,6 +464,7 @@ class Trainer:
                 break
         if not count:
             raise ArgumentError("fit: the training data produced no batches")
+        self._epoch_samples = count
         return logs
 
     # -- evaluate / predict ------------------------------------------------------------

@@ -1,0 +1,23 @@
+"""The tuning, transfer, pruning and meta-learning examples in their short mode;
+each asserts its own result, and these checks read the printed numbers."""
+from pathlib import Path
+
+import pytest
+
+from tests.test_examples import _number, run_example
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_tune_digits(tmp_path):
+    pytest.importorskip("optuna")
+    out = run_example("tune_digits.py", tmp_path)
+    assert _number(r"test accuracy (\S+)% \(target 90%\)", out) >= 90
+    assert _number(r"pruned (\d+)", out) >= 1
+    assert (tmp_path / "tune_digits.png").stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("name", ["tune_digits.py"])
+def test_docstring_states_the_asserted_result(name):
+    text = (ROOT / "examples" / name).read_text()
+    assert "Asserted result:" in text.split('"""')[1]
