@@ -117,11 +117,12 @@ class CompiledFunction:
                 if name == "arguments" and len(a) == len(b):
                     for i, (x, y) in enumerate(zip(a, b)):
                         if x != y:
-                            return f"argument leaf {i} changed: {_show(x)} -> {_show(y)}"
+                            return (f"argument leaf {i} changed: {_show(x)} -> "
+                                    f"{_show(y)}")
                 return f"{name} changed"
         return "state layout changed"
 
-    # -- calls --------------------------------------------------------------------------
+    # -- calls ------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
         if _hooks.active() is not None:  # inside another trace: inline it
             return self.fn(*args, **kwargs)
@@ -204,7 +205,7 @@ class CompiledFunction:
             graph = native.lower(graph, required=self.backend == "native")
         return Program(graph)
 
-    # -- introspection ------------------------------------------------------------------
+    # -- introspection ----------------------------------------------------------
     def explain(self):
         """A report: traces and why, graphs per cache entry, eager fallbacks."""
         lines = [f"{self.__name__}: {self.traces} trace(s), {self.retraces} "

@@ -82,7 +82,8 @@ class FusedKernel:
             local[i] = f"in{k}[{idx}]"
         for k, n in enumerate(nodes):
             t = _C[vals[n.outs[0]].dtype]
-            lines.append(f"        const {t} v{k} = {_expr(n, [local[i] for i in n.ins], vals)};")
+            e = _expr(n, [local[i] for i in n.ins], vals)
+            lines.append(f"        const {t} v{k} = {e};")
             local[n.outs[0]] = f"v{k}"
         for k, o in enumerate(self.outputs):
             lines.append(f"        out{k}[i] = {local[o]};")
@@ -110,7 +111,8 @@ class FusedKernel:
         from .replay import step_for
 
         fallback = [step_for(n) for n in self.nodes]
-        ins, outs, fn, shape = tuple(self.inputs), tuple(self.outputs), self.fn, self.shape
+        ins, outs = tuple(self.inputs), tuple(self.outputs)
+        fn, shape = self.fn, self.shape
         dts, size = self.out_dtypes, int(np.prod(self.shape))
         empty = np.empty
 
@@ -146,7 +148,8 @@ def fuse(graph):
         if len(run) >= 2:
             members = set(map(id, run))
             live = {o for n in run for o in n.outs
-                    if o in escaping or any(id(u) not in members for u in uses.get(o, ()))}
+                    if o in escaping
+                    or any(id(u) not in members for u in uses.get(o, ()))}
             k = FusedKernel(list(run), graph, live)
             out.append(Node("kernel", k, k.inputs, {}, k.outputs))
         else:

@@ -137,5 +137,6 @@ class Graph:
         outs = ", ".join("-" if o is None else f"%{o}" for o in self.outputs)
         lines.append(f"  return ({outs})")
         for s, v in self.writebacks:
-            lines.append(f"  state {self.slots[s]} <- {'None' if v is None else f'%{v}'}")
+            src = "None" if v is None else f"%{v}"
+            lines.append(f"  state {self.slots[s]} <- {src}")
         return "\n".join(lines)

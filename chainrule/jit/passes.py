@@ -90,7 +90,8 @@ def eliminate_dead(graph):
     live |= {v for _, v in graph.writebacks if v is not None}
     keep = []
     for n in reversed(graph.nodes):
-        if n.mutates or n.kind == "guard" or not n.pure or any(o in live for o in n.outs):
+        if (n.mutates or n.kind == "guard" or not n.pure
+                or any(o in live for o in n.outs)):
             keep.append(n)
             live.update(n.ins)
     keep.reverse()

@@ -37,7 +37,8 @@ def discover(fn, args, kwargs):
     found, seen = [], set()
 
     def visit(o, depth):
-        if id(o) in seen or o is None or isinstance(o, (int, float, str, bytes, Tensor)):
+        if id(o) in seen or o is None or isinstance(o, (int, float, str, bytes,
+                                                        Tensor)):
             return
         seen.add(id(o))
         if _is_module(o) or _is_optimizer(o):
