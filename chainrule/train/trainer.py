@@ -215,7 +215,7 @@ class Trainer:
     """
 
     def __init__(self, model, optimizer="adam", loss="cross_entropy", metrics=(), *,
-                 generator=None, strategy=None):
+                 generator=None, strategy=None, compile=False):
         if not callable(model) or not hasattr(model, "parameters"):
             raise ArgumentError(f"Trainer: model must be an nn.Module, got "
                                 f"{type(model).__name__}")
@@ -246,6 +246,13 @@ class Trainer:
 
             self.strategy = resolve(strategy)
             self.strategy.setup(self)
+        # compile=True: each training step (forward, backward, update) runs as
+        # one compiled graph (chainrule.compile; see docs/compiler.md).
+        self._step_fn = None
+        if compile:
+            from ..jit import compile as _compile
+
+            self._step_fn = _compile(self._train_step)
 
     # -- data --------------------------------------------------------------------------
     def _loader(self, data, batch_size, shuffle, who, targets=True):
@@ -465,8 +472,19 @@ class Trainer:
 
         save(self.state_dict(), path)
 
+    def _train_step(self, inputs, targets):
+        """Forward, backward and update on one batch: (loss, outputs)."""
+        opt = self.optimizer
+        opt.zero_grad()
+        outputs = (self._forward(inputs) if self.strategy is None
+                   else self.strategy.forward(inputs))
+        loss = self.loss_fn(outputs, targets)
+        loss.backward()
+        opt.step()
+        return loss, outputs
+
     def _train_epoch(self, loader, metrics, cb):
-        model, opt = self.model, self.optimizer
+        model = self.model
         model.train()
         for m in metrics:
             m.reset()
@@ -478,12 +496,10 @@ class Trainer:
             if targets is None:
                 raise ArgumentError("fit: the training data yields batches without "
                                     "targets; expected (inputs, targets)")
-            opt.zero_grad()
-            outputs = (self._forward(inputs) if self.strategy is None
-                       else self.strategy.forward(inputs))
-            loss = self.loss_fn(outputs, targets)
-            loss.backward()
-            opt.step()
+            if self._step_fn is not None:
+                loss, outputs = self._step_fn(inputs, targets)
+            else:
+                loss, outputs = self._train_step(inputs, targets)
             self.global_step += 1
             n = _batch_size(inputs)
             value = loss.item()
