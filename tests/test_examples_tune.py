@@ -17,7 +17,8 @@ def test_tune_digits(tmp_path):
     assert (tmp_path / "tune_digits.png").stat().st_size > 10_000
 
 
-@pytest.mark.parametrize("name", ["tune_digits.py", "transfer_digits.py"])
+@pytest.mark.parametrize("name", ["tune_digits.py", "transfer_digits.py",
+                                  "lottery_digits.py"])
 def test_docstring_states_the_asserted_result(name):
     text = (ROOT / "examples" / name).read_text()
     assert "Asserted result:" in text.split('"""')[1]
@@ -27,3 +28,10 @@ def test_transfer_digits(tmp_path):
     out = run_example("transfer_digits.py", tmp_path)
     assert "body unchanged by head training: True" in out
     assert _number(r"over feature extraction (\S+) points \(target >= 2\)", out) >= 2
+
+
+def test_lottery_digits(tmp_path):
+    out = run_example("lottery_digits.py", tmp_path)
+    assert _number(r"\(gap (\S+) points, target <= 1.5\)", out) <= 1.5
+    assert _number(r"behind the ticket by (\S+) points", out) > 0
+    assert (tmp_path / "lottery_digits.png").stat().st_size > 10_000
