@@ -18,7 +18,7 @@ def test_tune_digits(tmp_path):
 
 
 @pytest.mark.parametrize("name", ["tune_digits.py", "transfer_digits.py",
-                                  "lottery_digits.py"])
+                                  "lottery_digits.py", "maml_sine.py"])
 def test_docstring_states_the_asserted_result(name):
     text = (ROOT / "examples" / name).read_text()
     assert "Asserted result:" in text.split('"""')[1]
@@ -35,3 +35,13 @@ def test_lottery_digits(tmp_path):
     assert _number(r"\(gap (\S+) points, target <= 1.5\)", out) <= 1.5
     assert _number(r"behind the ticket by (\S+) points", out) > 0
     assert (tmp_path / "lottery_digits.png").stat().st_size > 10_000
+
+
+def test_maml_sine(tmp_path):
+    out = run_example("maml_sine.py", tmp_path)
+    maml = _number(r"MAML \(second order\)\s+(\S+)", out)
+    fomaml = _number(r"MAML \(first order\)\s+(\S+)", out)
+    base = _number(r"best step \S+: (\S+)", out)
+    assert maml < base and fomaml < base
+    assert _number(r"learnt learning rate (\S+)", out) >= 1e-3
+    assert "cannot be differentiated through" in out
