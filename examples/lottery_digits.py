@@ -76,6 +76,7 @@ def main():
     import matplotlib
 
     matplotlib.use("Agg")
+    import matplotlib.ticker
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(5.5, 3.8))
@@ -85,6 +86,9 @@ def main():
             label="same mask, random reinit")
     ax.axhline(100 * dense, c="grey", lw=0.8, label="dense")
     ax.set_xscale("log")
+    ax.set_xticks([100, 50, 25, 12.5])
+    ax.xaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+    ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
     ax.invert_xaxis()
     ax.set_xlabel("weights remaining (%)")
     ax.set_ylabel("test accuracy (%)")
