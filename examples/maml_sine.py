@@ -20,6 +20,9 @@ Part 2: ``meta.HypergradientLR`` learns SGD's rate for fitting one sine
 task from a far too small start (1e-4) by differentiating the validation
 loss through 5 unrolled SGD steps.
 
+Measured (full mode): MSE 0.565 (MAML), 0.774 (first-order MAML), 2.269
+(pre-trained); learnt rate 3e-3, validation MSE 0.39 vs 4.9 at 1e-4.
+
 Asserted result: after one step MAML (second order) has a lower MSE than
 the pre-trained baseline, first-order MAML too; the learnt rate grows
 >= 10x and ends with a lower validation loss than the fixed starting rate;
