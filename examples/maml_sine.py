@@ -48,7 +48,8 @@ class SineNet(nn.Module):
 
     def __init__(self):
         super().__init__()
-        self.l1, self.l2, self.l3 = nn.Linear(1, 40), nn.Linear(40, 40), nn.Linear(40, 1)
+        self.l1, self.l2 = nn.Linear(1, 40), nn.Linear(40, 40)
+        self.l3 = nn.Linear(40, 1)
 
     def forward(self, x):
         for i, layer in enumerate((self.l1, self.l2, self.l3)):
