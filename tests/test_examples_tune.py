@@ -17,7 +17,31 @@ def test_tune_digits(tmp_path):
     assert (tmp_path / "tune_digits.png").stat().st_size > 10_000
 
 
-@pytest.mark.parametrize("name", ["tune_digits.py"])
+@pytest.mark.parametrize("name", ["tune_digits.py", "transfer_digits.py",
+                                  "lottery_digits.py", "maml_sine.py"])
 def test_docstring_states_the_asserted_result(name):
     text = (ROOT / "examples" / name).read_text()
     assert "Asserted result:" in text.split('"""')[1]
+
+
+def test_transfer_digits(tmp_path):
+    out = run_example("transfer_digits.py", tmp_path)
+    assert "body unchanged by head training: True" in out
+    assert _number(r"over feature extraction (\S+) points \(target >= 2\)", out) >= 2
+
+
+def test_lottery_digits(tmp_path):
+    out = run_example("lottery_digits.py", tmp_path)
+    assert _number(r"\(gap (\S+) points, target <= 1.5\)", out) <= 1.5
+    assert _number(r"behind the ticket by (\S+) points", out) > 0
+    assert (tmp_path / "lottery_digits.png").stat().st_size > 10_000
+
+
+def test_maml_sine(tmp_path):
+    out = run_example("maml_sine.py", tmp_path)
+    maml = _number(r"MAML \(second order\)\s+(\S+)", out)
+    fomaml = _number(r"MAML \(first order\)\s+(\S+)", out)
+    base = _number(r"best step \S+: (\S+)", out)
+    assert maml < base and fomaml < base
+    assert _number(r"learnt learning rate (\S+)", out) >= 1e-3
+    assert "cannot be differentiated through" in out

@@ -45,10 +45,10 @@ class _OptunaTrial:
 def _curve_pruner_for_optuna(optuna, curve):
     class _Curve(optuna.pruners.BasePruner):
         def prune(self, study, trial):
+            complete = (optuna.trial.TrialState.COMPLETE,)
             done = [TrialRecord(t.number, "COMPLETE", t.params, t.value,
                                 dict(t.intermediate_values))
-                    for t in study.get_trials(deepcopy=False,
-                                              states=(optuna.trial.TrialState.COMPLETE,))]
+                    for t in study.get_trials(deepcopy=False, states=complete)]
             direction = study.direction.name.lower()
             return curve.prune_curve(dict(trial.intermediate_values), done, direction)
 
@@ -109,10 +109,8 @@ def _open(optuna, study, direction, sampler, pruner):
 def run_optuna(objective, space, method, budget, direction, seed, n_jobs, study,
                pruner, sampler, catch, verbose):
     optuna = _import_optuna(method)
-    if isinstance(pruner, CurvePruner) or pruner in (None, "curve", "median",
-                                                     "hyperband", "asha"):
-        pass
-    else:
+    if not (isinstance(pruner, CurvePruner) or pruner in (None, "curve", "median",
+                                                          "hyperband", "asha")):
         raise ArgumentError(f"tune.search: unknown pruner {pruner!r}")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)

@@ -38,7 +38,8 @@ class SearchResult:
             return
         pick = min if direction == "minimize" else max
         self.best_trial = pick(done, key=lambda t: t.value)
-        self.best_params, self.best_value = self.best_trial.params, self.best_trial.value
+        self.best_params = self.best_trial.params
+        self.best_value = self.best_trial.value
 
     def plot(self, path=None):
         """Objective vs trial, parameter slices and learning curves (see plots)."""
@@ -122,7 +123,7 @@ def make_curve_pruner(pruner, who):
                         f"(with Optuna) 'median', 'hyperband', 'asha'; got {pruner!r}")
 
 
-# -- the built-in methods ---------------------------------------------------------------
+# -- the built-in methods -------------------------------------------------------------
 class _Proposer:
     """Chooses trial ``number``'s params from the trials so far (deterministic
     given the seed, so a resumed or parallel search proposes the same ones)."""

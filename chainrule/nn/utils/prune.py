@@ -17,7 +17,7 @@ import numbers
 
 from ...autograd.grad_mode import no_grad
 from ...errors import ArgumentError, ShapeError, fmt_shape
-from ...ops import abs, cat, ones_like, rand, topk
+from ...ops import abs, cat, ones, ones_like, rand, topk, zeros
 
 
 def _validate_amount(amount, op):
@@ -67,6 +67,8 @@ class BasePruningMethod:
 
     def _combined_mask(self, t, default_mask):
         """Apply ``compute_mask`` to the entries ``default_mask`` still keeps."""
+        if self.PRUNING_TYPE == "structured":
+            return self._combined_structured(t, default_mask)
         if self.PRUNING_TYPE != "unstructured":
             return self.compute_mask(t, default_mask)
         keep = default_mask == 1
@@ -74,6 +76,25 @@ class BasePruningMethod:
         new = default_mask.clone()
         new[keep] = partial
         return new
+
+    def _combined_structured(self, t, default_mask):
+        """Prune ``amount`` of the slices along ``dim`` still alive (as PyTorch's
+        pruning container does when structured pruning is repeated)."""
+        if not -t.ndim <= self.dim < t.ndim:
+            raise ArgumentError(f"{self.NAME}: dim={self.dim} is out of range for a "
+                                f"tensor of shape {fmt_shape(t.shape)}")
+        dim = self.dim % t.ndim
+        others = tuple(d for d in range(t.ndim) if d != dim)
+        alive = (default_mask.sum(dim=others) != 0) if others else default_mask != 0
+        idx = alive.nonzero().reshape(-1)
+        partial = self.compute_mask(t.index_select(dim, idx),
+                                    default_mask.index_select(dim, idx))
+        kept = (partial.sum(dim=others) != 0) if others else partial != 0
+        keep = zeros(t.shape[dim], dtype=default_mask.dtype)
+        keep[idx] = kept.to(default_mask.dtype)
+        shape = [1] * t.ndim
+        shape[dim] = t.shape[dim]
+        return default_mask * keep.reshape(shape)
 
     def apply_mask(self, module):
         name = self._tensor_name
@@ -182,6 +203,41 @@ class CustomFromMask(BasePruningMethod):
         return default_mask * self.mask.to(default_mask.dtype)
 
 
+class LnStructured(BasePruningMethod):
+    """Zero the ``amount`` slices along ``dim`` (e.g. output channels, dim 0)
+    of smallest L``n`` norm, as PyTorch's: the norms are taken of the
+    importance scores (by default the unmasked weights), and the new mask
+    is combined with the old one."""
+
+    PRUNING_TYPE = "structured"
+    NAME = "ln_structured"
+
+    def __init__(self, amount, n, dim=-1):
+        _validate_amount(amount, "ln_structured")
+        if n not in (1, 2) and not (isinstance(n, numbers.Real) and n > 0):
+            raise ArgumentError(f"ln_structured: n must be a positive number (1 or 2 "
+                                f"for L1, L2), got {n!r}")
+        self.amount, self.n, self.dim = amount, n, dim
+
+    def compute_mask(self, t, default_mask):
+        if not -t.ndim <= self.dim < t.ndim:
+            raise ArgumentError(f"ln_structured: dim={self.dim} is out of range for a "
+                                f"tensor of shape {fmt_shape(t.shape)}")
+        dim = self.dim % t.ndim
+        size = t.shape[dim]
+        k = _nparams_to_prune(self.amount, size, "ln_structured")
+        if k == 0:
+            return default_mask.clone()
+        others = tuple(d for d in range(t.ndim) if d != dim)
+        norms = (abs(t) ** self.n).sum(dim=others) ** (1.0 / self.n) if others \
+            else abs(t)
+        keep = ones(size, dtype=default_mask.dtype)
+        keep[topk(norms, k, largest=False).indices] = 0.0
+        shape = [1] * t.ndim
+        shape[dim] = size
+        return default_mask * keep.reshape(shape)
+
+
 def identity(module, name):
     """Add pruning re-parametrisation to ``module.<name>`` without pruning."""
     Identity.apply(module, name)
@@ -198,6 +254,15 @@ def l1_unstructured(module, name, amount, importance_scores=None):
 def random_unstructured(module, name, amount):
     """Prune ``amount`` random entries of ``module.<name>`` not pruned yet."""
     RandomUnstructured.apply(module, name, amount)
+    return module
+
+
+def ln_structured(module, name, amount, n, dim, importance_scores=None):
+    """Prune the ``amount`` (fraction or count) slices of ``module.<name>`` along
+    ``dim`` with the smallest L``n`` norm (structured pruning: whole output
+    channels or neurons for ``dim=0``)."""
+    LnStructured.apply(module, name, amount, n, dim,
+                       importance_scores=importance_scores)
     return module
 
 
