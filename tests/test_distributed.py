@@ -19,6 +19,11 @@ from chainrule.data import DistributedSampler
 from chainrule.distributed.run import find_mpirun, mpi_env, mpirun_command
 
 ROOT = Path(__file__).resolve().parents[1]
+# Collectives change data across processes; like PyTorch's, they are not
+# differentiable (torch.distributed.nn has the autograd-aware variants).
+NON_DIFFERENTIABLE_PRIMITIVES = {"all_gather", "all_reduce", "broadcast",
+                                 "reduce_scatter", "start_all_reduce",
+                                 "wait_collective"}
 JOBS = str(ROOT / "tests" / "_mpi_jobs.py")
 
 
