@@ -171,7 +171,7 @@ def main():
     models = ["lstm", "transformer"] if args.model == "both" else [args.model]
     ok = True
     for name in models:
-        steps = args.steps or (30 if QUICK else (300 if name == "lstm" else 500))
+        steps = args.steps or (40 if QUICK else (250 if name == "lstm" else 300))
         t0 = time.perf_counter()
         if name == "lstm":
             model = train_lstm(v, train_ids, steps, args.seed)
