@@ -75,13 +75,29 @@ def _wait_fwd(x, *, work, average, size):
     return x
 
 
-all_reduce_p = primitive("all_reduce", _all_reduce_fwd, mutates=(0,))
-broadcast_p = primitive("broadcast", _broadcast_fwd, mutates=(0,))
-all_gather_p = primitive("all_gather", _all_gather_fwd)
-reduce_scatter_p = primitive("reduce_scatter", _reduce_scatter_fwd)
-start_all_reduce_p = primitive("start_all_reduce", _start_all_reduce_fwd,
-                               mutates=(0,))
-wait_collective_p = primitive("wait_collective", _wait_fwd, mutates=(0,))
+def _in_place_aval(x, **params):
+    return (x,)
+
+
+def _gather_aval(x, *, comm):
+    return (((comm.Get_size(),) + tuple(x[0]), x[1]),)
+
+
+def _scatter_aval(x, **params):
+    return ((tuple(x[0][1:]), x[1]),)
+
+
+def _collective(name, forward, abstract, mutates=None):
+    return primitive(name, forward, mutates=mutates, kind="other", abstract=abstract)
+
+
+all_reduce_p = _collective("all_reduce", _all_reduce_fwd, _in_place_aval, (0,))
+broadcast_p = _collective("broadcast", _broadcast_fwd, _in_place_aval, (0,))
+all_gather_p = _collective("all_gather", _all_gather_fwd, _gather_aval)
+reduce_scatter_p = _collective("reduce_scatter", _reduce_scatter_fwd, _scatter_aval)
+start_all_reduce_p = _collective("start_all_reduce", _start_all_reduce_fwd,
+                                 _in_place_aval, (0,))
+wait_collective_p = _collective("wait_collective", _wait_fwd, _in_place_aval, (0,))
 
 
 def all_reduce_(x, *, comm, op, average=False):

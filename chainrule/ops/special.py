@@ -134,19 +134,19 @@ lgamma_p = primitive(
     "lgamma", _f64(_lgamma_fwd),
     vjp=lambda n, g: (g * digamma(n.inputs[0]),),
     jvp=lambda c, t: t[0] * digamma(c.inputs[0]),
-    quiet=True,
+    quiet=True, kind="unary",
 )
 digamma_p = primitive(
     "digamma", _f64(_digamma_fwd),
     vjp=lambda n, g: (g * polygamma(1, n.inputs[0]),),
     jvp=lambda c, t: t[0] * polygamma(1, c.inputs[0]),
-    quiet=True,
+    quiet=True, kind="unary",
 )
 polygamma_p = primitive(
     "polygamma", _f64(_polygamma_fwd),
     vjp=lambda n, g: (g * apply(polygamma_p, n.inputs[0], n=n.params["n"] + 1),),
     jvp=lambda c, t: t[0] * apply(polygamma_p, c.inputs[0], n=c.params["n"] + 1),
-    quiet=True,
+    quiet=True, kind="unary",
 )
 
 
@@ -159,7 +159,7 @@ erfinv_p = primitive(
     "erfinv", _f64(_erfinv_fwd),
     vjp=lambda n, g: (g * _erfinv_d(n.out),),
     jvp=lambda c, t: t[0] * _erfinv_d(c.out),
-    saves=(), save_out=True, quiet=True,
+    saves=(), save_out=True, quiet=True, kind="unary",
 )
 
 
@@ -218,11 +218,17 @@ def _gamma_grad_np(a, x):
     return -dF / np.exp(log_pdf)
 
 
+def _draw_aval(rate, **params):
+    """One draw per element of the parameter tensor, in its dtype."""
+    return (rate,)
+
+
 def _gamma_grad_fwd(alpha, sample):
     return _gamma_grad_np(alpha, sample).astype(sample.dtype, copy=False)
 
 
-standard_gamma_grad_p = primitive("standard_gamma_grad", _gamma_grad_fwd, quiet=True)
+standard_gamma_grad_p = primitive("standard_gamma_grad", _gamma_grad_fwd, quiet=True,
+                                  kind="binary")
 
 
 def _standard_gamma_fwd(alpha, gen):
@@ -239,7 +245,7 @@ standard_gamma_p = primitive(
     "standard_gamma", _standard_gamma_fwd,
     vjp=lambda n, g: (mul(g, _gamma_d(n.inputs[0], n.out)),),
     jvp=lambda c, t: mul(t[0], _gamma_d(c.inputs[0], c.out)),
-    save_out=True, quiet=True,
+    save_out=True, quiet=True, kind="other", abstract=_draw_aval,
 )
 
 
@@ -256,7 +262,8 @@ def standard_gamma_grad(concentration, sample):
 
 
 _poisson_p = primitive(
-    "poisson", lambda rate, gen: gen.poisson(rate.astype(np.float64)).astype(rate.dtype))
+    "poisson", lambda rate, gen: gen.poisson(rate.astype(np.float64)).astype(rate.dtype),
+    kind="other", abstract=_draw_aval)
 
 
 def poisson(input, generator=None):
