@@ -1,5 +1,6 @@
 """Adagrad: per-coordinate learning rates from the sum of squared gradients."""
 from ..autograd.grad_mode import no_grad
+from .._dtype import float64
 from ..ops import full_like, tensor
 from .optimizer import Optimizer
 
@@ -51,10 +52,12 @@ class Adagrad(Optimizer):
                 if not state:
                     state["step"] = tensor(0.0)
                     state["sum"] = full_like(p, group["initial_accumulator_value"])
-                t = state["step"].add_(1).item()
+                # The step-dependent rate stays a 0-d tensor (float64, as a
+                # Python number would be): the step reads no host value.
+                t = state["step"].add_(1).to(float64)
                 if wd != 0:
                     g = g.add(p, alpha=wd)
-                clr = lr / (1 + (t - 1) * lr_decay)
+                clr = lr / ((t - 1) * lr_decay + 1)
                 s = state["sum"].addcmul_(g, g, value=1)
-                p.addcdiv_(g, s.sqrt().add_(eps), value=-clr)
+                p.sub_(g.div(s.sqrt().add_(eps)).mul_(clr))
         return loss

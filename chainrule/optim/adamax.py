@@ -1,5 +1,6 @@
 """Adamax: Adam with the infinity norm in place of the second moment."""
 from ..autograd.grad_mode import no_grad
+from .._dtype import float64
 from ..ops import tensor, zeros_like
 from .optimizer import Optimizer
 
@@ -47,11 +48,12 @@ class Adamax(Optimizer):
                     state["step"] = tensor(0.0)
                     state["exp_avg"] = zeros_like(p)
                     state["exp_inf"] = zeros_like(p)
-                t = state["step"].add_(1).item()
+                # 0-d float64 tensors, as Python numbers would be: no host read.
+                t = state["step"].add_(1).to(float64)
                 if wd != 0:
                     g = g.add(p, alpha=wd)
                 m, u = state["exp_avg"], state["exp_inf"]
                 m.lerp_(g, 1 - beta1)
                 u.copy_(u.mul_(beta2).maximum(g.abs().add_(eps)))
-                p.addcdiv_(m, u, value=-lr / (1 - beta1 ** t))
+                p.sub_(m.div(u).mul_(lr / (1 - beta1 ** t)))
         return loss

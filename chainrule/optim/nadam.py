@@ -1,5 +1,6 @@
 """NAdam: Adam with Nesterov momentum and a momentum-decay schedule."""
 from ..autograd.grad_mode import no_grad
+from .._dtype import float64
 from ..ops import tensor, zeros_like
 from .optimizer import Optimizer
 
@@ -61,7 +62,9 @@ class NAdam(Optimizer):
                     state["mu_product"] = tensor(1.0)
                     state["exp_avg"] = zeros_like(p)
                     state["exp_avg_sq"] = zeros_like(p)
-                t = state["step"].add_(1).item()
+                # Step-dependent scalars are 0-d float64 tensors (as Python
+                # numbers would be), so the step reads no host value.
+                t = state["step"].add_(1).to(float64)
                 if wd != 0:
                     if group["decoupled_weight_decay"]:
                         p.mul_(1 - lr * wd)
@@ -71,11 +74,11 @@ class NAdam(Optimizer):
                 mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * psi))
                 # The product is kept as a tensor in the parameter's scalar dtype
                 # so that resuming from a state dict continues it exactly.
-                mu_prod = state["mu_product"].mul_(mu).item()
+                mu_prod = state["mu_product"].mul_(mu).to(float64)
                 m, v = state["exp_avg"], state["exp_avg_sq"]
                 m.lerp_(g, 1 - beta1)
                 v.mul_(beta2).addcmul_(g, g, value=1 - beta2)
                 denom = v.div(1 - beta2 ** t).sqrt().add_(eps)
-                p.addcdiv_(g, denom, value=-lr * (1.0 - mu) / (1.0 - mu_prod))
-                p.addcdiv_(m, denom, value=-lr * mu_next / (1.0 - mu_prod * mu_next))
+                p.sub_(g.div(denom).mul_(lr * (1.0 - mu) / (1.0 - mu_prod)))
+                p.sub_(m.div(denom).mul_(lr * mu_next / (1.0 - mu_prod * mu_next)))
         return loss
