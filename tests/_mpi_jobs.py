@@ -58,7 +58,8 @@ def job_collectives():
         out = [cr.zeros(2, 3, dtype=t.dtype) for _ in range(N)]
         dist.all_gather(out, cr.tensor(data(R, dtype)))
         for r in range(N):
-            expect(np.array_equal(out[r].numpy(), data(r, dtype)), f"all_gather {dtype}")
+            expect(np.array_equal(out[r].numpy(), data(r, dtype)),
+                   f"all_gather {dtype}")
     for dtype in ("float32", "float64"):
         t = cr.tensor(data(R, dtype))
         dist.all_reduce(t, op=dist.ReduceOp.AVG)

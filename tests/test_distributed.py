@@ -7,7 +7,6 @@ The DistributedSampler is also checked in-process against PyTorch's.
 """
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -165,7 +164,8 @@ def test_distributed_sampler_order_matches_torch(n, replicas, drop_last):
 
     ds = list(range(n))
     for rank in range(replicas):
-        ours = DistributedSampler(ds, replicas, rank, shuffle=False, drop_last=drop_last)
+        ours = DistributedSampler(ds, replicas, rank, shuffle=False,
+                                  drop_last=drop_last)
         theirs = tud.DistributedSampler(ds, replicas, rank, shuffle=False,
                                         drop_last=drop_last)
         assert list(ours) == list(theirs)

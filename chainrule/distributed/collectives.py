@@ -184,7 +184,8 @@ def reduce_scatter_tensor(output, input, op=ReduceOp.SUM, group=None,
     g = default_group("reduce_scatter_tensor")
     _check_tensor("reduce_scatter_tensor", input, "input")
     _check_tensor("reduce_scatter_tensor", output, "output")
-    if input.shape[0] != g.size * output.shape[0] or input.shape[1:] != output.shape[1:]:
+    if (input.shape[0] != g.size * output.shape[0]
+            or input.shape[1:] != output.shape[1:]):
         raise ArgumentError(
             f"reduce_scatter_tensor: input {fmt_shape(input.shape)} must be "
             f"[{g.size} * n, ...] for output {fmt_shape(output.shape)} = [n, ...]")
