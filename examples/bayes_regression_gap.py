@@ -36,7 +36,8 @@ def main():
     cr.manual_seed(0)
     gen = cr.Generator().manual_seed(1)
     x, y = data(400, gen)
-    model = nn.Sequential(bayes.BayesLinear(1, 32, prior=PRIOR, local_reparam=True), nn.Tanh(),
+    model = nn.Sequential(bayes.BayesLinear(1, 32, prior=PRIOR, local_reparam=True),
+                          nn.Tanh(),
                           bayes.BayesLinear(32, 1, prior=PRIOR, local_reparam=True))
     log_noise = nn.Parameter(cr.tensor([math.log(0.5)]))
     opt = optim.Adam(list(model.parameters()) + [log_noise], lr=0.03)

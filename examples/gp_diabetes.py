@@ -6,7 +6,8 @@ likelihood (L-BFGS), then compared with scikit-learn's GaussianProcessRegressor
 fitted from the same starting point.  Writes ``gp_diabetes.png``: predicted
 against true disease progression on the test split with 1-sigma bars.
 
-Asserted result: test R^2 >= 0.30 (this split gives 0.37), log marginal likelihood at least
+Asserted result: test R^2 >= 0.30 (this split gives 0.37), log marginal
+likelihood at least
 scikit-learn's, 90% predictive intervals (noise included) cover 80-98% of the
 test points.  ``CHAINRULE_QUICK=1`` or ``--quick`` uses fewer iterations.
 Run: ``python examples/gp_diabetes.py``.

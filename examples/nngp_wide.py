@@ -30,7 +30,8 @@ def networks(x, width, n_nets, gen):
     """Outputs (n_nets, len(x)) of random one-hidden-layer ReLU nets on x (n, 1)."""
     w1 = cr.randn(n_nets, 1, width, generator=gen, dtype=cr.float64) * WV ** 0.5
     b1 = cr.randn(n_nets, 1, width, generator=gen, dtype=cr.float64) * BV ** 0.5
-    w2 = cr.randn(n_nets, width, 1, generator=gen, dtype=cr.float64) * (WV / width) ** .5
+    w2 = cr.randn(n_nets, width, 1, generator=gen, dtype=cr.float64)
+    w2 = w2 * (WV / width) ** 0.5
     b2 = cr.randn(n_nets, 1, 1, generator=gen, dtype=cr.float64) * BV ** 0.5
     h = cr.relu(x.unsqueeze(0) @ w1 + b1)  # (n_nets, n, width)
     return (h @ w2 + b2).squeeze(-1)

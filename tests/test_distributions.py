@@ -121,7 +121,8 @@ ROWS = (
           counts(3, 2, hi=2), dict(log_prob=LP, entropy=ENT, mean=MEAN, variance=VAR),
           value_grad=False)
     + fam("Bernoulli.logits", lambda D, lg: D.Bernoulli(logits=lg), (real(3, 2),),
-          counts(3, 2, hi=2), dict(log_prob=LP, entropy=ENT, mean=MEAN), value_grad=False)
+          counts(3, 2, hi=2), dict(log_prob=LP, entropy=ENT, mean=MEAN),
+          value_grad=False)
     + fam("Categorical.probs", lambda D, p: D.Categorical(probs=p), (simplex(3, 4),),
           counts(5, 3, hi=4), dict(log_prob=LP, entropy=ENT), value_grad=False)
     + fam("Categorical.logits", lambda D, lg: D.Categorical(logits=lg), (real(3, 4),),
@@ -272,7 +273,7 @@ def test_kl_oracle(row):
     _check(row, kl=True)
 
 
-# -- sampling: moments and pathwise gradients -------------------------------------------
+# -- sampling: moments and pathwise gradients ----------------------------------------
 SAMPLERS = [
     ("Normal", lambda D, a, b: D.Normal(a, b), [[0.5, -1.0], [1.0, 2.0]]),
     ("Laplace", lambda D, a, b: D.Laplace(a, b), [[0.5, -1.0], [1.0, 0.5]]),
@@ -347,12 +348,13 @@ def test_same_seed_same_draws():
     assert np.array_equal(a.numpy(), b.numpy())
 
 
-# -- shapes and validation ----------------------------------------------------------------
+# -- shapes and validation -----------------------------------------------------------
 def test_shapes_match_torch():
     cases = [
         lambda D, t: D.Normal(t(np.zeros((3, 1))), t(np.ones(2))),
         lambda D, t: D.Dirichlet(t(np.ones((4, 3)))),
-        lambda D, t: D.MultivariateNormal(t(np.zeros(3)), t(np.eye(3)[None].repeat(2, 0))),
+        lambda D, t: D.MultivariateNormal(t(np.zeros(3)),
+                                          t(np.eye(3)[None].repeat(2, 0))),
         lambda D, t: D.Independent(D.Normal(t(np.zeros((2, 3, 4))), 1.0), 2),
         lambda D, t: D.OneHotCategorical(t(np.ones((2, 5)))),
         lambda D, t: D.Categorical(logits=t(np.zeros((2, 5)))),

@@ -45,7 +45,8 @@ class _IntegerInterval(Constraint):
         self.lower_bound, self.upper_bound = lower_bound, upper_bound
 
     def check(self, value):
-        return (value % 1 == 0) & (value >= self.lower_bound) & (value <= self.upper_bound)
+        inside = (value >= self.lower_bound) & (value <= self.upper_bound)
+        return (value % 1 == 0) & inside
 
     def __repr__(self):
         return (f"IntegerInterval(lower_bound={self.lower_bound}, "
@@ -77,7 +78,8 @@ class _Interval(Constraint):
         self.half_open = half_open
 
     def check(self, value):
-        upper = value < self.upper_bound if self.half_open else value <= self.upper_bound
+        hi = self.upper_bound
+        upper = value < hi if self.half_open else value <= hi
         return (self.lower_bound <= value) & upper
 
     def __repr__(self):

@@ -55,7 +55,7 @@ class Distribution:
                     f"{tuple(value.shape)}) of distribution {self!r} to satisfy the "
                     f"constraint {constraint!r}, but found invalid values:\n{value}")
 
-    # -- shapes -------------------------------------------------------------------------
+    # -- shapes -----------------------------------------------------------------------
     @property
     def batch_shape(self):
         return self._batch_shape
@@ -67,7 +67,7 @@ class Distribution:
     def _extended_shape(self, sample_shape=()):
         return size(sample_shape) + self._batch_shape + self._event_shape
 
-    # -- moments ------------------------------------------------------------------------
+    # -- moments ----------------------------------------------------------------------
     @property
     def mean(self):
         raise NotImplementedError(f"{type(self).__name__} has no mean")
@@ -84,7 +84,7 @@ class Distribution:
     def stddev(self):
         return self.variance.sqrt()
 
-    # -- sampling -----------------------------------------------------------------------
+    # -- sampling ---------------------------------------------------------------------
     def sample(self, sample_shape=()):
         """Draws of shape ``sample_shape + batch_shape + event_shape``, no grad."""
         with cr.no_grad():
@@ -98,7 +98,7 @@ class Distribution:
     def sample_n(self, n):
         return self.sample((n,))
 
-    # -- densities ----------------------------------------------------------------------
+    # -- densities --------------------------------------------------------------------
     def log_prob(self, value):
         raise NotImplementedError
 

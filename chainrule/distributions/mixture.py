@@ -92,7 +92,8 @@ class MixtureSameFamily(Distribution):
             idx = self._mixture_distribution.sample(sample_shape)  # (S, B)
             comp = self._component_distribution.sample(sample_shape)  # (S, B, K, E)
             idx = idx.reshape(idx.shape + (1,) * (n_ev + 1))
-            idx = idx.expand(idx.shape[:-1 - n_ev] + (1,) + comp.shape[comp.ndim - n_ev:])
+            event = comp.shape[comp.ndim - n_ev:]
+            idx = idx.expand(idx.shape[:-1 - n_ev] + (1,) + event)
             return comp.gather(comp.ndim - 1 - n_ev, idx).squeeze(comp.ndim - 1 - n_ev)
 
     def __repr__(self):

@@ -133,7 +133,8 @@ class LowRankMultivariateNormal(MultivariateNormal):
             raise ArgumentError(f"cov_factor must be a batch of matrices with shape "
                                 f"{n} x m")
         if cov_diag.shape[-1:] != (n,):
-            raise ArgumentError(f"cov_diag must be a batch of vectors with shape {(n,)}")
+            raise ArgumentError(f"cov_diag must be a batch of vectors with shape "
+                                f"{(n,)}")
         self.loc, self.cov_factor, self.cov_diag = loc, cov_factor, cov_diag
         if Distribution._validate_default if validate_args is None else validate_args:
             Distribution._check_args(self)

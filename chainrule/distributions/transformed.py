@@ -33,7 +33,9 @@ class TransformedDistribution(Distribution):
 
     @property
     def support(self):
-        return self.transforms[-1].codomain if self.transforms else self.base_dist.support
+        if self.transforms:
+            return self.transforms[-1].codomain
+        return self.base_dist.support
 
     def sample(self, sample_shape=()):
         with cr.no_grad():
@@ -73,7 +75,9 @@ class TransformedDistribution(Distribution):
             value = t.inv(value)
         value = self.base_dist.cdf(value)
         sign = self._monotone_sign()
-        return value if isinstance(sign, int) and sign == 1 else sign * (value - 0.5) + 0.5
+        if isinstance(sign, int) and sign == 1:
+            return value
+        return sign * (value - 0.5) + 0.5
 
     def icdf(self, value):
         sign = self._monotone_sign()
@@ -115,7 +119,8 @@ class LogNormal(TransformedDistribution):
         return self.base_dist.entropy() + self.loc
 
     def __repr__(self):
-        return f"LogNormal(loc: {tuple(self.loc.shape)}, scale: {tuple(self.scale.shape)})"
+        return (f"LogNormal(loc: {tuple(self.loc.shape)}, "
+                f"scale: {tuple(self.scale.shape)})")
 
 
 __all__ = ["ComposeTransform", "LogNormal", "TransformedDistribution"]

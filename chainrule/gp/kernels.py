@@ -222,7 +222,8 @@ class NNGP(Kernel):
             raise ArgumentError(f"NNGP: activation must be 'relu' or 'erf', got "
                                 f"{activation!r}")
         if depth < 0 or int(depth) != depth:
-            raise ArgumentError(f"NNGP: depth must be a non-negative int, got {depth!r}")
+            raise ArgumentError(f"NNGP: depth must be a non-negative int, got "
+                                f"{depth!r}")
         self.depth, self.activation = int(depth), activation
         self.weight_var, self.bias_var = float(weight_var), float(bias_var)
 
@@ -245,5 +246,6 @@ class NNGP(Kernel):
             theta = cr.acos(cos * (1 - 1e-12))  # (acos' is infinite at +-1)
             e = norm * (cr.sin(theta) + (math.pi - theta) * cos) / (2 * math.pi)
         else:
-            e = (2 / math.pi) * cr.asin(2 * k12 / cr.sqrt((1 + 2 * k11) * (1 + 2 * k22)))
+            den = cr.sqrt((1 + 2 * k11) * (1 + 2 * k22))
+            e = (2 / math.pi) * cr.asin(2 * k12 / den)
         return bv + wv * e

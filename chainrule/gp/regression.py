@@ -34,7 +34,8 @@ class GPRegression(Module):
         if not float(noise) > 0:
             raise ArgumentError(f"GPRegression: noise must be positive, got {noise!r}")
         self.kernel = kernel
-        self.log_noise = Parameter(cr.tensor([math.log(float(noise))], dtype=cr.float64),
+        log_noise = cr.tensor([math.log(float(noise))], dtype=cr.float64)
+        self.log_noise = Parameter(log_noise,
                                    requires_grad=learn_noise)
         self.max_jitter = max_jitter
         self._x = self._y = None
@@ -44,7 +45,7 @@ class GPRegression(Module):
     def noise(self):
         return float(cr.exp(self.log_noise.detach()))
 
-    # -- the factorisation ----------------------------------------------------------------
+    # -- the factorisation ------------------------------------------------------------
     def _factor(self, x):
         """Lower Cholesky factor of ``K(x, x) + noise I`` (plus jitter if needed)."""
         k = self.kernel(x)
@@ -88,7 +89,7 @@ class GPRegression(Module):
                              f"match x {list(x.shape)}, got {list(y.shape)}")
         return x.detach(), y.detach()
 
-    # -- fit and predict --------------------------------------------------------------------
+    # -- fit and predict --------------------------------------------------------------
     def fit(self, x, y, steps=100, lr=None, optimizer="lbfgs"):
         """Store ``(x, y)`` and maximise the log marginal likelihood for ``steps``
         iterations of L-BFGS (strong-Wolfe line search; ``lr`` default 1) or

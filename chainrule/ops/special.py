@@ -41,7 +41,7 @@ def _f64(fn):
     return fwd
 
 
-# -- NumPy fallbacks (exercised by the tests against SciPy) ---------------------------
+# -- NumPy fallbacks (exercised by the tests against SciPy) --------------------------
 _lgamma_vec = np.vectorize(math.lgamma, otypes=[np.float64])
 
 
@@ -129,7 +129,7 @@ def _erfinv_fwd(x):
     return f(x) if f is not None else _erfinv_np(x)
 
 
-# -- the primitives ---------------------------------------------------------------------
+# -- the primitives ------------------------------------------------------------------
 lgamma_p = primitive(
     "lgamma", _f64(_lgamma_fwd),
     vjp=lambda n, g: (g * digamma(n.inputs[0]),),
@@ -188,7 +188,7 @@ def erfinv(input):
     return apply(erfinv_p, floating(input))
 
 
-# -- gamma and Poisson draws --------------------------------------------------------------
+# -- gamma and Poisson draws ---------------------------------------------------------
 def _gamma_grad_np(a, x):
     """``dz/da`` of a standard gamma sample ``z`` at concentration ``a``.
 
@@ -262,7 +262,8 @@ def standard_gamma_grad(concentration, sample):
 
 
 _poisson_p = primitive(
-    "poisson", lambda rate, gen: gen.poisson(rate.astype(np.float64)).astype(rate.dtype),
+    "poisson",
+    lambda rate, gen: gen.poisson(rate.astype(np.float64)).astype(rate.dtype),
     kind="other", abstract=_draw_aval)
 
 
