@@ -34,8 +34,8 @@ from ._extra import *  # noqa: F401,F403,E402  (PyTorch's composite functions)
 from ._tensor_methods import TOP_LEVEL as _TOP_LEVEL  # noqa: E402
 globals().update(_TOP_LEVEL)
 from . import autograd, linalg  # noqa: F401,E402
-from . import jit  # noqa: E402  (chainrule.jit is also the decorator)
-from .jit import compile  # noqa: E402,A001
+from . import jit  # noqa: E402,F401  (chainrule.jit is also the decorator)
+from .jit import compile  # noqa: E402,A001,F401
 
 float = float32  # noqa: A001
 double = float64

@@ -184,7 +184,8 @@ def main():
               f"{ppl:.2f} (target < {target:.2f}: "
               f"{'below unigram' if QUICK else f'{MARGIN:.0%} below bigram'})")
         prompt = "The " if not args.wikitext else [train_ids[0]]
-        print(f"  sample: {sample(model, tok, prompt, 80 if name != 'lstm' else 200, args.seed)!r}")
+        length = 80 if name != "lstm" else 200
+        print(f"  sample: {sample(model, tok, prompt, length, args.seed)!r}")
         ok &= ppl < target
     assert ok, "a model missed its perplexity target"
 

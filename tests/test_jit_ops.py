@@ -69,7 +69,8 @@ def test_jit_matches_eager(op):
                       for o in probe], k)
         fn = _fn(op, diff, ws)
         compiled = cr.compile(fn, backend="replay")
-        mk = lambda arrs: [cr.tensor(a, requires_grad=d) for a, d in zip(arrs, diff)]
+        def mk(arrs):
+            return [cr.tensor(a, requires_grad=d) for a, d in zip(arrs, diff)]
         with np.errstate(all="ignore"):
             import warnings
             with warnings.catch_warnings():

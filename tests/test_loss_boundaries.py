@@ -96,7 +96,8 @@ def test_activation_gradients_at_extremes(name):
 
 @pytest.mark.parametrize("name,kw", [
     ("softplus", {"beta": 2.0}), ("softplus", {"beta": 0.5, "threshold": 1.0}),
-    ("elu", {"alpha": 0.5}), ("celu", {"alpha": 0.5}), ("gelu", {"approximate": "tanh"}),
+    ("elu", {"alpha": 0.5}), ("celu", {"alpha": 0.5}),
+    ("gelu", {"approximate": "tanh"}),
     ("softmax", {"dim": 0}), ("log_softmax", {"dim": 0}), ("softmin", {"dim": 0}),
     ("glu", {"dim": 0}),
 ])
@@ -150,5 +151,6 @@ def test_loss_gradients_at_extremes(name, kw, inputs):
 def test_cosine_similarity_of_a_zero_vector():
     a = [[0.0, 0.0, 0.0], [1.0, 2.0, 3.0]]
     b = [[1.0, 0.0, 0.0], [0.0, 0.0, 0.0]]
-    _compare(lambda x, y: F.cosine_similarity(x, y), lambda x, y: TF.cosine_similarity(x, y),
-             [a, b], "float64", grad_args=(0, 1))
+    _compare(lambda x, y: F.cosine_similarity(x, y),
+             lambda x, y: TF.cosine_similarity(x, y), [a, b], "float64",
+             grad_args=(0, 1))

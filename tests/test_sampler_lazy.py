@@ -56,7 +56,7 @@ def test_lazy_epochs_are_deterministic_and_fixed_when_iteration_starts(replaceme
     # next one (what exact resume relies on).
     g1, g2 = cr.Generator().manual_seed(9), cr.Generator().manual_seed(9)
     it1 = iter(RandomSampler(data, replacement, HUGE, generator=g1))
-    it2 = iter(RandomSampler(data, replacement, HUGE, generator=g2))
+    iter(RandomSampler(data, replacement, HUGE, generator=g2))
     _ = list(itertools.islice(it1, 2 * _CHUNK))
     assert g1.get_state() == g2.get_state()
     # Epochs differ, and the global generator is used when none is given.

@@ -106,7 +106,7 @@ ROWS = [
     ("nanmean", both("nanmean", 1), [np.where(A > 1, np.nan, A)]),
     ("logcumsumexp", both("logcumsumexp", 1), [A * 20]),
     ("msort", both("msort"), [A]), ("ravel", meth("ravel"), [A.T]),
-    ("select", both("select", 1, -2), [A]), 
+    ("select", both("select", 1, -2), [A]),
     ("take", (lambda a: a.take(cr.tensor(IDX)), lambda a: a.take(torch.tensor(IDX))),
      [A]),
     ("narrow_copy", both("narrow_copy", 1, 1, 2), [A]),

@@ -38,7 +38,8 @@ def test_sizes_by_keyword_and_default_dtype():
 def test_a_tensor_argument_shares_storage_and_dtype():
     x = cr.tensor([1, 2])
     y = cr.Tensor(x)
-    assert y.dtype == cr.int64 == cr.tensor(torch.Tensor(torch.tensor([1, 2])).numpy()).dtype
+    theirs = torch.Tensor(torch.tensor([1, 2])).numpy()
+    assert y.dtype == cr.int64 == cr.tensor(theirs).dtype
     y[0] = 5
     assert x.tolist() == [5, 2]
 

@@ -49,7 +49,8 @@ def test_bpe_learns_the_most_frequent_pairs():
     bpe = text.BPETokenizer("ab ab ab cd", vocab_size=100)
     assert bpe.merges == [("a", "b"), (" ", "ab")]
     assert bpe.tokenize("ab ab cd") == ["ab", " ab", " ", "c", "d"]
-    small = text.BPETokenizer("ab ab ab cd", vocab_size=4 + 5 + 1)  # specials, 5 chars, 1 merge
+    # vocabulary: 4 specials, 5 characters, 1 merge
+    small = text.BPETokenizer("ab ab ab cd", vocab_size=4 + 5 + 1)
     assert small.merges == [("a", "b")]
     with pytest.raises(ArgumentError, match="smaller than the 4 specials"):
         text.BPETokenizer("abcdef", vocab_size=5)

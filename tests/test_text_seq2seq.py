@@ -44,7 +44,8 @@ def _check(module, torch_scores, params, q_size=Q):
 
 
 def _torch_params(module):
-    return [torch.tensor(p.detach().numpy(), requires_grad=True) for p in module.parameters()]
+    return [torch.tensor(p.detach().numpy(), requires_grad=True)
+            for p in module.parameters()]
 
 
 def test_additive_attention_matches_formula():

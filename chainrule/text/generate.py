@@ -32,7 +32,8 @@ def filter_logits(logits, top_k=None, top_p=None):
     ninf = full((), -math.inf, dtype=logits.dtype)
     if top_k is not None:
         if not isinstance(top_k, int) or top_k < 1:
-            raise ArgumentError(f"generate: top_k must be a positive int, got {top_k!r}")
+            raise ArgumentError(
+                f"generate: top_k must be a positive int, got {top_k!r}")
         k = min(top_k, logits.shape[-1])
         kth = topk(logits, k, -1).values[:, k - 1:k]
         logits = where(logits < kth, ninf, logits)

@@ -17,8 +17,8 @@ def _nll_sum(outputs, targets, ignore_index, class_dim, who):
                             f"got {class_dim}")
     if class_dim == -1 and outputs.ndim > 2:
         outputs = movedim(outputs, -1, 1)
-    if outputs.ndim != targets.ndim + 1 or (
-            tuple(outputs.shape[:1]) + tuple(outputs.shape[2:])) != tuple(targets.shape):
+    kept = tuple(outputs.shape[:1]) + tuple(outputs.shape[2:])
+    if outputs.ndim != targets.ndim + 1 or kept != tuple(targets.shape):
         raise ShapeError(f"{who}: outputs {fmt_shape(outputs.shape)} need targets of "
                          f"shape (N, ...) without the class dim, got "
                          f"{fmt_shape(targets.shape)}")

@@ -135,9 +135,9 @@ def pack_padded_sequence(input, lengths, batch_first=False, enforce_sorted=True)
     op = "pack_padded_sequence"
     lens = _lengths_list(lengths, op)
     if not isinstance(input, Tensor) or input.ndim < 2:
+        got = fmt_shape(input.shape) if isinstance(input, Tensor) else input
         raise ShapeError(f"{op}: expected a padded input of at least 2 dims "
-                         f"(T, B, *), got "
-                         f"{fmt_shape(input.shape) if isinstance(input, Tensor) else input}")
+                         f"(T, B, *), got {got}")
     x = transpose(input, 0, 1) if batch_first else input
     steps, batch = x.shape[0], x.shape[1]
     if len(lens) != batch:
