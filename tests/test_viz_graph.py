@@ -18,8 +18,9 @@ from chainrule.viz import draw_graph, draw_model, record_modules
 
 def parse_dot(source):
     """{id: label}, [(from, to)] and {cluster label: [ids]} from our DOT text."""
+    label = r'^\s*(\w+) \[label="((?:[^"\\]|\\.)*)"'
     nodes = {m.group(1): m.group(2).replace("\\n", "\n")
-             for m in re.finditer(r'^\s*(\w+) \[label="((?:[^"\\]|\\.)*)"', source, re.M)}
+             for m in re.finditer(label, source, re.M)}
     edges = re.findall(r"^\s*(\w+) -> (\w+);", source, re.M)
     clusters, current = {}, []
     for line in source.splitlines():
@@ -56,7 +57,8 @@ def test_small_function_nodes_and_edges():
     ids = _by_label(nodes)
     want = {("x", "mul"), ("w", "mul"), ("mul", "tanh"), ("tanh", "add"),
             ("const", "add"), ("add", "sum")}
-    assert {(nodes[s].split("\n")[0], nodes[d].split("\n")[0]) for s, d in edges} == want
+    first = {k: v.split("\n")[0] for k, v in nodes.items()}
+    assert {(first[s], first[d]) for s, d in edges} == want
     assert len(edges) == len(want)
     assert nodes[ids["mul"]].split("\n")[1] == "[2]"
     assert nodes[ids["sum"]].split("\n")[1] == "[]"

@@ -290,8 +290,11 @@ def _trilu(ctx, call, xs, shapes):
 @rule("flip")
 def _flip(ctx, call, xs, shapes):
     y = xs[0]
+
+    def c(v):
+        return ctx.const(np.asarray([v], np.int64))
+
     for ax in call.params["axes"]:
-        c = (lambda v: ctx.const(np.asarray([v], np.int64)))
         y = ctx.node("Slice", [y, c(-1), c(-(2 ** 62)), c(ax), c(-1)])
     return [y]
 

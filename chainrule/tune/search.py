@@ -17,7 +17,7 @@ import numpy as np
 from ..errors import ArgumentError
 from . import space as _space
 from .curve import CurvePruner
-from .study import Journal, Trial, TrialPruned, Trials, _check_value, now
+from .study import Journal, Trial, TrialPruned, _check_value, now
 
 BUILTIN = ("grid", "random", "coarse_to_fine")
 OPTUNA = ("bayes", "hyperband", "asha")

@@ -23,11 +23,13 @@ from ..errors import ArgumentError
 
 def _tb():
     try:
-        from tensorboard.compat.proto import (
+        from tensorboard.compat.proto import (  # noqa: F401  (returned in locals())
             attr_value_pb2, event_pb2, graph_pb2, node_def_pb2, summary_pb2,
             tensor_pb2, tensor_shape_pb2, versions_pb2,
         )
-        from tensorboard.summary.writer.event_file_writer import EventFileWriter
+        from tensorboard.summary.writer.event_file_writer import (  # noqa: F401
+            EventFileWriter,
+        )
     except ImportError:
         raise ImportError("SummaryWriter needs the tensorboard package, which is not "
                           "installed; install it with: pip install "
@@ -73,7 +75,8 @@ class SummaryWriter:
         self._writer = self._pb["EventFileWriter"](self.log_dir, **self._opts)
         self._subs = {}
         if purge_step is not None:
-            ev = self._pb["event_pb2"].Event(step=purge_step, file_version="brain.Event:2")
+            ev = self._pb["event_pb2"].Event(step=purge_step,
+                                             file_version="brain.Event:2")
             self._writer.add_event(ev)
 
     def get_logdir(self):
@@ -248,7 +251,8 @@ class SummaryWriter:
 
         if input_to_model is None:
             raise ArgumentError("add_graph: pass input_to_model, an example input")
-        args = input_to_model if isinstance(input_to_model, tuple) else (input_to_model,)
+        args = (input_to_model if isinstance(input_to_model, tuple)
+                else (input_to_model,))
         args = tuple(a.detach().requires_grad_() if isinstance(a, Tensor)
                      and a.is_floating_point() else a for a in args)
         with grad_mode.enable_grad(), record_modules(model) as rec:
