@@ -4,8 +4,7 @@
 are space-separated names or shell globs (``cuda*``) matched against the
 public names of that torch namespace.  ``tests/test_api_coverage.py`` fails
 for a torch name that chainrule neither has nor lists here, and for a listed
-exact name that chainrule now has (delete it from the list then).  Names
-marked "issue 14" are being added on another branch.
+exact name that chainrule now has (delete it from the list then).
 """
 
 CPU_ONLY = "chainrule runs on the CPU with NumPy: no accelerators or device streams"
@@ -15,7 +14,7 @@ COMPLEX = "complex tensors are not provided (real dtypes only)"
 SPARSE = "sparse layouts are not provided (dense NumPy arrays only)"
 QUANT = "quantisation is not provided"
 STORAGE = "tensors wrap NumPy arrays: no storage/stride-manipulation API"
-SPECIAL = ("special functions beyond erf (gamma family, Bessel, erfc/erfinv) need "
+SPECIAL = ("special functions beyond erf (gamma family, Bessel, erfc) need "
            "NumPy-only kernels; not provided yet (SciPy is not a dependency)")
 DATA_DEP = ("data-dependent output shapes or integer counting (unique, bincount, "
             "histograms): not provided yet")
@@ -26,7 +25,6 @@ DEPRECATED = ("removed or deprecated in PyTorch; use the torch.linalg / document
 ATEN = ("ATen-level signature that differs from torch.nn.functional's (argument "
         "order or integer reduction codes); use torch.nn.functional")
 INTERNAL = "PyTorch internals (TorchScript, FX, dispatcher, build info, dynamo)"
-ISSUE14 = "issue 14"
 THREEDIM = "3-D convolution and pooling: not provided yet (1-D and 2-D are)"
 LAZY = "lazy modules: chainrule layers take their sizes at construction"
 REDUCE_SCATTER = "scatter/index reductions other than sum: not provided yet"
@@ -35,7 +33,6 @@ FFT = "FFT and spectral ops are not provided"
 
 NOT_PROVIDED = {
     "Tensor": [
-        ("cuda", ISSUE14),
         ("ipu xpu mtia is_ipu is_xpu is_mtia is_maia is_mps is_vulkan is_xla "
          "pin_memory is_pinned record_stream", CPU_ONLY),
         ("bfloat16 half byte char short", DTYPES),
@@ -52,7 +49,9 @@ NOT_PROVIDED = {
          "in-place shape changes: chainrule tensors change values in place, not "
          "shapes"),
         ("lgamma lgamma_ digamma digamma_ polygamma polygamma_ mvlgamma mvlgamma_ "
-         "i0 i0_ igamma igamma_ igammac igammac_ erfc erfc_ erfinv erfinv_", SPECIAL),
+         "i0 i0_ igamma igamma_ igammac igammac_ erfc erfc_ erfinv erfinv_",
+         "special functions as Tensor methods: chainrule.lgamma, digamma, "
+         "polygamma and erfinv exist as functions; the methods are not bound yet"),
         ("gcd gcd_ lcm lcm_ frexp nextafter nextafter_ bitwise_left_shift* "
          "bitwise_right_shift*", "integer and float bit-level arithmetic: not "
          "provided yet"),
@@ -66,15 +65,15 @@ NOT_PROVIDED = {
         ("stft istft", FFT),
         ("apply_ map_ map2_", "Python callbacks per element (CPU-only legacy in "
          "PyTorch); use vectorised ops"),
-        ("register_post_accumulate_grad_hook output_nr grad_dtype is_inference "
-         "reinforce volatile", "autograd engine internals (owned by the dispatcher "
-         "refactor, issue 15)"),
+        ("output_nr grad_dtype is_inference "
+         "reinforce volatile", "autograd engine internals"),
         ("index name is_distributed hash_tensor module_load slice_inverse "
          "as_subclass", INTERNAL),
     ],
     "torch": [
-        ("cuda device cpu get_num_threads set_num_threads get_num_interop_threads "
-         "set_num_interop_threads init_num_threads", ISSUE14),
+        ("cpu get_num_interop_threads set_num_interop_threads init_num_threads",
+         "inter-op thread pools and the cpu namespace: chainrule has one BLAS pool "
+         "(set_num_threads)"),
         ("accelerator mps mtia xpu Stream Event get_default_device set_default_device "
          "get_device get_device_module is_vulkan_available AcceleratorError "
          "OutOfMemoryError", CPU_ONLY),
@@ -95,7 +94,7 @@ NOT_PROVIDED = {
          "channels_last_3d contiguous_format preserve_format "
          "legacy_contiguous_format from_file frombuffer from_dlpack to_dlpack "
          "asarray storage is_storage resize_as_", STORAGE),
-        ("lgamma digamma polygamma mvlgamma i0 i0_ igamma igammac erfc erfc_ erfinv "
+        ("mvlgamma i0 i0_ igamma igammac erfc erfc_ "
          "special kaiser_window", SPECIAL),
         ("gcd gcd_ lcm lcm_ frexp nextafter bitwise_left_shift bitwise_right_shift",
          "integer and float bit-level arithmetic: not provided yet"),
@@ -120,7 +119,7 @@ NOT_PROVIDED = {
          "feature_alpha_dropout_ celu_ selu_ rrelu rrelu_ pdist pixel_shuffle "
          "pixel_unshuffle channel_shuffle native_channel_shuffle addmv_", ATEN),
         ("conv3d conv_transpose3d max_pool3d", THREEDIM),
-        ("binomial poisson", RANDOM),
+        ("binomial", RANDOM),
         ("cudnn_* miopen_* mkldnn_* has_lapack has_mkl has_openmp has_spectral",
          "backend libraries of PyTorch's own kernels"),
         ("amp autocast autocast_* *_autocast_* clear_autocast_cache "
@@ -133,17 +132,17 @@ NOT_PROVIDED = {
          "deterministic; there is no switch"),
         ("is_anomaly_enabled is_anomaly_check_nan_enabled set_anomaly_enabled "
          "is_inference_mode_enabled is_inference detach_", "autograd engine switches "
-         "(chainrule.autograd, owned by the dispatcher refactor, issue 15)"),
+         "(chainrule.autograd has its own)"),
         ("vmap cond while_loop", "functional transforms live in chainrule.func"),
-        ("distributed distributions multiprocessing hub profiler testing "
-         "monitor package export compile compiler masked nested jagged quasirandom "
+        ("multiprocessing hub profiler testing "
+         "monitor package export compiler masked nested jagged quasirandom "
          "futures fork wait library overrides return_types serialization "
-         "torch_version version functional backends classes", "subpackages "
+         "torch_version version functional classes", "subpackages "
          "not provided (or provided elsewhere in chainrule: data, train, io)"),
         ("set_printoptions set_warn_always is_warn_always_enabled typename "
          "can_cast dtype gradient", "not provided yet (printing options, dtype "
          "utilities, numerical gradient)"),
-        ("[A-Z]* sym_* compiled_with_cxx11_abi jit fx cpp "
+        ("[A-Z]* sym_* compiled_with_cxx11_abi fx cpp "
          "import_ir_module* parse_ir parse_schema parse_type_comment "
          "merge_type_from_type_comment unify_type_list classproperty get_file_path "
          "prepare_multiprocessing_environment thread_safe_generator "
@@ -186,8 +185,8 @@ NOT_PROVIDED = {
         ("CTCLoss MultiLabelMarginLoss LinearCrossEntropyLoss "
          "LinearCrossEntropyOptions NLLLoss2d", "losses not provided yet "
          "(NLLLoss2d is deprecated: NLLLoss takes N-d input)"),
-        ("DataParallel SyncBatchNorm parallel", "multi-device training: CPU only "
-         "(DDP over MPI is planned under chainrule.distributed)"),
+        ("DataParallel SyncBatchNorm ", "multi-training: CPU only "
+         "(DDP over MPI is planned under chainrule.)"),
         ("qat quantizable quantized intrinsic", QUANT),
         ("Container", DEPRECATED),
         ("common_types factory_kwargs grad modules", INTERNAL),
