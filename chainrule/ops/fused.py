@@ -456,6 +456,8 @@ def _lstm_jvp(c, t):
     cotangent ``u``, so differentiating its inner product with the tangents
     with respect to ``u`` gives the forward-mode derivative.
     """
+    # The tangent is computed by reverse mode, which lives above ops/: a
+    # call-time import, so ops never imports autograd at module level.
     from ..autograd.engine import grad as autograd_grad
     from .reduce import sum
 
