@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 
-from .runner import time_steps
+from .runner import time_steps, training_step
 from .workloads import WORKLOADS
 
 
@@ -27,16 +27,8 @@ def _cr_step(w, torch_state, x, y, jit):
     model = w.build(cr)
     model.load_state_dict({k: cr.tensor(v.detach().numpy().copy())
                            for k, v in torch_state.items()})
-    opt = cr.optim.Adam(model.parameters(), lr=1e-3)
     cx, cy = cr.from_numpy(x), cr.from_numpy(y)
-
-    def step(x, y):
-        opt.zero_grad()
-        loss = w.loss(cr, model(x), y)
-        loss.backward()
-        opt.step()
-        return loss
-
+    step = training_step(cr, w, model)
     fn = cr.jit(step) if jit else step
     return (lambda: fn(cx, cy)), fn
 
@@ -45,18 +37,10 @@ def _torch_step(w, tmodel, x, y, compiled):
     import torch
 
     tx, ty = torch.from_numpy(x), torch.from_numpy(y)
-    opt = torch.optim.Adam(tmodel.parameters(), lr=1e-3)
-
-    def step():
-        opt.zero_grad()
-        loss = w.loss(torch, tmodel(tx), ty)
-        loss.backward()
-        opt.step()
-        return loss
-
-    if not compiled:
-        return step
-    return torch.compile(step)
+    step = training_step(torch, w, tmodel)
+    if compiled:
+        step = torch.compile(step)
+    return lambda: step(tx, ty)
 
 
 def columns(w, with_torch_compile):

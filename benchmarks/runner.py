@@ -48,24 +48,23 @@ def make_pair(w, seed=0):
     cx, cy = cr.from_numpy(x), cr.from_numpy(y)
     if w.make_step is not None:
         return w.make_step(cr, cmodel, cx, cy), w.make_step(torch, tmodel, tx, ty)
-    topt = torch.optim.Adam(tmodel.parameters(), lr=1e-3)
-    copt = cr.optim.Adam(cmodel.parameters(), lr=1e-3)
+    cstep, tstep = training_step(cr, w, cmodel), training_step(torch, w, tmodel)
+    return (lambda: cstep(cx, cy)), (lambda: tstep(tx, ty))
 
-    def cstep():
-        copt.zero_grad()
-        loss = w.loss(cr, cmodel(cx), cy)
+
+def training_step(m, w, model):
+    """``step(x, y)``: one training step of ``model`` in framework ``m``
+    (forward, ``w``'s loss, backward, an ``Adam(lr=1e-3)`` update)."""
+    opt = m.optim.Adam(model.parameters(), lr=1e-3)
+
+    def step(x, y):
+        opt.zero_grad()
+        loss = w.loss(m, model(x), y)
         loss.backward()
-        copt.step()
+        opt.step()
         return loss
 
-    def tstep():
-        topt.zero_grad()
-        loss = w.loss(torch, tmodel(tx), ty)
-        loss.backward()
-        topt.step()
-        return loss
-
-    return cstep, tstep
+    return step
 
 
 def time_steps(step, min_seconds):
