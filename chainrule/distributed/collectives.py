@@ -122,12 +122,7 @@ def all_gather(tensor_list, tensor, group=None, async_op=False):
     """Fill ``tensor_list[r]`` with process ``r``'s ``tensor`` for every ``r``."""
     _check_tensor("all_gather", tensor)
     g = default_group("all_gather")
-    if not isinstance(tensor_list, list) or len(tensor_list) != g.size:
-        raise ArgumentError(
-            f"all_gather: tensor_list must be a list of {g.size} tensors (one per "
-            f"process), got {_describe_list(tensor_list)}")
-    for i, t in enumerate(tensor_list):
-        _check_same("all_gather", t, tensor, f"tensor_list[{i}]")
+    _check_per_process("all_gather", "tensor_list", tensor_list, tensor, g)
     _check_signature(g, "all_gather", tensor)
     gathered = C.all_gather(tensor, comm=g.comm)
     with _no_grad():
@@ -162,12 +157,7 @@ def reduce_scatter(output, input_list, op=ReduceOp.SUM, group=None, async_op=Fal
     ``input_list[r]``."""
     _check_tensor("reduce_scatter", output, "output")
     g = default_group("reduce_scatter")
-    if not isinstance(input_list, list) or len(input_list) != g.size:
-        raise ArgumentError(
-            f"reduce_scatter: input_list must be a list of {g.size} tensors (one "
-            f"per process), got {_describe_list(input_list)}")
-    for i, t in enumerate(input_list):
-        _check_same("reduce_scatter", t, output, f"input_list[{i}]")
+    _check_per_process("reduce_scatter", "input_list", input_list, output, g)
     mpi_op, average = _mpi_op("reduce_scatter", op, output.dtype)
     _check_signature(g, "reduce_scatter", output, op=str(op))
     res = C.reduce_scatter(ops.stack(input_list), comm=g.comm, op=mpi_op,
@@ -233,6 +223,16 @@ def _check_rank(op, name, r, g):
     if not isinstance(r, int) or isinstance(r, bool) or not 0 <= r < g.size:
         raise ArgumentError(f"{op}: {name} must be a rank in [0, {g.size - 1}], "
                             f"got {r!r}")
+
+
+def _check_per_process(op, name, tensors, ref, g):
+    """``tensors`` is a list of one tensor per process, each like ``ref``."""
+    if not isinstance(tensors, list) or len(tensors) != g.size:
+        raise ArgumentError(
+            f"{op}: {name} must be a list of {g.size} tensors (one per process), "
+            f"got {_describe_list(tensors)}")
+    for i, t in enumerate(tensors):
+        _check_same(op, t, ref, f"{name}[{i}]")
 
 
 def _check_same(op, t, ref, name):
