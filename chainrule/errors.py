@@ -39,3 +39,8 @@ def fmt_shape(shape):
 
 class LinAlgError(ChainruleError, RuntimeError):
     """A linear-algebra op met a singular or non-definite matrix."""
+
+
+class DataDependentShape(ShapeError):
+    """An abstract evaluation asked for a shape only the data determines
+    (``nonzero``, a boolean-mask index)."""

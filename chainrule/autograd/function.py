@@ -26,6 +26,7 @@ chainrule ops is itself differentiable.
 import numpy as np
 
 from ..errors import AutogradError, DTypeError, ShapeError, fmt_shape
+from ..ops import _abstract
 from ..ops._core import Primitive, apply, primitive
 from ..tensor import Tensor
 from .._tape import _state, suspended
@@ -197,7 +198,8 @@ def _jvp(c, t):
 
 
 custom_function_p = primitive("custom_function", _forward, vjp=_vjp, jvp=_jvp,
-                              saves=())
+                              saves=(), kind="other", params=("fn", "ctx"),
+                              abstract=_abstract.custom_function_aval)
 _PRIMS = {1: custom_function_p}
 
 
@@ -210,7 +212,9 @@ def _prim(n_out):
     p = _PRIMS.get(n_out)
     if p is None:
         p = _PRIMS[n_out] = Primitive("custom_function", _forward, _vjp, _jvp, (),
-                                      False, n_out, False, False)
+                                      False, n_out, False, False, kind="other",
+                                      abstract=_abstract.custom_function_aval,
+                                      params=("fn", "ctx"))
     return p
 
 

@@ -13,6 +13,7 @@ name.
 """
 import numpy as np
 
+from . import _abstract
 from .._dtype import from_numpy_dtype
 from .._tape import Node, _state, user_frame
 from ..errors import (
@@ -45,14 +46,20 @@ class Primitive:
     batching rule later) are looked up by kind.  ``abstract(*avals,
     **params)`` overrides the kind's rule: it maps the inputs' ``(shape,
     dtype)`` pairs to the outputs' (a tuple of pairs) without computing.
+
+    ``params``: the names of the static parameters the primitive accepts (a
+    tuple; ``abstract_eval`` and the tests reject calls passing others).
+    ``n_out``: the number of outputs, or, when that depends on the call, a
+    rule ``n_out(n_inputs, params) -> int`` (see :func:`out_count`); a
+    primitive with a rule always returns a tuple.
     """
 
     __slots__ = ("name", "forward", "vjp", "jvp", "save_mask", "save_out",
                  "n_out", "view", "quiet", "mutates", "residuals", "kind",
-                 "abstract")
+                 "abstract", "params")
 
     def __init__(self, name, forward, vjp, jvp, saves, save_out, n_out, view, quiet,
-                 mutates=None, residuals=0, kind=None, abstract=None):
+                 mutates=None, residuals=0, kind=None, abstract=None, params=None):
         self.name = name
         self.forward = forward
         self.vjp = vjp
@@ -66,6 +73,7 @@ class Primitive:
         self.residuals = residuals
         self.kind = kind
         self.abstract = abstract
+        self.params = params
 
     def __call__(self, *inputs, **params):
         return apply(self, *inputs, **params)
@@ -76,8 +84,12 @@ class Primitive:
 
 def primitive(name, forward, vjp=None, jvp=None, *, saves=None, save_out=False,
               n_out=1, view=False, quiet=False, mutates=None, residuals=0,
-              kind=None, abstract=None):
-    """Define and register a primitive; returns it (callable on Tensors)."""
+              kind=None, abstract=None, params=None):
+    """Define and register a primitive; returns it (callable on Tensors).
+
+    ``params`` defaults to none for the elementwise kinds, whose rules take
+    no parameters; every other primitive must declare its own.
+    """
     if kind is not None and kind not in KINDS:
         raise ValueError(f"primitive {name!r}: unknown kind {kind!r}; one of "
                          f"{sorted(KINDS)}")
@@ -86,8 +98,11 @@ def primitive(name, forward, vjp=None, jvp=None, *, saves=None, save_out=False,
     if mutates and vjp is not None:
         raise ValueError(f"primitive {name!r} mutates its inputs, so it cannot "
                          "have a vjp")
+    if params is None and kind in ("unary", "binary", "compare", "predicate"):
+        params = ()
     p = Primitive(name, forward, vjp, jvp, saves, save_out, n_out, view, quiet,
-                  mutates, residuals, kind, abstract)
+                  mutates, residuals, kind, abstract,
+                  None if params is None else tuple(params))
     PRIMITIVES[name] = p
     return p
 
@@ -144,17 +159,39 @@ def _cumsum_aval(x, axis):
 
 KINDS = {
     # kind -> the abstract rule every primitive of that kind follows unless it
-    # declares its own (params are not needed by these families).
+    # declares its own.  The elementwise kinds take no params.
     "unary": _same_aval,  # elementwise, one input, same shape and dtype
     "binary": _broadcast,  # elementwise, operands broadcast, dtypes promote
     "compare": _to_bool(_broadcast),  # elementwise comparison or logic: bool
     "predicate": _to_bool(_same_aval),  # elementwise test of one input: bool
-    # families whose rules depend on params: each primitive declares its own
-    "reduction": None, "movement": None, "index": None, "linalg": None,
+    # one input reduced over params ``axis`` (None, int or tuple), ``keepdim``
+    "reduction": _abstract.reduce_aval,
+    # one input, computed along one axis (param ``axis``, or ``dim`` for
+    # softmax): same shape; a batching rule only moves that axis
+    "along_axis": _abstract.along_axis_aval,
+    # families whose rules differ per primitive: each declares its own
+    "movement": None, "index": None, "linalg": None,
     "conv": None, "creation": None, "fused": None, "optimizer": None,
     "other": None,
 }
 """The families of primitives, and the abstract rule each implies."""
+
+
+def out_count(prim, n_inputs, params):
+    """How many outputs a call of ``prim`` on ``n_inputs`` inputs returns."""
+    n = prim.n_out
+    return n if n.__class__ is int else n(n_inputs, params)
+
+
+def check_params(prim, params):
+    """Raise if ``params`` holds a name ``prim`` does not declare."""
+    if prim.params is None:
+        raise ChainruleError(f"{prim.name}: declares no params=(...)")
+    extra = sorted(set(params) - set(prim.params))
+    if extra:
+        raise ChainruleError(
+            f"{prim.name}: called with undeclared params {extra}; it declares "
+            f"{list(prim.params)}")
 
 
 def abstract_rule(prim):
@@ -172,6 +209,7 @@ def abstract_eval(prim, avals, params):
         raise NotImplementedError(
             f"{prim.name}: no abstract-evaluation rule (kind {prim.kind!r}); "
             "declare abstract=... in its primitive(...) entry")
+    check_params(prim, params)
     avals = [(tuple(s), np.dtype(d)) for s, d in avals]
     return tuple((tuple(s), np.dtype(d)) for s, d in rule(*avals, **params))
 

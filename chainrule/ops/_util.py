@@ -21,7 +21,7 @@ to_dtype_p = primitive(
     vjp=lambda n, g: (to_dtype(g, n.metas[0][1]),),
     jvp=lambda c, t: to_dtype(t[0], c.params["dtype"]),
     saves=(),
-    kind="unary", abstract=_cast_aval,
+    kind="unary", abstract=_cast_aval, params=("dtype",),
 )
 
 

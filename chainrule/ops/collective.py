@@ -87,17 +87,23 @@ def _scatter_aval(x, **params):
     return ((tuple(x[0][1:]), x[1]),)
 
 
-def _collective(name, forward, abstract, mutates=None):
-    return primitive(name, forward, mutates=mutates, kind="other", abstract=abstract)
+def _collective(name, forward, abstract, params, mutates=None):
+    return primitive(name, forward, mutates=mutates, kind="other", abstract=abstract,
+                     params=params)
 
 
-all_reduce_p = _collective("all_reduce", _all_reduce_fwd, _in_place_aval, (0,))
-broadcast_p = _collective("broadcast", _broadcast_fwd, _in_place_aval, (0,))
-all_gather_p = _collective("all_gather", _all_gather_fwd, _gather_aval)
-reduce_scatter_p = _collective("reduce_scatter", _reduce_scatter_fwd, _scatter_aval)
+_REDUCE = ("comm", "op", "average")
+all_reduce_p = _collective("all_reduce", _all_reduce_fwd, _in_place_aval, _REDUCE,
+                           (0,))
+broadcast_p = _collective("broadcast", _broadcast_fwd, _in_place_aval,
+                          ("comm", "src"), (0,))
+all_gather_p = _collective("all_gather", _all_gather_fwd, _gather_aval, ("comm",))
+reduce_scatter_p = _collective("reduce_scatter", _reduce_scatter_fwd, _scatter_aval,
+                               _REDUCE)
 start_all_reduce_p = _collective("start_all_reduce", _start_all_reduce_fwd,
-                                 _in_place_aval, (0,))
-wait_collective_p = _collective("wait_collective", _wait_fwd, _in_place_aval, (0,))
+                                 _in_place_aval, ("comm", "op", "work"), (0,))
+wait_collective_p = _collective("wait_collective", _wait_fwd, _in_place_aval,
+                                ("work", "average", "size"), (0,))
 
 
 def all_reduce_(x, *, comm, op, average=False):

@@ -41,6 +41,7 @@ from numpy.lib.stride_tricks import as_strided
 from ..errors import ShapeError
 from ..tensor import Tensor
 from .._tape import _state
+from . import _abstract
 from ._core import apply, primitive
 
 def _check_fits(hp, wp, kernel, dilation, stride, windows):
@@ -53,6 +54,9 @@ def _check_fits(hp, wp, kernel, dilation, stride, windows):
 
 
 # -- unfold / fold (im2col / col2im) ------------------------------------------------
+# The window geometry every convolution and pooling primitive takes as params.
+_GEOMETRY = ("kernel", "dilation", "padding", "stride", "windows", "size")
+
 def _unfold_fwd(x, kernel, dilation, padding, stride, windows, size):
     n, c, h, w = x.shape
     pt, pb, pl, pr = padding
@@ -97,12 +101,14 @@ unfold_p = primitive(
     vjp=lambda n, g: (apply(fold_p, g, **n.params),),
     jvp=lambda c, t: apply(unfold_p, t[0], **c.params),
     saves=(),
+    kind="conv", abstract=_abstract.unfold_aval, params=_GEOMETRY,
 )
 fold_p = primitive(
     "fold", _fold_fwd,
     vjp=lambda n, g: (apply(unfold_p, g, **n.params),),
     jvp=lambda c, t: apply(fold_p, t[0], **c.params),
     saves=(),
+    kind="conv", abstract=_abstract.fold_aval, params=_GEOMETRY,
 )
 
 
@@ -238,6 +244,7 @@ max_pool_p = primitive(
                                                n.params["stride"])),),
     jvp=lambda c, t: (apply(pool_gather_p, t[0], c.out[1]), None),
     saves=(), save_out=(1,), n_out=2,  # the vjp reads only the indices
+    kind="conv", abstract=_abstract.max_pool_aval, params=_GEOMETRY,
 )
 
 
@@ -265,8 +272,9 @@ def _adaptive_max_fwd(x, windows):
     return _flat_index(q, hpos, wpos, kw, w)
 
 
-adaptive_max_pool_indices_p = primitive("adaptive_max_pool_indices", _adaptive_max_fwd,
-                                        saves=())
+adaptive_max_pool_indices_p = primitive(
+    "adaptive_max_pool_indices", _adaptive_max_fwd, saves=(), kind="conv",
+    abstract=_abstract.adaptive_max_pool_indices_aval, params=("windows",))
 
 
 def adaptive_max_pool_indices(x, windows):
@@ -304,12 +312,14 @@ pool_gather_p = primitive(
                             size=n.metas[0][0][2:]), None),
     jvp=lambda c, t: apply(pool_gather_p, t[0], c.inputs[1]),
     saves=(1,),
+    kind="conv", abstract=_abstract.pool_gather_aval, params=(),
 )
 pool_scatter_p = primitive(
     "pool_scatter", _pool_scatter_fwd,
     vjp=lambda n, g: (apply(pool_gather_p, g, n.inputs[1]), None),
     jvp=lambda c, t: apply(pool_scatter_p, t[0], c.inputs[1], **c.params),
     saves=(1,),
+    kind="conv", abstract=_abstract.pool_scatter_aval, params=("size", "unique"),
 )
 
 
@@ -468,7 +478,10 @@ def _conv2d_bwd_fwd(g, w, cols, *, bias, kernel, dilation, padding, stride, wind
     return gx, np.ascontiguousarray(gw)
 
 
-conv2d_bwd_p = primitive("conv2d_backward", _conv2d_bwd_fwd, n_out=2)
+conv2d_bwd_p = primitive("conv2d_backward", _conv2d_bwd_fwd,
+                         n_out=_abstract.conv2d_backward_count, kind="conv",
+                         abstract=_abstract.conv2d_backward_aval,
+                         params=("bias",) + _GEOMETRY)
 
 
 def conv2d_composite(x, w, *b, kernel, dilation, padding, stride, windows, size):
@@ -513,7 +526,8 @@ def _conv2d_jvp(c, t):
 
 
 conv2d_p = primitive("conv2d", _conv2d_fwd, vjp=_conv2d_vjp, jvp=_conv2d_jvp,
-                     save_out=True, n_out=2, residuals=1)
+                     save_out=True, n_out=2, residuals=1, kind="conv",
+                     abstract=_abstract.conv2d_aval, params=_GEOMETRY)
 
 
 def conv2d(x, w, b=None, **geom):

@@ -10,6 +10,7 @@ from .._dtype import as_dtype, get_default_dtype
 from ..errors import ArgumentError, ChainruleError, DTypeError, ShapeError
 from ..random import rng
 from ..tensor import Tensor, _to_array
+from . import _abstract
 from ._core import apply, primitive
 from ._util import calling_op, data_error, dtype_arg, int_arg, shape_arg
 
@@ -233,11 +234,16 @@ def _randperm_fwd(shape, dtype, gen):
     return gen.permutation(shape[0]).astype(dtype)
 
 
+_DRAW = ("shape", "dtype", "gen")  # what every draw takes; randint adds bounds
 _RANDOM = {
-    "rand": primitive("rand", _rand_fwd),
-    "randn": primitive("randn", _randn_fwd),
-    "randint": primitive("randint", _randint_fwd),
-    "randperm": primitive("randperm", _randperm_fwd),
+    "rand": primitive("rand", _rand_fwd, kind="creation",
+                      abstract=_abstract.draw_aval, params=_DRAW),
+    "randn": primitive("randn", _randn_fwd, kind="creation",
+                       abstract=_abstract.draw_aval, params=_DRAW),
+    "randint": primitive("randint", _randint_fwd, kind="creation",
+                         abstract=_abstract.draw_aval, params=_DRAW + ("low", "high")),
+    "randperm": primitive("randperm", _randperm_fwd, kind="creation",
+                          abstract=_abstract.randperm_aval, params=_DRAW),
 }
 
 

@@ -134,7 +134,7 @@ pow_scalar_p = primitive(
     vjp=lambda n, g: (g * _pow_scalar_d(n.inputs[0], n.params["exponent"]),),
     jvp=lambda c, t: t[0] * _pow_scalar_d(c.inputs[0], c.params["exponent"]),
     quiet=True,
-    kind="unary",
+    kind="unary", params=("exponent",),
 )
 
 
@@ -438,7 +438,7 @@ ceil_p, ceil = _zero_grad_unary("ceil", np.ceil)
 trunc_p, trunc = _zero_grad_unary("trunc", np.trunc)
 fix = trunc
 round_p = primitive("round", lambda x, decimals: np.round(x, decimals), _zero_vjp,
-                    _zero_jvp, saves=(), kind="unary")
+                    _zero_jvp, saves=(), kind="unary", params=("decimals",))
 
 
 def round(input, *, decimals=0):
@@ -492,6 +492,7 @@ clamp_p = primitive(
     "clamp", _clamp_fwd,
     vjp=lambda n, g: (g * _clamp_mask(n.inputs[0], n.params),),
     jvp=lambda c, t: t[0] * _clamp_mask(c.inputs[0], c.params),
+    kind="unary", params=("lo", "hi"),  # the bounds are numbers (Tensors: maximum)
 )
 
 
@@ -625,7 +626,7 @@ where_p = primitive(
                       where(n.inputs[0], 0.0, g) if n.needs[2] else None),
     jvp=lambda c, t: _where_t(c.inputs[0], t[1], t[2]),
     saves=(0,),
-    kind="other", abstract=_where_aval,
+    kind="other", abstract=_where_aval, params=(),
 )
 
 

@@ -21,6 +21,7 @@ import numpy as np
 from .._tape import _state, enable_grad
 from ..errors import IndexOutOfRange
 from ..tensor import Tensor
+from . import _abstract
 from ._core import apply, primitive
 
 
@@ -84,7 +85,8 @@ def _linear_jvp(c, t):
     return out
 
 
-linear_p = primitive("linear", _linear_fwd, vjp=_linear_vjp, jvp=_linear_jvp)
+linear_p = primitive("linear", _linear_fwd, vjp=_linear_vjp, jvp=_linear_jvp,
+                     kind="fused", abstract=_abstract.linear_aval, params=())
 
 
 def linear(x, weight, bias=None):
@@ -159,6 +161,8 @@ nll_p = primitive(
                             **n.params), None),
     jvp=lambda c, t: apply(nll_p, t[0], c.inputs[1], **c.params),
     saves=(1,), quiet=True,
+    kind="fused", abstract=_abstract.nll_aval,
+    params=("ignore_index", "reduction", "op"),
 )
 # The gradient map is linear in g; its adjoint is the loss itself.
 nll_grad_p = primitive(
@@ -169,6 +173,8 @@ nll_grad_p = primitive(
                             op=n.params.get("op", "nll_loss")), None),
     jvp=lambda c, t: apply(nll_grad_p, t[0], c.inputs[1], **c.params),
     saves=(1,), quiet=True,
+    kind="fused", abstract=_abstract.nll_grad_aval,
+    params=("classes", "ignore_index", "reduction", "op"),
 )
 
 
@@ -203,9 +209,11 @@ def _log_softmax_jvp(c, t):
 
 
 softmax_p = primitive("softmax", _softmax_fwd, vjp=_softmax_vjp, jvp=_softmax_jvp,
-                      saves=(), save_out=True, quiet=True)
+                      saves=(), save_out=True, quiet=True, kind="along_axis",
+                      params=("dim", "masked"))
 log_softmax_p = primitive("log_softmax", _log_softmax_fwd, vjp=_log_softmax_vjp,
-                          jvp=_log_softmax_jvp, saves=(), save_out=True, quiet=True)
+                          jvp=_log_softmax_jvp, saves=(), save_out=True, quiet=True,
+                          kind="along_axis", params=("dim",))
 
 
 def softmax(x, dim, masked=False):
@@ -252,8 +260,10 @@ def _layer_norm_bwd_fwd(g, x, *w, k, eps):
     return gx, np.sum(g * xhat, axis=lead), np.sum(g, axis=lead)
 
 
-layer_norm_bwd_p = primitive("layer_norm_backward", _layer_norm_bwd_fwd, n_out=2,
-                             quiet=True)
+layer_norm_bwd_p = primitive("layer_norm_backward", _layer_norm_bwd_fwd,
+                             n_out=_abstract.layer_norm_backward_count, quiet=True,
+                             kind="fused", abstract=_abstract.layer_norm_backward_aval,
+                             params=("k", "eps"))
 
 
 def layer_norm_composite(x, *wb, k, eps):
@@ -301,7 +311,8 @@ def _layer_norm_jvp(c, t):
 
 
 layer_norm_p = primitive("layer_norm", _layer_norm_fwd, vjp=_layer_norm_vjp,
-                         jvp=_layer_norm_jvp, quiet=True)
+                         jvp=_layer_norm_jvp, quiet=True, kind="fused",
+                         abstract=_abstract.layer_norm_aval, params=("k", "eps"))
 
 
 def layer_norm(x, weight, bias, k, eps):
@@ -402,7 +413,9 @@ def _lstm_bwd_fwd(gout, ghT, gcT, whh, h0, c0, out, acts, cs, reverse):
     return dxg, dwhh, dh, dc
 
 
-lstm_bwd_p = primitive("lstm_seq_backward", _lstm_bwd_fwd, n_out=4, quiet=True)
+lstm_bwd_p = primitive("lstm_seq_backward", _lstm_bwd_fwd, n_out=4, quiet=True,
+                       kind="fused", abstract=_abstract.lstm_seq_backward_aval,
+                       params=("reverse",))
 
 
 def lstm_cell(xg, h, c, whh_t, whr_t=None):
@@ -482,7 +495,8 @@ def _lstm_jvp(c, t):
 
 
 lstm_seq_p = primitive("lstm_seq", _lstm_fwd, vjp=_lstm_vjp, jvp=_lstm_jvp,
-                       save_out=True, n_out=5, residuals=2, quiet=True)
+                       save_out=True, n_out=5, residuals=2, quiet=True, kind="fused",
+                       abstract=_abstract.lstm_seq_aval, params=("reverse",))
 
 
 def lstm_seq(xg, whh, h0, c0, reverse=False):

@@ -11,6 +11,7 @@ import numpy as np
 
 from ..errors import ArgumentError, DTypeError, IndexOutOfRange, ShapeError, fmt_shape
 from ..tensor import Tensor
+from . import _abstract
 from ._core import apply, primitive
 from ._util import calling_op, dim1, int_arg, lift, t_
 from .reduce import sum_to
@@ -213,6 +214,7 @@ getitem_p = primitive(
     vjp=lambda n, g: (_scatter_into_zeros(g, n.metas[0][0], n.params["index"]),),
     jvp=lambda c, t: apply(getitem_p, t[0], index=c.params["index"]),
     saves=(), view=True,
+    kind="index", abstract=_abstract.getitem_aval, params=("index",),
 )
 
 
@@ -227,6 +229,7 @@ index_grad_p = primitive(
     vjp=lambda n, g: (apply(getitem_p, g, index=n.params["index"]),),
     jvp=lambda c, t: apply(index_grad_p, t[0], **c.params),
     saves=(),
+    kind="index", abstract=_abstract.index_grad_aval, params=("shape", "index"),
 )
 
 
@@ -266,7 +269,8 @@ def _index_put_jvp(c, t):
 
 
 index_put_p = primitive("index_put", _index_put_fwd, vjp=_index_put_vjp,
-                        jvp=_index_put_jvp, saves=())
+                        jvp=_index_put_jvp, saves=(), kind="index",
+                        abstract=_abstract.first_aval, params=("index", "accumulate"))
 
 
 def index_put(input, indices, values, accumulate=False):
@@ -295,6 +299,7 @@ gather_p = primitive(
                                   n.params["dim"], n.inputs[1], g), None),
     jvp=lambda c, t: apply(gather_p, t[0], c.inputs[1], dim=c.params["dim"]),
     saves=(1,),
+    kind="index", abstract=_abstract.gather_aval, params=("dim",),
 )
 
 
@@ -337,6 +342,7 @@ scatter_p = primitive(
                                                             c.inputs[2]._data.dtype)),
         **c.params),
     saves=(1,),
+    kind="index", abstract=_abstract.first_aval, params=("dim", "reduce"),
 )
 
 
@@ -544,7 +550,8 @@ def index_fill(input, dim, index, value):
     return index_put(x, (slice(None),) * d + (index.reshape(-1),), value)
 
 
-nonzero_p = primitive("nonzero", lambda x: np.argwhere(x).astype(np.int64), saves=())
+nonzero_p = primitive("nonzero", lambda x: np.argwhere(x).astype(np.int64), saves=(),
+                      kind="index", abstract=_abstract.nonzero_aval, params=())
 
 
 def nonzero(input, *, as_tuple=False):
@@ -569,7 +576,8 @@ def _one_hot_fwd(x, num_classes):
     return out
 
 
-one_hot_p = primitive("one_hot", _one_hot_fwd, saves=())
+one_hot_p = primitive("one_hot", _one_hot_fwd, saves=(), kind="index",
+                      abstract=_abstract.one_hot_aval, params=("num_classes",))
 
 
 def one_hot(tensor, num_classes=-1):

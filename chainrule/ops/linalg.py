@@ -9,6 +9,7 @@ import numpy as np
 
 from ..errors import ArgumentError, DTypeError, IndexOutOfRange, ShapeError, fmt_shape
 from ..tensor import Tensor
+from . import _abstract
 from ._core import apply, primitive
 from ._util import (
     calling_op, check_float, dim1, dtype_arg, int_arg, lift, shape_arg, t_, to_dtype,
@@ -30,6 +31,7 @@ matmul_p = primitive(
     jvp=lambda c, t: _tadd(
         None if t[0] is None else apply(matmul_p, t[0], c.inputs[1]),
         None if t[1] is None else apply(matmul_p, c.inputs[0], t[1])),
+    kind="linalg", abstract=_abstract.matmul_aval, params=(),
 )
 
 
@@ -279,7 +281,9 @@ def _einsum_jvp(c, t):
     return total
 
 
-einsum_p = primitive("einsum", _einsum_fwd, vjp=_einsum_vjp, jvp=_einsum_jvp)
+einsum_p = primitive("einsum", _einsum_fwd, vjp=_einsum_vjp, jvp=_einsum_jvp,
+                     kind="linalg", abstract=_abstract.einsum_aval,
+                     params=("ins", "out"))
 
 
 def einsum(equation, *operands):
@@ -362,6 +366,7 @@ inv_p = primitive(
     vjp=lambda n, g: (-(mT(n.out) @ g @ mT(n.out)),),
     jvp=lambda c, t: -(c.out @ t[0] @ c.out),
     saves=(), save_out=True,
+    kind="linalg", abstract=_abstract.square_aval, params=(),
 )
 
 
@@ -378,6 +383,7 @@ solve_p = primitive(
     jvp=lambda c, t: apply(solve_p, c.inputs[0], _tadd(
         t[1], None if t[0] is None else -(t[0] @ c.out))),
     saves=(0,), save_out=True,
+    kind="linalg", abstract=_abstract.solve_aval, params=(),
 )
 
 
@@ -440,7 +446,8 @@ def _cholesky_jvp(c, t):
 
 
 cholesky_p = primitive("cholesky", _cholesky_fwd, vjp=_cholesky_vjp,
-                       jvp=_cholesky_jvp, saves=(), save_out=True)
+                       jvp=_cholesky_jvp, saves=(), save_out=True, kind="linalg",
+                       abstract=_abstract.square_aval, params=("upper",))
 
 
 def cholesky(A, *, upper=False):
@@ -487,7 +494,9 @@ def _tri_solve_jvp(c, t):
 
 
 tri_solve_p = primitive("solve_triangular", _tri_solve_fwd, vjp=_tri_solve_vjp,
-                        jvp=_tri_solve_jvp, saves=(0,), save_out=True)
+                        jvp=_tri_solve_jvp, saves=(0,), save_out=True, kind="linalg",
+                        abstract=_abstract.solve_aval,
+                        params=("upper", "unitriangular"))
 
 
 def solve_triangular(A, B, *, upper, left=True, unitriangular=False):
@@ -513,6 +522,7 @@ det_p = primitive(
     vjp=lambda n, g: (unsqueeze(unsqueeze(g * n.out, -1), -1) * mT(inv(n.inputs[0])),),
     jvp=lambda c, t: c.out * _trace_last(solve(c.inputs[0], t[0])),
     save_out=True,
+    kind="linalg", abstract=_abstract.det_aval, params=(),
 )
 
 
@@ -538,6 +548,7 @@ slogdet_p = primitive(
     # d log|det A| = tr(A^-1 dA); the sign is locally constant.
     jvp=lambda c, t: (None, _trace_last(solve(c.inputs[0], t[0]))),
     n_out=2,
+    kind="linalg", abstract=_abstract.slogdet_aval, params=(),
 )
 
 
@@ -588,7 +599,8 @@ def _eigh_jvp(c, t):
 
 
 eigh_p = primitive("eigh", _eigh_fwd, vjp=_eigh_vjp, jvp=_eigh_jvp, saves=(),
-                   save_out=True, n_out=2)
+                   save_out=True, n_out=2, kind="linalg",
+                   abstract=_abstract.eigh_aval, params=("upper",))
 
 
 def eigh(A, UPLO="L"):
@@ -681,7 +693,8 @@ def _svd_jvp(c, t):
 
 
 svd_p = primitive("svd", _svd_fwd, vjp=_svd_vjp, jvp=_svd_jvp, saves=(),
-                  save_out=True, n_out=3)
+                  save_out=True, n_out=3, kind="linalg",
+                  abstract=_abstract.svd_aval, params=("full_matrices",))
 
 
 def svd(A, full_matrices=True, *, driver=None):

@@ -6,6 +6,7 @@ callback returns.  Modules wrap their inputs and outputs in it to implement
 full backward hooks (``hook(module, grad_input, grad_output)``), which need
 every gradient of a call together, as PyTorch gives them.
 """
+from . import _abstract
 from ._core import apply, primitive
 
 
@@ -23,7 +24,8 @@ def _hook_vjp(n, g):
 hook_identity_p = primitive(
     "hook_identity", _hook_fwd, vjp=_hook_vjp,
     jvp=lambda c, t: tuple(t),
-    saves=(), n_out=2,  # n_out != 1: several outputs, as many as inputs
+    saves=(), n_out=_abstract.inputs_count,  # as many outputs as inputs
+    kind="other", abstract=_abstract.inputs_aval, params=("callback",),
 )
 
 

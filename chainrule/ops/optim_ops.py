@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 
+from . import _abstract
 from ._core import apply, primitive
 
 
@@ -45,7 +46,10 @@ def _adam_fwd(p, g, m, v, count, *vmax, lr, beta1, beta2, eps, weight_decay,
     return p
 
 
-adam_step_p = primitive("adam_step", _adam_fwd, mutates=(0, 2, 3, 4, 5), quiet=True)
+adam_step_p = primitive(
+    "adam_step", _adam_fwd, mutates=(0, 2, 3, 4, 5), quiet=True, kind="optimizer",
+    abstract=_abstract.first_aval,  # the updated parameter, in place
+    params=("lr", "beta1", "beta2", "eps", "weight_decay", "decoupled", "maximize"))
 
 
 def adam_step(param, grad, exp_avg, exp_avg_sq, step, max_exp_avg_sq=None, *, lr,

@@ -11,6 +11,7 @@ import numpy as np
 
 from ..errors import ArgumentError, DTypeError, IndexOutOfRange
 from ..tensor import Tensor
+from . import _abstract
 from ._core import apply, primitive
 from ._core import _cumsum_aval, _sum_to_aval
 from ._util import (
@@ -61,6 +62,7 @@ sum_p = primitive(
                                 n.params["keepdim"]),),
     jvp=lambda c, t: apply(sum_p, t[0], **c.params),
     saves=(),
+    kind="reduction", abstract=_abstract.sum_aval, params=("axis", "keepdim"),
 )
 
 
@@ -78,7 +80,7 @@ sum_to_p = primitive(
     vjp=lambda n, g: (_expand(g, n.metas[0][0]),),
     jvp=lambda c, t: sum_to(t[0], c.params["shape"]),
     saves=(),
-    kind="reduction", abstract=_sum_to_aval,
+    kind="reduction", abstract=_sum_to_aval, params=("shape",),
 )
 
 
@@ -221,6 +223,7 @@ prod_p = primitive(
     "prod", _prod_fwd, vjp=_prod_vjp,
     jvp=lambda c, t: sum(t[0] * _prod_vjp_others(c), c.params["axis"],
                          c.params["keepdim"]),
+    kind="reduction", abstract=_abstract.sum_aval, params=("axis", "keepdim"),
 )
 
 
@@ -276,9 +279,11 @@ def _check_nonempty(x, axis, op):
 
 
 amax_p = primitive("amax", lambda x, axis, keepdim: np.max(x, axis, keepdims=keepdim),
-                   vjp=_amax_vjp, jvp=_amax_jvp, save_out=True)
+                   vjp=_amax_vjp, jvp=_amax_jvp, save_out=True,
+                   kind="reduction", params=("axis", "keepdim"))
 amin_p = primitive("amin", lambda x, axis, keepdim: np.min(x, axis, keepdims=keepdim),
-                   vjp=_amax_vjp, jvp=_amax_jvp, save_out=True)
+                   vjp=_amax_vjp, jvp=_amax_jvp, save_out=True,
+                   kind="reduction", params=("axis", "keepdim"))
 
 
 def _empty_dims_first(x, dim, op):
@@ -308,9 +313,11 @@ def amin(input, dim=(), keepdim=False):
 
 
 argmax_p = primitive(
-    "argmax", lambda x, axis, keepdim: np.argmax(x, axis, keepdims=keepdim), saves=())
+    "argmax", lambda x, axis, keepdim: np.argmax(x, axis, keepdims=keepdim), saves=(),
+    kind="reduction", abstract=_abstract.arg_reduce_aval, params=("axis", "keepdim"))
 argmin_p = primitive(
-    "argmin", lambda x, axis, keepdim: np.argmin(x, axis, keepdims=keepdim), saves=())
+    "argmin", lambda x, axis, keepdim: np.argmin(x, axis, keepdims=keepdim), saves=(),
+    kind="reduction", abstract=_abstract.arg_reduce_aval, params=("axis", "keepdim"))
 
 
 def _no_bool(x, op):
@@ -426,7 +433,7 @@ cumsum_p = primitive(
     vjp=lambda n, g: (_flip_cumsum(g, n.params["axis"]),),
     jvp=lambda c, t: apply(cumsum_p, t[0], axis=c.params["axis"]),
     saves=(),
-    kind="other", abstract=_cumsum_aval,
+    kind="along_axis", abstract=_cumsum_aval, params=("axis",),
 )
 
 
@@ -498,6 +505,7 @@ def _cumprod_fwd(x, axis):
 cumprod_p = primitive(
     "cumprod", _cumprod_fwd, vjp=_cumprod_vjp, jvp=_cumprod_jvp,
     save_out=True, quiet=True,
+    kind="along_axis", abstract=_abstract.scan_aval, params=("axis",),
 )
 
 
@@ -543,9 +551,11 @@ def _cum_arg(a, d, better):
 
 # -- logic reductions ----------------------------------------------------------------
 all_p = primitive("all", lambda x, axis, keepdim: np.all(x, axis, keepdims=keepdim),
-                  saves=())
+                  saves=(), kind="reduction", abstract=_abstract.logic_reduce_aval,
+                  params=("axis", "keepdim"))
 any_p = primitive("any", lambda x, axis, keepdim: np.any(x, axis, keepdims=keepdim),
-                  saves=())
+                  saves=(), kind="reduction", abstract=_abstract.logic_reduce_aval,
+                  params=("axis", "keepdim"))
 
 
 def all(input, dim=None, keepdim=False):
@@ -632,6 +642,8 @@ argsort_p = primitive(
     "argsort",
     lambda x, axis, descending, stable: _argsort(x, axis, descending),
     saves=(),
+    kind="along_axis", abstract=_abstract.argsort_aval,
+    params=("axis", "descending", "stable"),
 )
 
 

@@ -13,6 +13,7 @@ import numpy as np
 from .._dtype import DType
 from ..errors import ArgumentError, DTypeError, IndexOutOfRange, ShapeError, fmt_shape
 from ..tensor import Tensor
+from . import _abstract
 from ._core import apply, primitive
 from ._core import _expand_aval, _permute_aval, _reshape_aval, _same_aval
 from ._util import calling_op, dim1, dims, int_arg, pair, shape_arg, t_
@@ -29,7 +30,7 @@ reshape_p = primitive(
     vjp=lambda n, g: (reshape(g, n.metas[0][0]),),
     jvp=lambda c, t: reshape(t[0], c.params["shape"]),
     saves=(), view=True,
-    kind="movement", abstract=_reshape_aval,
+    kind="movement", abstract=_reshape_aval, params=("shape",),
 )
 
 
@@ -159,7 +160,7 @@ expand_p = primitive(
     vjp=lambda n, g: (sum_to(g, n.metas[0][0]),),
     jvp=lambda c, t: expand(t[0], c.params["shape"]),
     saves=(),
-    kind="movement", abstract=_expand_aval,
+    kind="movement", abstract=_expand_aval, params=("shape",),
 )
 
 
@@ -227,7 +228,7 @@ permute_p = primitive(
     vjp=lambda n, g: (apply(permute_p, g, axes=tuple(np.argsort(n.params["axes"]))),),
     jvp=lambda c, t: apply(permute_p, t[0], axes=c.params["axes"]),
     saves=(), view=True,
-    kind="movement", abstract=_permute_aval,
+    kind="movement", abstract=_permute_aval, params=("axes",),
 )
 
 
@@ -339,7 +340,8 @@ def _cat_jvp(c, t):
 
 
 cat_p = primitive("cat", lambda *xs, axis: np.concatenate(xs, axis),
-                  vjp=_cat_vjp, jvp=_cat_jvp, saves=())
+                  vjp=_cat_vjp, jvp=_cat_jvp, saves=(),
+                  kind="movement", abstract=_abstract.cat_aval, params=("axis",))
 
 
 def cat(tensors, dim=0, *, out=None):
@@ -557,7 +559,9 @@ def _split_copy_vjp(n, g):
 split_copy_p = primitive(
     "split_copy", _split_copy_fwd, vjp=_split_copy_vjp,
     jvp=lambda c, t: apply(split_copy_p, t[0], **c.params),
-    saves=(), n_out=2,  # n_out != 1 marks several outputs; their count is per call
+    saves=(), n_out=_abstract.split_copy_count,  # one output per size
+    kind="movement", abstract=_abstract.split_copy_aval,
+    params=("axis", "sizes", "squeeze"),
 )
 
 
@@ -679,7 +683,7 @@ flip_p = primitive(
     vjp=lambda n, g: (apply(flip_p, g, axes=n.params["axes"]),),
     jvp=lambda c, t: apply(flip_p, t[0], axes=c.params["axes"]),
     saves=(), view=True,
-    kind="movement", abstract=_same_aval,
+    kind="movement", abstract=_same_aval, params=("axes",),
 )
 
 
@@ -718,7 +722,7 @@ roll_p = primitive(
                             axes=n.params["axes"]),),
     jvp=lambda c, t: apply(roll_p, t[0], **c.params),
     saves=(),
-    kind="movement", abstract=_same_aval,
+    kind="movement", abstract=_same_aval, params=("shifts", "axes"),
 )
 
 
@@ -748,14 +752,14 @@ tril_p = primitive(
     vjp=lambda n, g: (apply(tril_p, g, k=n.params["k"]),),
     jvp=lambda c, t: apply(tril_p, t[0], k=c.params["k"]),
     saves=(),
-    kind="movement", abstract=_same_aval,
+    kind="movement", abstract=_same_aval, params=("k",),
 )
 triu_p = primitive(
     "triu", lambda x, k: np.triu(x, k),
     vjp=lambda n, g: (apply(triu_p, g, k=n.params["k"]),),
     jvp=lambda c, t: apply(triu_p, t[0], k=c.params["k"]),
     saves=(),
-    kind="movement", abstract=_same_aval,
+    kind="movement", abstract=_same_aval, params=("k",),
 )
 
 
@@ -801,6 +805,7 @@ diagonal_p = primitive(
     vjp=lambda n, g: (_diag_back(g, n.metas[0][0], n.params),),
     jvp=lambda c, t: apply(diagonal_p, t[0], **c.params),
     saves=(),
+    kind="movement", abstract=_abstract.diagonal_aval, params=("offset", "a1", "a2"),
 )
 
 
@@ -821,6 +826,8 @@ diag_embed_p = primitive(
     vjp=lambda n, g: (_diag_embed_vjp(g, n.params, n.metas[0][0]),),
     jvp=lambda c, t: apply(diag_embed_p, t[0], **c.params),
     saves=(),
+    kind="movement", abstract=_abstract.diag_embed_aval,
+    params=("offset", "a1", "a2", "size"),
 )
 
 
@@ -927,6 +934,7 @@ pad_p = primitive(
     "pad", _pad_fwd, vjp=_pad_vjp,
     jvp=lambda c, t: apply(pad_p, t[0], widths=c.params["widths"], value=0),
     saves=(),
+    kind="movement", abstract=_abstract.pad_aval, params=("widths", "value"),
 )
 
 

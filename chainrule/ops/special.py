@@ -146,7 +146,7 @@ polygamma_p = primitive(
     "polygamma", _f64(_polygamma_fwd),
     vjp=lambda n, g: (g * apply(polygamma_p, n.inputs[0], n=n.params["n"] + 1),),
     jvp=lambda c, t: t[0] * apply(polygamma_p, c.inputs[0], n=c.params["n"] + 1),
-    quiet=True, kind="unary",
+    quiet=True, kind="unary", params=("n",),
 )
 
 
@@ -245,7 +245,7 @@ standard_gamma_p = primitive(
     "standard_gamma", _standard_gamma_fwd,
     vjp=lambda n, g: (mul(g, _gamma_d(n.inputs[0], n.out)),),
     jvp=lambda c, t: mul(t[0], _gamma_d(c.inputs[0], c.out)),
-    save_out=True, quiet=True, kind="other", abstract=_draw_aval,
+    save_out=True, quiet=True, kind="other", abstract=_draw_aval, params=("gen",),
 )
 
 
@@ -264,7 +264,7 @@ def standard_gamma_grad(concentration, sample):
 _poisson_p = primitive(
     "poisson",
     lambda rate, gen: gen.poisson(rate.astype(np.float64)).astype(rate.dtype),
-    kind="other", abstract=_draw_aval)
+    kind="other", abstract=_draw_aval, params=("gen",))
 
 
 def poisson(input, generator=None):
