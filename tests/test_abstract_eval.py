@@ -221,6 +221,11 @@ def test_abstract_eval_rejects_undeclared_params_and_names_a_missing_rule():
                   kind="linalg", params=())
     with pytest.raises(NotImplementedError, match="made_up: no abstract-evaluation"):
         abstract_eval(p, [((2, 3), np.float32)], {})
+    two = Primitive("made_up2", None, None, None, (), False, 2, False, False,
+                    kind="unary", params=())
+    with pytest.raises(ChainruleError, match="made_up2: the abstract rule gives 1 "
+                                             "outputs where n_out says 2"):
+        abstract_eval(two, [((2, 3), np.float32)], {})
 
 
 def test_data_dependent_shapes_say_so():

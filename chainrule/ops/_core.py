@@ -203,7 +203,10 @@ def abstract_rule(prim):
 
 def abstract_eval(prim, avals, params):
     """Output ``(shape, dtype)`` pairs of ``prim`` on inputs described by
-    ``avals`` (``(shape, dtype)`` pairs), computed without running it."""
+    ``avals`` (``(shape, dtype)`` pairs), computed without running it.
+
+    Raises if ``params`` holds an undeclared name, and if the rule and
+    ``n_out`` disagree on the number of outputs."""
     rule = abstract_rule(prim)
     if rule is None:
         raise NotImplementedError(
@@ -211,7 +214,12 @@ def abstract_eval(prim, avals, params):
             "declare abstract=... in its primitive(...) entry")
     check_params(prim, params)
     avals = [(tuple(s), np.dtype(d)) for s, d in avals]
-    return tuple((tuple(s), np.dtype(d)) for s, d in rule(*avals, **params))
+    outs = tuple((tuple(s), np.dtype(d)) for s, d in rule(*avals, **params))
+    n = out_count(prim, len(avals), params)
+    if len(outs) != n:
+        raise ChainruleError(f"{prim.name}: the abstract rule gives {len(outs)} "
+                             f"outputs where n_out says {n}")
+    return outs
 
 
 def describe(inputs):
