@@ -179,6 +179,25 @@ def _direct_cases(monkeypatch):
     collective.wait_collective_(t, work=work, average=True, size=1)
 
 
+@pytest.mark.parametrize("name", ["W3", "W5"])
+def test_benchmark_training_steps_pass_only_declared_params(name):
+    """A full training step (forward, backward, Adam) of the CNN and the
+    transformer benchmark models: every call's params are declared and every
+    rule agrees with the eager outputs."""
+    from benchmarks.runner import training_step
+    from benchmarks.workloads import WORKLOADS
+
+    w = [w for w in WORKLOADS if w.name == name][0]
+    x, y = w.batch(np.random.default_rng(0))
+    cr.manual_seed(0)
+    step = training_step(cr, w, w.build(cr))
+    checker = AbstractChecker()
+    with interpreting(checker):
+        step(cr.from_numpy(x), cr.from_numpy(y))
+    assert not checker.mismatches, "\n".join(checker.mismatches[:20])
+    assert {"adam_step", "matmul"} <= checker.checked
+
+
 def test_every_primitive_is_checked_by_the_op_tables_or_a_direct_case(monkeypatch):
     """The abstract rule, the declared params and n_out of every primitive in
     the table meet at least one eager call (data-dependent ones must say so)."""
