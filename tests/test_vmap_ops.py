@@ -22,9 +22,7 @@ KNOWN = {**{n: _RAW for n in ("cummax", "cummin", "kthvalue", "median",
                                "median.ties", "max.dim", "max.dim_keepdim",
                                "min.dim", "min.dim_keepdim", "sort",
                                "sort.dim_desc", "sort.stable", "topk", "topk.k_all",
-                               "topk.smallest")},
-         **{n: "view() checks strides on the ndarray" for n in (
-             "view", "view.infer", "view_as")}}
+                               "topk.smallest")}}
 _INPLACE = "in-place writes into a batched Tensor are not supported"
 
 

@@ -30,6 +30,11 @@ class _Flags:
     writeable = False
 
 
+class _Probe:
+    def __init__(self, shape):
+        self.shape = shape
+
+
 class BatchedData:
     """Stands in for the ndarray of a batched Tensor (see the module doc).
 
@@ -72,6 +77,11 @@ class BatchedData:
             st.append(acc)
             acc *= max(n, 1)
         return tuple(reversed(st))
+
+    def view(self):
+        # view() probes whether a new shape fits the strides: a batched value
+        # is logically contiguous (its rule reshapes the physical data).
+        return _Probe(self.shape)
 
     def copy(self):
         return self  # values are never written in place, so sharing is safe
