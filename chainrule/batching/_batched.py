@@ -15,6 +15,8 @@ and the aliases the transforms make all stay batched without knowing about
 vmap.  Reading the values (``.item()``, ``.numpy()``, ``bool(x)``) is an
 error: they differ per example.
 """
+import math
+
 import numpy as np
 
 from ..errors import ChainruleError
@@ -60,7 +62,7 @@ class BatchedData:
 
     @property
     def size(self):
-        return int(np.prod(self.shape, dtype=np.int64))
+        return math.prod(self.shape)
 
     @property
     def itemsize(self):

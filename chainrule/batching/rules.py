@@ -445,7 +445,16 @@ def _matmul(inputs, dims):
     rank = max(a.ndim - (da is not None), b.ndim - (db is not None))
     a = a if da is None else _pad_after_batch(front(a, da), rank)
     b = b if db is None else _pad_after_batch(front(b, db), rank)
-    out = apply(_one("matmul"), a, b)
+    if a.shape[-1] == 1 and a.ndim > 2 and b.ndim > 2:
+        # Outer products (per-example weight gradients): NumPy's matmul runs
+        # one tiny GEMM per matrix; broadcasting multiplies in one pass.
+        out = apply(_one("mul"), a, b)
+    elif db is None and b.ndim == 2 and a.ndim > 2:
+        # Shared matrix: all rows of all examples in one GEMM.
+        flat = _reshape(a, (-1, a.shape[-1]))
+        out = _reshape(apply(_one("matmul"), flat, b), a.shape[:-1] + b.shape[-1:])
+    else:
+        out = apply(_one("matmul"), a, b)
     if nb == 1:
         out = _reshape(out, out.shape[:-1])
     if na == 1:
