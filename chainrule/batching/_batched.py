@@ -17,7 +17,6 @@ error: they differ per example.
 """
 import math
 
-import numpy as np
 
 from ..errors import ChainruleError
 from ..tensor import Tensor
