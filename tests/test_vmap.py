@@ -195,3 +195,31 @@ def test_errors_name_the_problem():
         cf.vmap(lambda v: v.sum().item())(x)
     with pytest.raises(VmapError, match="nonzero"):
         cf.vmap(lambda v: v.nonzero())(x)
+
+
+@TORCH_FWD
+def test_grad_and_jvp_of_per_example_gradients_match_torch():
+    (w, wt), (x, xt) = both(arr(3, 4)), both(arr(5, 4, seed=1))
+
+    def f(m):
+        return lambda w_, xi: (w_ @ xi).tanh().pow(2).sum()
+
+    def pen(fn, m, xs):
+        return lambda w_: fn.vmap(fn.grad(f(m)), in_dims=(None, 0))(w_, xs)
+
+    close(cf.grad(lambda w_: pen(cf, cr, x)(w_).pow(2).sum())(w),
+          tf.grad(lambda w_: pen(tf, torch, xt)(w_).pow(2).sum())(wt))
+    v = arr(3, 4, seed=2)
+    close(cf.jvp(pen(cf, cr, x), (w,), (cr.tensor(v),))[1],
+          tf.jvp(pen(tf, torch, xt), (wt,), (torch.tensor(v),))[1])
+
+
+def test_lstm_layer_under_vmap_matches_per_example_torch():
+    cr.manual_seed(0)
+    m, tm = nn.LSTM(3, 4).double(), torch.nn.LSTM(3, 4).double()
+    with torch.no_grad():
+        for v, tv in zip(m.parameters(), tm.parameters()):
+            tv.copy_(torch.tensor(v.detach().numpy()))
+    x = arr(6, 5, 2, 3)  # 6 examples of (T=5, N=2, 3)
+    got = cf.vmap(lambda xi: m(xi)[0])(cr.tensor(x))
+    close(got, torch.stack([tm(torch.tensor(xi))[0] for xi in x]))
