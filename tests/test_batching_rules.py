@@ -49,3 +49,11 @@ def test_fallback_warns_naming_the_primitive():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         batch_rule("exp")((x,), (0,))  # a real rule: no warning
+
+
+def test_abstract_reshape_resolves_minus_one_in_its_own_dim_only():
+    from chainrule.ops._core import abstract_eval
+
+    (shape, _), = abstract_eval(PRIMITIVES["reshape"], [((2, 3, 5), np.float32)],
+                                {"shape": (2, -1)})
+    assert shape == (2, 15)
