@@ -223,3 +223,22 @@ def test_lstm_layer_under_vmap_matches_per_example_torch():
     x = arr(6, 5, 2, 3)  # 6 examples of (T=5, N=2, 3)
     got = cf.vmap(lambda xi: m(xi)[0])(cr.tensor(x))
     close(got, torch.stack([tm(torch.tensor(xi))[0] for xi in x]))
+
+
+def test_indexing_with_a_batched_index_tensor():
+    (e, et) = both(arr(7, 3))
+    idx = np.array([[1, -2], [6, 0], [3, 3], [2, 5]])
+    close(cf.vmap(lambda i: e[i].sum(0))(cr.tensor(idx)),
+          tf.vmap(lambda i: et[i].sum(0))(torch.tensor(idx)))
+    # per-example gradients through an embedding lookup
+    close(cf.vmap(cf.grad(lambda w, i: w[i].tanh().sum()), in_dims=(None, 0))(
+        e, cr.tensor(idx)),
+        tf.vmap(tf.grad(lambda w, i: w[i].tanh().sum()), in_dims=(None, 0))(
+        et, torch.tensor(idx)))
+    (x, xt) = both(arr(4, 5, 8))
+    close(cf.vmap(lambda a, i: a[:, i])(x, cr.tensor(idx)),
+          tf.vmap(lambda a, i: a[:, i])(xt, torch.tensor(idx)))
+    with pytest.raises(cr.IndexOutOfRange, match="out of bounds"):
+        cf.vmap(lambda i: e[i])(cr.tensor([1, 9]))
+    with pytest.raises(cr.IndexOutOfRange, match="one integer tensor index"):
+        cf.vmap(lambda i: x[0][i, 1:])(cr.tensor(idx))
