@@ -61,3 +61,9 @@ def test_regularization(tmp_path):
 def test_docstring_states_the_asserted_result(name):
     text = (ROOT / "examples" / name).read_text()
     assert "Asserted result:" in text.split('"""')[1]
+
+
+def test_dp_sgd(tmp_path):
+    out = run_example("dp_sgd.py", tmp_path)
+    assert _number(r"test accuracy (\S+)% \(target 85%\)", out) >= 85
+    assert len(re.findall(r"^epoch ", out, re.M)) == 4

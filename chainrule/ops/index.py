@@ -236,8 +236,39 @@ index_grad_p = primitive(
 def getitem(input, index):
     """``input[index]`` with PyTorch's indexing rules (views for basic indices)."""
     x = t_(input)
+    tup = index if isinstance(index, tuple) else (index,)
+    valueless = [j for j, i in enumerate(tup)
+                 if isinstance(i, Tensor) and i._data.__class__ is not np.ndarray]
+    if valueless:  # an index whose values are not at hand (batched under vmap)
+        return _take_along(x, tup, valueless)
     idx = normalize_index(x, index, "index")
     return apply(getitem_p, x, index=idx)
+
+
+def _take_along(x, tup, pos):
+    """``x[:, ..., idx]`` for an integer tensor ``idx`` whose values cannot be
+    read here (a batched index inside vmap): a ``gather`` along its dim, with
+    negative indices wrapped.  Full slices elsewhere only."""
+    from .elementwise import add, lt, where
+
+    d = pos[0]
+    if len(pos) > 1 or any(not (isinstance(i, slice) and i == slice(None))
+                           for j, i in enumerate(tup) if j != d) or d >= x.ndim:
+        raise IndexOutOfRange(
+            f"{calling_op('index')}: indexing with a batched tensor (inside vmap) "
+            "supports one integer tensor index with full slices before it, "
+            "x[:, idx]; use gather or index_select for other patterns")
+    idx = tup[d]
+    if idx._data.dtype.kind not in "iu":
+        raise IndexOutOfRange(f"{calling_op('index')}: tensors used as indices must "
+                              f"be long or int tensors, got {idx._data.dtype}")
+    flat = reshape(idx, (-1,))
+    flat = where(lt(flat, 0), add(flat, x.shape[d]), flat)  # -1 is the last
+    k, rest = flat.shape[0], x.ndim - d - 1
+    spread = expand(reshape(flat, (1,) * d + (k,) + (1,) * rest),
+                    x.shape[:d] + (k,) + x.shape[d + 1:])
+    out = apply(gather_p, x, spread, dim=d)
+    return reshape(out, x.shape[:d] + idx.shape + x.shape[d + 1:])
 
 
 # -- index_put (setitem) ---------------------------------------------------------------
@@ -377,6 +408,8 @@ def _check_index_tensor(x, index, dim, op, src=None):
 
 def _check_range(a, shape, dim, op, lo):
     """Index values must lie in [lo, n) along ``dim`` (lo is -n or 0)."""
+    if a.__class__ is not np.ndarray:  # values not at hand (batched, inside vmap)
+        return
     n = shape[dim] if shape else 1
     lo = -n if lo else 0
     if a.size and (a.min() < lo or a.max() >= n):
