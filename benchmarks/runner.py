@@ -274,8 +274,9 @@ def run(quick=False, only=None, out_path="benchmarks/results.json",
     for r in results["workloads"]:
         n, pk = r["notes"], r["traced_peak_mb"]
         tc = n.get("torch.compile first call s")
-        print(f"{r['workload']:4} jit first call {n['jit first call s (cold cache)']:.2f}"
-              f" s cold, {n['jit first call s (warm cache)']:.2f} s warm cache"
+        cold, warm = (n[f"jit first call s ({c} cache)"] for c in ("cold", "warm"))
+        print(f"{r['workload']:4} jit first call {cold:.2f} s cold, {warm:.2f} s "
+              "warm cache"
               + (f"; torch.compile {tc:.1f} s" if tc is not None else "")
               + f" | peak chainrule {pk['chainrule']:.1f}, chainrule-jit "
               f"{pk['chainrule-jit']:.1f}", flush=True)
