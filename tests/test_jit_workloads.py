@@ -70,3 +70,57 @@ def test_workload_native_float64_20_steps(w):
 @pytest.mark.parametrize("w", WORKLOADS, ids=lambda w: w.name)
 def test_workload_native_float32_one_step(w):
     _compare(w, np.float32, 3, 1e-6)  # the third call is the first replay
+
+
+def _example(name):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "example_" + name, os.path.join(ROOT, "examples", name + ".py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)  # examples run only under __main__
+    return mod
+
+
+_EXAMPLES = {  # the example models whose builders a test can import
+    "digits_cnn": (lambda: _example("digits_cnn").convnet(), (8, 1, 8, 8),
+                   cr.nn.functional.nll_loss),
+    "regularization": (lambda: _example("regularization").mlp(0.3), (8, 64),
+                       cr.nn.functional.cross_entropy),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_EXAMPLES))
+def test_example_model_native_float64_20_steps(name):
+    from chainrule.jit import native
+
+    if not native.available():
+        pytest.skip("no C compiler")
+    build, shape, loss_fn = _EXAMPLES[name]
+    rng = np.random.default_rng(0)
+    x = cr.tensor(rng.standard_normal(shape))
+    y = cr.tensor(rng.integers(0, 10, shape[0]))
+    runs = []
+    for compile in (None, lambda f: cr.jit(f, backend="native")):
+        cr.manual_seed(0)
+        model = build().double()
+        opt = cr.optim.Adam(model.parameters(), lr=1e-3)
+
+        def step(x, y):
+            opt.zero_grad()
+            loss = loss_fn(model(x), y)
+            loss.backward()
+            opt.step()
+            return loss
+
+        fn = step if compile is None else compile(step)
+        losses = []
+        for i in range(20):
+            cr.manual_seed(10 + i)  # the same dropout masks in both runs
+            losses.append(float(fn(x, y)._data))
+        if compile is not None:  # replayed, not run eagerly
+            assert sum(e.hits for e in fn._cache.values()) == 18
+        runs.append((losses, [p._data.copy() for p in model.parameters()]))
+    np.testing.assert_allclose(runs[1][0], runs[0][0], rtol=1e-10, atol=0)
+    for p, q in zip(runs[0][1], runs[1][1]):
+        assert np.abs(p - q).max() <= 1e-10 * (np.abs(p).max() + 1e-30)
