@@ -176,7 +176,7 @@ def word_lm_step(m, model, x, y, lr=20.0, clip=0.25, compile=None):
         m.nn.utils.clip_grad_norm_(model.parameters(), clip)
         for p in model.parameters():
             p.data.add_(p.grad, alpha=-lr)
-        return loss, hidden[0], hidden[1]
+        return loss, hidden[0].detach(), hidden[1].detach()
 
     run = body if compile is None else compile(body)
 

@@ -48,14 +48,21 @@ def _compare(w, dtype, steps, rtol):
 
     if not native.available():
         pytest.skip("no C compiler")
-    (m1, s1), (m2, s2) = _setup(w, dtype, None), _setup(
-        w, dtype, lambda f: cr.jit(f, backend="native"))
+    jitted = []
+
+    def compile(f):
+        jitted.append(cr.jit(f, backend="native"))
+        return jitted[-1]
+
+    (m1, s1), (m2, s2) = _setup(w, dtype, None), _setup(w, dtype, compile)
     for i in range(steps):
         cr.manual_seed(10 + i)  # the same dropout masks in both
         a = s1()
         cr.manual_seed(10 + i)
         b = s2()
         np.testing.assert_allclose(b._data, a._data, rtol=rtol, atol=0)
+    # Two traces (before and after the optimizer has state), then replays.
+    assert sum(e.hits for e in jitted[0]._cache.values()) == steps - 2
     for (n, p), q in zip(m1.named_parameters(), m2.parameters()):
         scale = np.abs(p._data).max() + 1e-30
         err = np.abs(p._data - q._data).max() / scale
