@@ -155,23 +155,33 @@ def build_word_lm(m, vocab=10000, size=64, layers=2, dropout=0.2):
     return WordLM()
 
 
-def word_lm_step(m, model, x, y, lr=20.0, clip=0.25):
+def word_lm_step(m, model, x, y, lr=20.0, clip=0.25, compile=None):
     """One truncated-BPTT step as the classic word LM example writes it:
     detached hidden state carried over, log-softmax + NLL, gradient clipping,
-    and SGD as ``p.data.add_(p.grad, alpha=-lr)``."""
+    and SGD as ``p.data.add_(p.grad, alpha=-lr)``.
+
+    ``compile`` (e.g. ``chainrule.jit``) wraps the step's body, which takes
+    the carried hidden state as arguments and returns the new one (a
+    compiled call replays array computations, not Python side effects)."""
     model.train()
     state = {"hidden": model.init_hidden(x.shape[1])}
     F = m.nn.functional
 
-    def step():
-        hidden = tuple(h.detach() for h in state["hidden"])
+    def body(x, y, h, c):
+        hidden = (h.detach(), c.detach())
         model.zero_grad()
-        out, state["hidden"] = model(x, hidden)
+        out, hidden = model(x, hidden)
         loss = F.nll_loss(F.log_softmax(out, dim=1), y.reshape(-1))
         loss.backward()
         m.nn.utils.clip_grad_norm_(model.parameters(), clip)
         for p in model.parameters():
             p.data.add_(p.grad, alpha=-lr)
+        return loss, hidden[0].detach(), hidden[1].detach()
+
+    run = body if compile is None else compile(body)
+
+    def step():
+        loss, *state["hidden"] = run(x, y, *state["hidden"])
         return loss
 
     return step

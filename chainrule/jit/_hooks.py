@@ -83,10 +83,16 @@ def recording(rec):
     saved = []
 
     def patch(obj, attr, new):
+        # An escape that has become a primitive (e.g. in-place stores as an
+        # ``assign`` primitive) is gone from its module: nothing to wrap, the
+        # primitive hook records it.
+        if attr not in obj.__dict__:
+            return
         saved.append((obj, attr, obj.__dict__[attr]))
         setattr(obj, attr, new)
 
-    orig_write, orig_acc = inplace._write, engine._accumulate_leaf
+    orig_write = getattr(inplace, "_write", None)
+    orig_acc = engine._accumulate_leaf
     orig_setitem = Tensor.__setitem__
 
     def write(x, data, name):
@@ -110,7 +116,8 @@ def recording(rec):
     patch(engine, "_accumulate_leaf", accumulate)
     patch(Tensor, "__setitem__", setitem)
     for name in _READERS:
-        patch(Tensor, name, _wrap_reader(name, Tensor.__dict__[name]))
+        if name in Tensor.__dict__:
+            patch(Tensor, name, _wrap_reader(name, Tensor.__dict__[name]))
     interp = _interpreter(rec)
     _active.append(rec)
     try:

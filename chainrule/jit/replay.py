@@ -138,10 +138,33 @@ class Program:
             steps.append(step_for(node, safe=not wrote))
             wrote = wrote or bool(node.mutates)
         self.steps = steps
+        # Memory planning: a value no later node reads is dropped right after
+        # its last reader runs, so the replay holds no more intermediates
+        # than eager does (the environment would otherwise keep every one
+        # alive to the end of the call).
+        keep = {o for o in graph.outputs if o is not None} | {
+            v for _, v in graph.writebacks if v is not None}
+        last = {}
+        for k, node in enumerate(graph.nodes):
+            for i in list(node.ins) + list(node.outs):
+                last[i] = k
+        kills = [[] for _ in graph.nodes]
+        for v, k in last.items():
+            if v not in keep:
+                kills[k].append(v)
+        self.plan = [(st, tuple(kl)) for st, kl in zip(steps, kills)]
         self.outputs = graph.outputs
         self.out_consts = graph.out_consts
         self.writebacks = [(graph.slots[s], v) for s, v in graph.writebacks]
         self.bumps = graph.bumps
+        # Gradients the call rebinds without reading (``zero_grad`` sets them
+        # to None first) are let go at the start, as eager lets them go, not
+        # at the write-back; only without guards, whose miss hands the call
+        # to eager with the state as it was.
+        read = {id(s) for _, s in self.slots}
+        self.release = [] if any(n.kind == "guard" for n in graph.nodes) else [
+            slot for slot, _ in self.writebacks
+            if slot.kind == "grad" and id(slot) not in read]
 
     def __call__(self, arg_arrays):
         env = [None] * self.n
@@ -153,8 +176,12 @@ class Program:
             env[vid] = arr
         for vid, snap in self.fresh:
             env[vid] = snap.copy()
-        for step in self.steps:
+        for slot in self.release:
+            slot.write(None)
+        for step, kill in self.plan:
             step(env)
+            for v in kill:
+                env[v] = None
         for slot, vid in self.writebacks:
             slot.write(None if vid is None else env[vid])
         for t, n in self.bumps:
