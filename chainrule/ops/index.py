@@ -442,8 +442,10 @@ def take_along_dim(input, indices, dim=None):
     # (PyTorch; not for the flattened input).
     a = indices._data
     _check_range(a, x.shape, d, "take_along_dim", dim is not None)
-    if a.size and a.min() < 0:
-        indices = Tensor._make(np.where(a < 0, a + x.shape[d], a))
+    if a.size:  # on the table (a replay wraps the indices it is given)
+        from .elementwise import where  # elementwise is beside index, not below
+
+        indices = where(indices < 0, indices + x.shape[d], indices)
     if dim is None:
         return gather(x, 0, indices)
     if indices.ndim != x.ndim:
