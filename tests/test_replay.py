@@ -29,10 +29,11 @@ from tests.replay_record import Record, compare_runs, replay
 ROOT = Path(__file__).resolve().parents[1]
 
 # The primitives that closed escapes and have no gradient: writes (autograd
-# records the out-of-place twin), boolean or integer results, and
-# bernoulli's threshold (its samples have no gradient, as in PyTorch).
+# records the out-of-place twin), boolean or integer results,
+# bernoulli's threshold (its samples have no gradient, as in PyTorch), and
+# the integer index check.
 NON_DIFFERENTIABLE_PRIMITIVES = {"store", "set_data", "isclose", "array_equal",
-                                 "cum_arg", "bernoulli_threshold"}
+                                 "cum_arg", "bernoulli_threshold", "index_in_range"}
 F = nn.functional
 
 
