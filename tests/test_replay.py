@@ -88,6 +88,44 @@ def _word_lm():
     return model, loss
 
 
+def _seq2seq(model, vocab=12):
+    g = np.random.default_rng(0)
+    src = cr.tensor(g.integers(1, vocab, (2, 5)))
+    tgt = cr.tensor(g.integers(1, vocab, (2, 4)))
+
+    def loss():
+        out = model(src, tgt[:, :-1])
+        return F.cross_entropy(out.reshape(-1, out.shape[-1]), tgt[:, 1:].reshape(-1))
+    return model, loss
+
+
+class _Xor(nn.Module):
+    """examples/xor.py's network, as parameters of a module."""
+
+    def __init__(self):
+        super().__init__()
+        self.w1 = nn.Parameter(cr.randn(2, 8))
+        self.b1 = nn.Parameter(cr.zeros(8))
+        self.w2 = nn.Parameter(cr.randn(8, 1) * 0.5)
+        self.b2 = nn.Parameter(cr.zeros(1))
+
+    def forward(self, x):
+        return cr.sigmoid(cr.tanh(x @ self.w1 + self.b1) @ self.w2 + self.b2)
+
+
+def _xor():
+    model = _Xor()
+    x = cr.tensor([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    y = cr.tensor([[0.0], [1.0], [1.0], [0.0]])
+    return model, lambda: F.binary_cross_entropy(model(x), y)
+
+
+def _sine():
+    model = _example("maml_sine").SineNet()
+    x = cr.linspace(-5, 5, 10).reshape(10, 1)
+    return model, lambda: F.mse_loss(model(x), cr.sin(x))
+
+
 MODELS = {
     "W1": lambda: _classify(W._mlp(cr, [32, 16, 16, 10]), (32,)),
     "W2": lambda: _classify(W._mlp(cr, [40, 100, 100, 10]), (40,)),
@@ -110,6 +148,18 @@ MODELS = {
         20, 8, 8, cell="lstm", dropout=0.1, tie_weights=True), 20, batch_first=False),
     "char_lm_transformer": lambda: _tokens(text.TransformerLanguageModel(
         20, d_model=16, nhead=2, num_layers=1, max_len=6, dropout=0.1), 20),
+    "digits_uncertainty_bayes": lambda: _classify(
+        _example("digits_uncertainty").bayes_cnn(), (1, 8, 8)),
+    "tune_digits": lambda: _classify(_example("tune_digits").build(
+        {"width": 16, "optimizer": "sgd", "lr": 0.1, "momentum": 0.9,
+         "weight_decay": 1e-3})[0], (64,)),
+    "maml_sine": _sine,
+    "xor": _xor,
+    "translate_dates_rnn": lambda: _seq2seq(text.AttentionSeq2Seq(
+        12, 12, embed_dim=8, hidden_size=8, attention="additive", cell="lstm")),
+    "translate_dates_transformer": lambda: _seq2seq(text.TransformerSeq2Seq(
+        12, 12, d_model=16, nhead=2, num_encoder_layers=1, num_decoder_layers=1,
+        dim_feedforward=16, dropout=0.1)),
     "batchnorm_dropout": lambda: _classify(_mlp_bn(), (6,), n_classes=3),
     "batchnorm_cumulative": lambda: _classify(_mlp_bn(None), (6,), n_classes=3),
 }
