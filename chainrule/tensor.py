@@ -214,7 +214,12 @@ class Tensor:
         if not isinstance(value, Tensor):
             raise DTypeError("Tensor.data: expected a Tensor, got "
                              f"{type(value).__name__}")
-        self._data = value._data
+        # A primitive call (``ops.inplace.set_data``), so interpreters see the
+        # tensor take the new storage; tensor.py sits below ops/, hence the
+        # call-time import.
+        from .ops.inplace import set_data
+
+        set_data(self, value)
 
     def detach(self):
         """A tensor sharing storage with this one, cut from the graph."""

@@ -177,6 +177,10 @@ def _direct_cases(monkeypatch):
     work = _Work()
     collective.start_all_reduce_(t, comm=comm, op=None, work=work)
     collective.wait_collective_(t, work=work, average=True, size=1)
+    cr.bernoulli(cr.rand(3, generator=g), generator=g)  # the threshold kernel
+    F.nll_loss(cr.randn(3, 4).log_softmax(-1), cr.tensor([0, 3, -100]),
+               weight=cr.ones(4))  # the slow path's target check
+    t.data = cr.zeros(2, 3)  # set_data
 
 
 @pytest.mark.parametrize("name", ["W3", "W5"])

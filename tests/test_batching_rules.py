@@ -57,3 +57,38 @@ def test_abstract_reshape_resolves_minus_one_in_its_own_dim_only():
     (shape, _), = abstract_eval(PRIMITIVES["reshape"], [((2, 3, 5), np.float32)],
                                 {"shape": (2, -1)})
     assert shape == (2, 15)
+
+
+def test_rules_of_the_check_and_compare_primitives_match_the_loop():
+    F = cr.func
+    x = cr.tensor(np.array([[1.0, 3.0, 2.0], [4.0, 0.0, 5.0]]))
+    idx = cr.tensor(np.array([[0, 2], [1, 1]]))
+    values, indices = F.vmap(lambda r: cr.cummax(r, 0))(x)
+    np.testing.assert_array_equal(indices.numpy(), [[0, 1, 1], [0, 0, 2]])
+    np.testing.assert_array_equal(values.numpy(), [[1, 3, 3], [4, 4, 5]])
+    # equal() returns a Python bool, so its primitive is checked by the rule
+    (same,), (d,) = batch_rule("array_equal")((x, x * cr.tensor([[1.0], [2.0]])),
+                                              (0, 0))
+    np.testing.assert_array_equal(same.numpy(), [True, False])
+    (same,), _ = batch_rule("array_equal")((x, x[:, :2]), (0, 0))
+    np.testing.assert_array_equal(same.numpy(), [False, False])
+    logp = cr.randn(2, 2, 3).log_softmax(-1)
+    w = cr.ones(3)
+    out = F.vmap(lambda lp, t: cr.nn.functional.nll_loss(lp, t, weight=w))(logp, idx)
+    want = [cr.nn.functional.nll_loss(logp[k], idx[k], weight=w).item() for k in (0, 1)]
+    np.testing.assert_allclose(out.numpy(), want, rtol=1e-6)
+    with pytest.raises(cr.errors.ChainruleError, match="out of bounds"):
+        F.vmap(lambda lp, t: cr.nn.functional.nll_loss(lp, t, weight=w))(
+            logp, idx + 5)
+
+
+def test_in_place_writes_of_batched_values_raise():
+    from chainrule.batching import VmapError
+
+    def f(r):
+        z = cr.zeros(3)
+        z.copy_(r)
+        return z
+
+    with pytest.raises(VmapError, match="in-place"):
+        cr.func.vmap(f)(cr.ones(2, 3))

@@ -75,7 +75,8 @@ def test_an_interpreter_sees_every_primitive_of_a_training_step(opt_cls):
     if opt_cls is optim.Adam:
         assert seen[-4:] == ["adam_step"] * 4  # the fused step, per parameter
     else:
-        assert seen[-8:] == ["mul", "add"] * 4  # p.add_(grad, alpha=-lr)
+        # p.add_(grad, alpha=-lr), then the store of the result into p
+        assert seen[-12:] == ["mul", "add", "store"] * 4
     assert _state.stack == []
 
 

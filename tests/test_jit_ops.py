@@ -16,10 +16,9 @@ F64 = np.float64
 
 # Rows whose eager code computes on tensor data outside the primitive table,
 # so the trace bakes a data-dependent array in as a constant and the replay is
-# wrong.  The tracer cannot see these reads yet (they are escapes the
-# dispatcher work is closing): cummax/cummin find their indices in raw NumPy,
-# and a boolean-mask index is turned into integer indices in Python.
-NOT_TRACEABLE = {"cummax", "cummin", "getitem.mask_from_values", "setitem.scalar"}
+# wrong: a boolean mask computed from values travels as a primitive parameter
+# (the index), not as an input.
+NOT_TRACEABLE = {"getitem.mask_from_values", "setitem.scalar"}
 
 
 def _rows():

@@ -14,15 +14,6 @@ from tests.op_db_base import Const
 
 B = 3
 
-# Rows whose composite still reads array values outside the primitive table
-# (the escapes listed in docs/architecture.md): under vmap they raise
-# VmapError naming what they read instead of computing a wrong answer.
-_RAW = "the composite reads array values outside the primitive table"
-KNOWN = {**{n: _RAW for n in ("cummax", "cummin", "kthvalue", "median",
-                               "median.ties", "max.dim", "max.dim_keepdim",
-                               "min.dim", "min.dim_keepdim", "sort",
-                               "sort.dim_desc", "sort.stable", "topk", "topk.k_all",
-                               "topk.smallest")}}
 _INPLACE = "in-place writes into a batched Tensor are not supported"
 
 
@@ -60,10 +51,10 @@ def test_vmap_matches_torch(op, last):
             *[t for _, t, _ in args]))
     except Exception as e:  # torch cannot batch this row
         pytest.skip(f"torch.func.vmap: {type(e).__name__}")
-    if op.name in KNOWN or op.name.startswith("setitem."):
+    if op.name.startswith("setitem."):
         with pytest.raises(cr.ChainruleError):
             vmap(lambda *xs: op.fn(cr, *xs), dims)(*[c for c, _, _ in args])
-        pytest.xfail(KNOWN.get(op.name, _INPLACE))
+        pytest.xfail(_INPLACE)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a loop fallback is fine here
         got = flatten(vmap(lambda *xs: op.fn(cr, *xs), dims)(*[c for c, _, _ in args]))

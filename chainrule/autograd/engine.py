@@ -66,9 +66,12 @@ def _accumulate_leaf(t, g, create_graph, fresh):
             t.grad = g
         else:
             arr = g._data
-            # Store without copying only if nobody else can see this buffer.
+            # Store without copying only if nobody else can see this buffer
+            # (the copy is a primitive call, like every computation on data).
             if arr.base is not None or id(arr) in fresh or not arr.flags.writeable:
-                arr = arr.copy()
+                from .. import ops
+
+                arr = ops.clone(g)._data
             fresh.add(id(arr))
             t.grad = Tensor._make(arr)
     elif create_graph or t.grad._rg:

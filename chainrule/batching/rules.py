@@ -183,8 +183,37 @@ for _n, _p in PRIMITIVES.items():
         RULES[_n] = _unary(_n)
     elif _p.kind in ("binary", "compare"):
         RULES[_n] = _nary(_n)
-for _n in ("where", "clamp"):
+for _n in ("where", "clamp", "bernoulli_threshold"):
     RULES[_n] = _nary(_n)
+RULES["index_in_range"] = _unary("index_in_range")  # an elementwise check
+
+
+@register("array_equal")
+def _array_equal(inputs, dims):
+    """``equal``: one bool per example.  Every example has the same logical
+    shape, so either all pairs have equal shapes or none does."""
+    a, b = inputs
+    la = tuple(s for k, s in enumerate(a.shape) if k != dims[0])
+    lb = tuple(s for k, s in enumerate(b.shape) if k != dims[1])
+    size = batch_size(inputs, dims)
+    if la != lb:
+        return (apply(_one("eq"), a.new_zeros((size,)), a.new_ones((size,))),), (0,)
+    (same,), _ = RULES["eq"]((a, b), dims)
+    if same.ndim == 1:
+        return (same,), (0,)
+    return (apply(_one("all"), same, axis=tuple(range(1, same.ndim)),
+                  keepdim=False),), (0,)
+
+
+@register("store", "set_data")
+def _no_batched_writes(inputs, dims, **params):
+    """Writing batched values into an array (in place, or ``.data =``) has no
+    per-example meaning: each example would overwrite the others."""
+    from ._batched import VmapError
+
+    raise VmapError("vmap: an in-place write or .data assignment involves a batched "
+                    "Tensor; in-place writes are not batched under vmap, use the "
+                    "out-of-place op (e.g. torch.where, x + y instead of x += y)")
 
 
 # -- randomness ------------------------------------------------------------------------
@@ -230,7 +259,7 @@ def _along(name, key="axis"):
     return rule
 
 
-for _n in ("cumsum", "cumprod", "argsort"):
+for _n in ("cumsum", "cumprod", "argsort", "cum_arg"):
     RULES[_n] = _along(_n)
 for _n in ("softmax", "log_softmax"):
     RULES[_n] = _along(_n, "dim")

@@ -13,15 +13,16 @@ a bug (``(N, 1)`` against ``(N,)`` gives an ``(N, N)`` loss).
 import builtins
 import math
 
-from ..errors import ArgumentError, DTypeError, IndexOutOfRange, ShapeError, fmt_shape
+from ..errors import ArgumentError, DTypeError, ShapeError, fmt_shape
 from ..ops import (
-    abs, clamp, exp, gather, log, logical_and, minimum, mean, one_hot, sum, where,
+    abs, clamp, exp, gather, log, minimum, mean, one_hot, sum, where,
     xlogy,
 )
 from ..ops._util import floating
 from ..ops import full as _full
 from ..ops import tensor as _tensor
 from ..ops import fused as _fused
+from ..ops.index import index_in_range
 from ..tensor import Tensor
 from .activation import log_softmax, logsigmoid
 from .module import Module
@@ -223,11 +224,11 @@ def _check_index_target(x, t, cdim, c, ignore_index, op):
         raise ShapeError(f"{op}: input of shape {fmt_shape(x.shape)} needs a target of "
                          f"class indices of shape {fmt_shape(want)}, got "
                          f"{fmt_shape(t.shape)}")
-    bad = logical_and((t < 0) | (t >= c), t != ignore_index)
-    if bad.any():
-        v = int(t[bad].reshape(-1)[0].item())
-        raise IndexOutOfRange(f"{op}: target {v} is out of bounds for {c} classes "
-                              f"(valid: 0 to {c - 1}, or ignore_index={ignore_index})")
+    # Checked in a kernel (a primitive), so on every call; the checked
+    # targets are returned for the caller to use.
+    return index_in_range(t, c, f"{op}: target {{v}} is out of bounds for {c} "
+                          f"classes (valid: 0 to {c - 1}, or ignore_index="
+                          f"{ignore_index})", ignore=ignore_index)
 
 
 def _check_class_weight(weight, c, op):
@@ -269,7 +270,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100,
     _check_class_weight(weight, c, "nll_loss")
     if _plain_indices(x, t, weight):
         return _fused.nll_loss(x, t, ignore_index, reduction, "nll_loss")
-    _check_index_target(x, t, cdim, c, ignore_index, "nll_loss")
+    t = _check_index_target(x, t, cdim, c, ignore_index, "nll_loss")
     return _nll(x, t, cdim, weight, ignore_index, reduction)
 
 
@@ -319,7 +320,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         if reduction == "mean":
             return sum(loss) / (x.numel() // c) if x.numel() else sum(loss) / 0.0
         return sum(loss) if reduction == "sum" else loss
-    _check_index_target(x, t, cdim, c, ignore_index, "cross_entropy")
+    t = _check_index_target(x, t, cdim, c, ignore_index, "cross_entropy")
     nll, w = _pick(logp, t, cdim, ignore_index, weight)
     if label_smoothing > 0:
         lp = logp if weight is None else logp * weight.to(x.dtype).reshape(wshape)
@@ -419,7 +420,7 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
         raise ShapeError(f"multi_margin_loss: expected input (N, C) or (C,), got "
                          f"{fmt_shape(x.shape)}")
     _check_class_weight(weight, c, "multi_margin_loss")
-    _check_index_target(x, t, cdim, c, -100, "multi_margin_loss")
+    t = _check_index_target(x, t, cdim, c, -100, "multi_margin_loss")
     xt = gather(x, cdim, t.unsqueeze(cdim))
     z = margin - xt + x
     z = where(z > 0, z, 0.0)  # PyTorch: no gradient at z == 0, unlike clamp's

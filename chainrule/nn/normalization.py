@@ -243,7 +243,9 @@ class _BatchNorm(Module):
             with no_grad():
                 self.num_batches_tracked.add_(1)
             if self.momentum is None:  # cumulative moving average
-                factor = 1.0 / float(self.num_batches_tracked.item())
+                # 1/n as a 0-d float64 tensor: computed on the table, not read
+                # to the host
+                factor = self.num_batches_tracked.double().reciprocal()
         use_batch = self.training or not self.track_running_stats
         # Running statistics are read in eval mode and updated when tracked.
         stats = not self.training or self.track_running_stats

@@ -353,14 +353,24 @@ def bernoulli(input, p=None, *, generator=None):
     ``input``'s dtype."""
     from ._util import t_
 
-    x = t_(input)._data
+    x = t_(input)
     if p is not None and not 0 <= _number(p, "p", "bernoulli") <= 1:
         raise ArgumentError(f"bernoulli: p must lie in [0, 1], got {p}")
-    probs = x.astype(np.float64) if p is None else np.full(x.shape, p, np.float64)
-    if np.any((probs < 0) | (probs > 1)):
-        raise ArgumentError("bernoulli: probabilities must lie in [0, 1]")
     u = rand(x.shape, generator=generator, dtype=np.float64)
-    return Tensor._make((u._data < probs).astype(x.dtype))
+    return apply(bernoulli_p, x, u, p=None if p is None else float(p))
+
+
+def _bernoulli_fwd(x, u, p):
+    """1 where the uniform draw ``u`` is below the probability, in x's dtype;
+    the probabilities are checked here, on every call."""
+    probs = x.astype(np.float64) if p is None else p
+    if p is None and np.any((probs < 0) | (probs > 1)):
+        raise ArgumentError("bernoulli: probabilities must lie in [0, 1]")
+    return (u < probs).astype(x.dtype)
+
+
+bernoulli_p = primitive("bernoulli_threshold", _bernoulli_fwd, kind="other",
+                        abstract=lambda x, u, p: (x,), params=("p",))
 
 
 def multinomial(input, num_samples, replacement=False, *, generator=None):

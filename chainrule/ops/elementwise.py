@@ -742,8 +742,7 @@ def bitwise_not(input):
 
 def _close_args(input, other, rtol, atol, op):
     """allclose/isclose's operands, promoted, after checking the tolerances
-    are numbers and the shapes broadcast (NumPy computes them outside the
-    dispatcher)."""
+    are numbers and the shapes broadcast."""
     a, b = pair(input, other)
     for name, v in (("rtol", rtol), ("atol", atol)):
         if not isinstance(v, (int, float, np.number)):
@@ -752,24 +751,36 @@ def _close_args(input, other, rtol, atol, op):
         from .shape import broadcast_shapes
 
         broadcast_shapes(a.shape, b.shape)
-    return a._data, b._data
+    return a, b
+
+
+isclose_p = primitive(
+    "isclose", lambda a, b, rtol, atol, equal_nan: np.isclose(
+        a, b, rtol=rtol, atol=atol, equal_nan=equal_nan), kind="compare", quiet=True,
+    params=("rtol", "atol", "equal_nan"))
+array_equal_p = primitive(
+    "array_equal", lambda a, b: np.asarray(np.array_equal(a, b)), kind="reduction",
+    abstract=lambda a, b: (((), np.dtype(bool)),), params=())
+"""``equal``'s test: one 0-d bool, True when both arrays hold the same
+elements (same shape)."""
 
 
 def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
     """True when ``|input - other| <= atol + rtol * |other|`` everywhere."""
     a, b = _close_args(input, other, rtol, atol, "allclose")
-    return bool(np.allclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan))
+    close = apply(isclose_p, a, b, rtol=rtol, atol=atol, equal_nan=equal_nan)
+    return bool(close.all())  # the answer is a Python bool, as in PyTorch
 
 
 def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
     a, b = _close_args(input, other, rtol, atol, "isclose")
-    return Tensor._make(np.isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan))
+    return apply(isclose_p, a, b, rtol=rtol, atol=atol, equal_nan=equal_nan)
 
 
 def equal(input, other):
     """True when both tensors have the same shape and elements."""
     a, b = t_(input), t_(other)
-    return a.shape == b.shape and bool(np.array_equal(a._data, b._data))
+    return a.shape == b.shape and bool(apply(array_equal_p, a, b))
 
 
 def lerp(input, end, weight):

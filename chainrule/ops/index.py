@@ -312,6 +312,31 @@ def index_put(input, indices, values, accumulate=False):
     return apply(index_put_p, x, v, index=idx, accumulate=bool(accumulate))
 
 
+# -- index range checks on every call ------------------------------------------------
+def _index_in_range_fwd(t, n, ignore, msg):
+    bad = (t < 0) | (t >= n)
+    if ignore is not None:
+        bad &= t != ignore
+    if bad.any():
+        raise IndexOutOfRange(msg.format(v=int(t[bad].reshape(-1)[0])))
+    return t
+
+
+index_in_range_p = primitive(
+    "index_in_range", _index_in_range_fwd, view=True, kind="other",
+    abstract=lambda t, n, ignore, msg: (t,),
+    params=("n", "ignore", "msg"))
+"""Passes integer indices through after checking ``0 <= t < n`` (entries
+equal to ``ignore`` excepted); ``msg`` (with ``{v}``, the first bad index)
+is the error.  The check is a kernel, so it runs on every call, replayed
+or compiled alike."""
+
+
+def index_in_range(t, n, msg, ignore=None):
+    """``t`` itself, checked on the table: ``0 <= t < n`` or ``t == ignore``."""
+    return apply(index_in_range_p, t, n=int(n), ignore=ignore, msg=msg)
+
+
 # -- gather / scatter ------------------------------------------------------------------
 def _full_index(index, dim):
     """Advanced index that addresses ``index`` entries along ``dim``."""
@@ -481,8 +506,10 @@ def take_along_dim(input, indices, dim=None):
     # (PyTorch; not for the flattened input).
     a = indices._data
     _check_range(a, x.shape, d, "take_along_dim", dim is not None)
-    if a.size and a.min() < 0:
-        indices = Tensor._make(np.where(a < 0, a + x.shape[d], a))
+    if a.size:  # on the table (a replay wraps the indices it is given)
+        from .elementwise import where  # elementwise is beside index, not below
+
+        indices = where(indices < 0, indices + x.shape[d], indices)
     if dim is None:
         return gather(x, 0, indices)
     if indices.ndim != x.ndim:

@@ -5,14 +5,74 @@ the tensor's storage.  When gradients are being recorded, the tensor takes
 the new node as its ``grad_fn`` (the old history stays reachable through
 it); when the tensor is a view, its base is updated through an index map so
 that gradients reach the base's history too, as in PyTorch.
+
+Every write into a tensor's array is one call of the ``store`` primitive
+(destination, source, optional index), so interpreters see it: a tracer or
+the record-and-replay test can reproduce a training step from its primitive
+calls alone.
 """
 import numpy as np
 
 from .._tape import _state
 from ..errors import AutogradError, ChainruleError, DTypeError, ShapeError, fmt_shape
 from ..tensor import Tensor
-from ._core import cast_like_result
+from ._core import apply, cast_like_result, primitive
 from ._util import lift, t_
+
+
+# -- the store primitive ---------------------------------------------------------------
+def _store_fwd(dst, src, index=None, op="store"):
+    """Write ``src`` into ``dst`` (or ``dst[index]``, a normalised index) in
+    place; returns ``dst``.  ``src`` broadcasts; casting is unsafe (the caller
+    checked the dtypes with PyTorch's rule)."""
+    if not dst.flags.writeable:
+        raise AutogradError(f"{op}: cannot write into this tensor in place (the "
+                            "destination is read-only); expanded tensors are "
+                            "read-only, use .clone() first")
+    if index is None:
+        try:
+            np.copyto(dst, src, casting="unsafe")
+        except ValueError as e:
+            raise ShapeError(f"{op}: cannot write a value of shape "
+                             f"{fmt_shape(src.shape)} into a tensor of shape "
+                             f"{fmt_shape(dst.shape)} ({e})") from None
+        return dst
+    from .index import _put, _take
+
+    v = src if src.ndim else src[()]  # a 0-d value assigns like a number
+    try:
+        _put(dst, index, v, False)
+    except ChainruleError:
+        raise
+    except ValueError as e:
+        raise ShapeError(f"{op}: cannot assign a value of shape "
+                         f"{fmt_shape(src.shape)} to the selection of shape "
+                         f"{fmt_shape(_take(dst, index).shape)} ({e})") from None
+    except TypeError as e:
+        raise DTypeError(f"{op}: {e}") from None
+    return dst
+
+
+def _store_aval(dst, src, index=None, op="store"):
+    return (dst,)
+
+
+store_p = primitive("store", _store_fwd, mutates=(0,), kind="other",
+                    params=("index", "op"),
+                    abstract=_store_aval)
+"""``store(dst, src, index=None)``: the one way data is written into an
+existing array (in-place ops, ``x[i] = v``, fills, ``copy_``).  Not
+differentiable: autograd records the out-of-place twin instead."""
+
+
+def store(dst, src, index=None, op="store"):
+    """Write Tensor ``src`` into Tensor ``dst`` (at ``index``); bumps ``dst``'s
+    version counter.  Returns ``dst``."""
+    if index is None:
+        apply(store_p, dst, src, op=op)
+    else:
+        apply(store_p, dst, src, index=index, op=op)
+    return dst
 
 
 def _leaf_check(x, name):
@@ -60,27 +120,40 @@ def inplace(x, fn, name):
     return x
 
 
+set_data_p = primitive("set_data", lambda dst, src: src, kind="other",
+                       abstract=lambda dst, src: (src,), params=())
+"""``t.data = value``: ``t`` takes ``value``'s storage (no copy, as in
+PyTorch).  The output is ``value``'s array; an interpreter sees which tensor
+now holds it."""
+
+
+def set_data(t, value):
+    """``t.data = value``: rebind ``t`` to ``value``'s array through the table."""
+    t._data = apply(set_data_p, t, value)._data
+
+
 def _write(x, data, name):
-    try:
-        if data is not x._data:
-            np.copyto(x._data, data, casting="unsafe")
-    except ValueError as e:
-        raise AutogradError(f"{name}: cannot write into this tensor in place ({e}); "
-                            "expanded tensors are read-only, use .clone() first"
-                            ) from None
-    except TypeError:  # no ndarray: a batched value inside vmap
+    """Store array ``data`` into ``x`` (a ``store`` call, which bumps x's
+    version counter)."""
+    if data is x._data:
+        x._vc[0] += 1  # already there: nothing to write, but x counts as written
+        return
+    if not isinstance(x._data, np.ndarray):  # a batched value inside vmap
         raise AutogradError(f"{name}: cannot write in place into a batched Tensor "
                             "inside vmap (in-place writes are not batched); use the "
-                            "out-of-place op") from None
-    x._vc[0] += 1
+                            "out-of-place op")
+    apply(store_p, x, Tensor._make(data), op=name)
 
 
 def _view_index(x):
     """Flat indices into the base of the elements ``x`` views, shaped like x."""
+    from .creation import arange
+    from .shape import reshape
+
     base = x._base
-    idx = np.arange(base._data.size).reshape(base._data.shape)
+    idx = reshape(arange(base._data.size), base._data.shape)
     for prim, params in x._view:
-        idx = prim.forward(idx, **params)
+        idx = apply(prim, idx, **params)  # the view's own primitives, replayed
     return idx
 
 
@@ -89,7 +162,7 @@ def _rebase_view(x, res, name):
     from .shape import reshape
 
     base = x._base
-    idx = Tensor._make(np.ascontiguousarray(_view_index(x)).reshape(-1))
+    idx = reshape(_view_index(x), (-1,))
     base_alias = Tensor._make(base._data, base._rg, base.grad_fn, base._oi)
     base_alias._fw = base._fw
     flat = index_put(reshape(base_alias, (-1,)), (idx,), reshape(res, (-1,)))
@@ -113,7 +186,7 @@ def _take_tangents(x, res):
 
 def setitem(x, index, value):
     """``x[index] = value``: recorded for autograd when it matters."""
-    from .index import _put, _take, index_put, normalize_index
+    from .index import index_put, normalize_index
 
     if not isinstance(value, (Tensor, int, float, np.number, np.ndarray, list, tuple)):
         raise DTypeError(f"setitem: can't assign a {type(value).__name__} to a "
@@ -126,20 +199,15 @@ def setitem(x, index, value):
         x._fw or isinstance(value, Tensor) and value._fw)
     if (not _state.grad or not (x._rg or v_rg)) and not fw:
         idx = normalize_index(x, index, "setitem")
-        v = value._data if isinstance(value, Tensor) else value
-        try:
-            _put(x._data, idx, v, False)
-        except ChainruleError:
-            raise
-        except ValueError as e:
-            from ..errors import ShapeError
-
-            raise ShapeError(f"setitem: cannot assign a value of shape "
-                             f"{fmt_shape(np.shape(v))} to the selection of shape "
-                             f"{fmt_shape(_take(x._data, idx).shape)} ({e})") from None
-        except TypeError as e:
-            raise DTypeError(f"setitem: {e}") from None
-        x._vc[0] += 1
+        if isinstance(value, Tensor):
+            v = value
+        else:
+            try:
+                v = Tensor._make(np.asarray(value))
+            except (ValueError, TypeError) as e:
+                raise DTypeError(f"setitem: can't assign {value!r:.40} to a "
+                                 f"{x.dtype.name} tensor ({e})") from None
+        store(x, v, idx, "setitem")
         return
     val = value if isinstance(value, Tensor) else Tensor._make(
         np.asarray(value, x._data.dtype))
@@ -157,11 +225,10 @@ def fill_(x, value):
     if not isinstance(value, (Tensor, int, float, np.number)):
         raise DTypeError(f"fill_: value must be a number or a 0-d tensor, got "
                          f"{type(value).__name__}")
-    if isinstance(value, Tensor) and value._rg:
+    if isinstance(value, Tensor):  # read on the table, not as a host number
         return inplace(x, lambda a: expand(lift(value, a._data.dtype), a.shape),
                        "fill_")
-    v = value.item() if isinstance(value, Tensor) else value
-    return inplace(x, lambda a: full_like(a, v), "fill_")
+    return inplace(x, lambda a: full_like(a, value), "fill_")
 
 
 def zero_(x):

@@ -519,7 +519,7 @@ def cummax(input, dim):
     d = dim1(dim, x.ndim, "cummax")
     if x.ndim == 0:
         return MaxMin(x.clone(), Tensor._make(np.zeros((), np.int64)))
-    idx = _cum_arg(x._data, d, np.greater_equal)
+    idx = apply(cum_arg_p, x, axis=d, largest=True)
     from .index import take_along_dim
 
     return MaxMin(take_along_dim(x, idx, d), idx)
@@ -530,23 +530,32 @@ def cummin(input, dim):
     d = dim1(dim, x.ndim, "cummin")
     if x.ndim == 0:
         return MaxMin(x.clone(), Tensor._make(np.zeros((), np.int64)))
-    idx = _cum_arg(x._data, d, np.less_equal)
+    idx = apply(cum_arg_p, x, axis=d, largest=False)
     from .index import take_along_dim
 
     return MaxMin(take_along_dim(x, idx, d), idx)
 
 
-def _cum_arg(a, d, better):
+def _cum_arg_fwd(a, axis, largest):
+    """Index of the running max (``largest``) or min along ``axis``; ties go
+    to the later element, as in PyTorch."""
     if a.ndim == 0 or a.size == 0:
-        return Tensor._make(np.zeros(a.shape, np.int64))
-    a = np.moveaxis(a, d, -1)
+        return np.zeros(a.shape, np.int64)
+    better = np.greater_equal if largest else np.less_equal
+    a = np.moveaxis(a, axis, -1)
     idx = np.zeros(a.shape, np.int64)
     best = a[..., 0].copy()
     for i in range(1, a.shape[-1]):
         take = better(a[..., i], best)
         best = np.where(take, a[..., i], best)
         idx[..., i] = np.where(take, i, idx[..., i - 1])
-    return Tensor._make(np.moveaxis(idx, -1, d))
+    return np.moveaxis(idx, -1, axis)
+
+
+cum_arg_p = primitive("cum_arg", _cum_arg_fwd, kind="along_axis",
+                      params=("axis", "largest"),
+                      abstract=lambda x, axis, largest: ((x[0], np.dtype(np.int64)),))
+"""cummax/cummin's indices (the values are gathered with them)."""
 
 
 # -- logic reductions ----------------------------------------------------------------
