@@ -18,7 +18,7 @@ def _log_param(value, name, kernel):
     v = float(value)
     if not v > 0:
         raise ArgumentError(f"{kernel}: {name} must be positive, got {value!r}")
-    # shape (1,), not 0-d: Adam's fused step rejects 0-d float64 parameters
+    # shape (1,): one-element hyper-parameters (0-d would do as well)
     return Parameter(cr.tensor([math.log(v)], dtype=cr.float64))
 
 
