@@ -7,8 +7,16 @@ the noise level learned, trained by minimising the negative ELBO.  The
 predictive distribution (64 weight draws) is mean +- sqrt(epistemic^2 +
 noise^2).  Writes ``bayes_regression_gap.png``.
 
+The noise level the ELBO learns is too large for the predictive: the expected
+log-likelihood ``E_q[(y - f_w(x))^2]`` includes the spread of f under the
+weight posterior, so the learned noise absorbs the epistemic variance, which
+the predictive then adds a second time (90% intervals covered 95% of points).
+After training, the noise variance is therefore re-estimated on the training
+data by matching moments: the mean squared residual of the predictive mean
+minus the mean epistemic variance there.
+
 Asserted result: the predictive sd in the gap is at least 1.4 times its value on
-the data, and 90% intervals cover 85-96% of 2,000 fresh test points (mean-field
+the data, and 90% intervals cover 85-95% of 2,000 fresh test points (mean-field
 posteriors are known to widen little between clusters of data).
 ``CHAINRULE_QUICK=1`` or ``--quick`` trains fewer steps.
 Run: ``python examples/bayes_regression_gap.py``.
@@ -51,7 +59,11 @@ def main():
         if step % 500 == 0 or step == STEPS - 1:
             print(f"step {step:4d}  negative ELBO {float(loss):.3f}  "
                   f"noise sd {float(noise):.3f}")
-    noise = float(cr.exp(log_noise))
+    elbo_noise = float(cr.exp(log_noise))
+    mtr, etr = bayes.predict(model, x, samples=64, task="regression")
+    noise = float(((y - mtr) ** 2 - etr ** 2).mean().clamp(min=1e-6).sqrt())
+    print(f"noise sd: learned by the ELBO {elbo_noise:.3f}, re-estimated from the "
+          f"training residuals {noise:.3f}")
     grid = cr.linspace(-4, 4, 200).reshape(-1, 1)
     mean, epi = bayes.predict(model, grid, samples=64, task="regression")
     total = cr.sqrt(epi ** 2 + noise ** 2)
@@ -63,9 +75,9 @@ def main():
     mt, et = bayes.predict(model, xt, samples=64, task="regression")
     cov = bayes.interval_coverage(mt, cr.sqrt(et ** 2 + noise ** 2), yt, 0.9)
     print(f"predictive sd: in the gap {gap_sd:.3f}, on the data {data_sd:.3f}; "
-          f"90% interval coverage {cov:.3f} (target 0.85-0.96)")
+          f"90% interval coverage {cov:.3f} (target 0.85-0.95)")
     _plot(x, y, grid, mean, total)
-    assert gap_sd >= 1.4 * data_sd and 0.85 <= cov <= 0.96
+    assert gap_sd >= 1.4 * data_sd and 0.85 <= cov <= 0.95
 
 
 def _plot(x, y, grid, mean, sd):

@@ -4,8 +4,10 @@ Eigenvectors and singular vectors are unique only up to sign, so those rows
 compare sign-invariant functions of them (``Q * Q``, ``U @ Vh``, rebuilt
 matrices) on inputs whose eigen/singular values are well apart.
 """
+import math
+
 from tests.op_db_base import (
-    Op, separated_singular, spd_factor, symmetric_separated, triangular,
+    Gen, Op, separated_singular, spd_factor, symmetric_separated, triangular,
     well_conditioned,
 )
 
@@ -170,7 +172,48 @@ NORMS = [
        [(separated_singular(3, 2, 3),)]),
 ]
 
-for _op in MATRIX_FUNCTIONS + NORMS:
+
+
+# -- Gaussian-process primitives (chainrule.ops.gaussian): no torch op of their
+# own, so the reference is the same definition in torch ops.
+def _gp_lml(m, x, y):
+    return m.ops.gaussian.gaussian_log_marginal_likelihood(_spd(m, x), y)
+
+
+def _gp_lml_ref(m, x, y):
+    K = _spd(m, x)
+    L = m.linalg.cholesky(K)
+    a = m.linalg.solve_triangular(L, y.unsqueeze(-1), upper=False)
+    return (-0.5 * (a * a).sum() - m.log(m.diagonal(L)).sum()
+            - 0.5 * K.shape[-1] * math.log(2 * math.pi))
+
+
+def _stationary_ref(m, d2, ll, lv, kind):
+    r2 = d2 * m.exp(-2 * ll)
+    if kind == "rbf":
+        return m.exp(lv - 0.5 * r2)
+    c = {"matern12": 1.0, "matern32": 3.0, "matern52": 5.0}[kind]
+    s = m.sqrt(r2 + 1e-300) * math.sqrt(c)  # (the shift: finite slope at 0)
+    p = {"matern12": 1.0, "matern32": 1 + s, "matern52": 1 + s + s * s / 3}[kind]
+    return m.exp(lv) * p * m.exp(-s)
+
+
+_D2 = Gen(lambda rng: rng.uniform(0.1, 3.0, (3, 4)), "d2[3, 4]")
+GP = [
+    Op("gaussian_log_marginal_likelihood", _gp_lml,
+       [(spd_factor(4, 4), (4,)), (spd_factor(1, 1), (1,))], ref=_gp_lml_ref),
+    Op("add_to_diagonal", lambda m, k, v: m.ops.gaussian.add_to_diagonal(k, v),
+       [((3, 3), (3,)), ((3, 3), (1,)), ((2, 2), ())],
+       ref=lambda m, k, v: k + m.diag_embed(v.expand(k.shape[-1]))),
+] + [
+    Op(f"stationary_kernel.{kind}",
+       lambda m, d2, ll, lv, kind=kind: m.ops.gaussian.stationary_kernel(
+           d2, ll, lv, kind), [(_D2, (1,), (1,))],
+       ref=lambda m, d2, ll, lv, kind=kind: _stationary_ref(m, d2, ll, lv, kind))
+    for kind in ("rbf", "matern12", "matern32", "matern52")
+]
+
+for _op in MATRIX_FUNCTIONS + NORMS + GP:
     _op.gradgrad = True  # all matrix functions have differentiable vjps
 
-ROWS = MATMUL + MATRIX_FUNCTIONS + NORMS
+ROWS = MATMUL + MATRIX_FUNCTIONS + NORMS + GP

@@ -1,5 +1,7 @@
 """Op rows: special functions (``chainrule/ops/special.py``)."""
-from tests.op_db_base import UNARY, Fixed, Op
+import numpy as np
+
+from tests.op_db_base import F64, UNARY, Const, Fixed, Op
 
 
 def _sp(name, fn, domain, **kw):
@@ -18,4 +20,9 @@ ROWS = [
     _sp("erfinv", lambda m, x: m.erfinv(x), (-0.9, 0.9)),
     Op("erfinv.edges", lambda m, x: m.erfinv(x), [(Fixed([-1.0, 0.0, 1.0]),)],
        grad=False, fd=False),
+    # differentiable in x only (as in PyTorch): the shape a is a constant
+    Op("igamma", lambda m, a, x: m.igamma(a, x),
+       [(Const(np.array([[0.4, 2.5, 1.0], [7.0, 3.0, 0.8]])), (2, 3)),
+        (Const(np.array([1.5])), (4,))], domain="pos", dtypes=(F64,),
+       gradgrad=True),
 ]

@@ -148,3 +148,70 @@ def test_calibration_metrics(tmp_path):
     assert path.stat().st_size > 1000
     with pytest.raises(cr.ShapeError, match="expected probs"):
         bayes.expected_calibration_error(pt[:, 0], yt)
+
+
+# -- last-layer Laplace -----------------------------------------------------------------
+def _laplace_setup():
+    cr.manual_seed(0)
+    net = cr.nn.Sequential(cr.nn.Linear(3, 4), cr.nn.Tanh(), cr.nn.Linear(4, 3))
+    x = cr.randn(20, 3)
+    y = cr.randint(0, 3, (20,))
+    return net, x, y
+
+
+def test_laplace_ggn_and_evidence_match_torch_hessian():
+    """The last layer's Hessian of the summed cross-entropy (the GGN: logits are
+    linear in it) and the Laplace evidence, against torch.autograd.functional."""
+    import math
+
+    import torch
+
+    net, x, y = _laplace_setup()
+    lap = bayes.LaplaceLastLayer(net, prior_precision=2.0).fit(x, y)
+    feats = torch.tensor(net[1](net[0](x)).detach().numpy(), dtype=torch.float64)
+    w = torch.tensor(net[2].weight.detach().numpy(), dtype=torch.float64)
+    b = torch.tensor(net[2].bias.detach().numpy(), dtype=torch.float64)
+    yt = torch.tensor(y.numpy())
+    theta0 = torch.cat([w, b[:, None]], 1).reshape(-1)
+
+    def nll(theta):
+        t = theta.reshape(3, 5)
+        return torch.nn.functional.cross_entropy(feats @ t[:, :4].T + t[:, 4], yt,
+                                                 reduction="sum")
+
+    hess = torch.autograd.functional.hessian(nll, theta0)
+    np.testing.assert_allclose(lap._ggn.numpy(), hess.numpy(), atol=1e-10)
+    lam = 0.7
+    prec = hess + lam * torch.eye(15, dtype=torch.float64)
+    want = (-nll(theta0) - 0.5 * lam * theta0 @ theta0 + 7.5 * math.log(lam)
+            - 0.5 * torch.logdet(prec)).item()
+    assert lap.log_marginal_likelihood(lam) == pytest.approx(want, abs=1e-9)
+
+
+def test_laplace_draws_have_the_posterior_covariance_and_predict_averages():
+    net, x, y = _laplace_setup()
+    lap = bayes.LaplaceLastLayer(net).fit(x, y, grid=[0.1, 1.0, 10.0])
+    assert lap.prior_precision == max([0.1, 1.0, 10.0],
+                                      key=lap.log_marginal_likelihood)
+    cov = np.linalg.inv(lap.posterior_precision().numpy())
+    x1 = x[:1]
+    phi = np.append(np.tanh(net[0](x1).detach().numpy()), 1.0)  # (5,)
+    # logit c = theta_c . phi: its variance is phi^T Sigma_cc phi
+    want = np.array([phi @ cov[5 * c:5 * c + 5, 5 * c:5 * c + 5] @ phi
+                     for c in range(3)])
+    cr.manual_seed(1)
+    draws = np.stack([lap(x1).detach().numpy()[0] for _ in range(4000)])
+    np.testing.assert_allclose(draws.var(0), want, rtol=0.1)
+    np.testing.assert_allclose(draws.mean(0), net(x1).detach().numpy()[0],
+                               atol=4 * np.sqrt(want.max() / 4000))
+    p = bayes.predict(lap, x, samples=8)
+    np.testing.assert_allclose(p.sum(-1).numpy(), 1.0, rtol=1e-6)
+
+
+def test_laplace_errors():
+    with pytest.raises(cr.ArgumentError, match="must be an nn.Sequential ending in "
+                       "nn.Linear"):
+        bayes.LaplaceLastLayer(cr.nn.Sequential(cr.nn.Linear(2, 2), cr.nn.ReLU()))
+    net, x, _ = _laplace_setup()
+    with pytest.raises(cr.ArgumentError, match="call fit"):
+        bayes.LaplaceLastLayer(net)(x)

@@ -95,6 +95,12 @@ def fam(name, make, params, value, methods, shape=(3, 2), **kw):
     return family(name, make, params, value, methods, **kw)
 
 
+def _fixed(D, values):
+    """A constant parameter tensor of the framework ``D`` belongs to."""
+    return (cr.tensor if D is cr.distributions else torch.tensor)(
+        np.asarray(values, np.float64))
+
+
 BASIC = {"log_prob": LP, "entropy": ENT, "mean": MEAN, "variance": VAR, "stddev": STD}
 CONT = dict(BASIC, cdf=CDF, icdf=ICDF)
 
@@ -109,6 +115,10 @@ ROWS = (
           CONT)
     + fam("Gamma", lambda D, a, b: D.Gamma(a, b), (pos(3, 2), pos(2)), pos(3, 2),
           BASIC)
+    # (no derivative in the concentration: PyTorch has none, so it is fixed)
+    + fam("Gamma.fixed_shape", lambda D, b: D.Gamma(_fixed(D, [[0.4, 2.5], [1.0, 7.0],
+                                                               [3.0, 0.8]]), b),
+          (pos(2),), pos(3, 2), dict(cdf=CDF))
     + fam("Beta", lambda D, a, b: D.Beta(a, b), (pos(3, 2), pos(3, 2)), unit(3, 2),
           BASIC)
     + fam("Dirichlet", lambda D, a: D.Dirichlet(a), (pos(2, 4),), simplex(2, 4),
@@ -421,6 +431,36 @@ def test_kl_not_implemented_and_missing_methods():
         CD.Poisson(cr.tensor([1.0])).rsample()
     with pytest.raises(NotImplementedError):
         CD.StudentT(cr.tensor([3.0])).cdf(cr.tensor([0.0]))
+
+
+def test_gamma_cdf_like_torch_no_shape_gradient_no_icdf():
+    a = cr.tensor([2.0, 0.5], dtype=cr.float64, requires_grad=True)
+    at = torch.tensor([2.0, 0.5], dtype=torch.float64, requires_grad=True)
+    x = cr.tensor([1.0, 3.0], dtype=cr.float64)
+    c = CD.Gamma(a, 1.5).cdf(x)
+    ct = TD.Gamma(at, 1.5).cdf(torch.tensor([1.0, 3.0], dtype=torch.float64))
+    np.testing.assert_allclose(c.detach().numpy(), ct.detach().numpy(), rtol=1e-14)
+    with pytest.raises(RuntimeError, match="igamma"):
+        ct.sum().backward()
+    with pytest.raises(cr.AutogradError, match="igamma: the derivative with "
+                       "respect to the first argument"):
+        c.sum().backward()
+    with pytest.raises(NotImplementedError):
+        TD.Gamma(at, 1.5).icdf(torch.tensor([0.5, 0.5], dtype=torch.float64))
+    with pytest.raises(NotImplementedError):
+        CD.Gamma(a, 1.5).icdf(cr.tensor([0.5, 0.5], dtype=cr.float64))
+    with pytest.raises(ValueError):  # values outside the support, as torch
+        CD.Gamma(a, 1.5).cdf(cr.tensor([-1.0, 1.0], dtype=cr.float64))
+
+
+def test_igamma_numpy_fallback_matches_scipy():
+    """The series / continued-fraction fallback used when SciPy is absent."""
+    from scipy.special import gammainc
+
+    from chainrule.ops.special import _igamma_np
+
+    a, x = np.meshgrid(np.logspace(-2, 2.5, 40), np.r_[0.0, np.logspace(-3, 2.7, 40)])
+    np.testing.assert_allclose(_igamma_np(a, x), gammainc(a, x), atol=1e-12)
 
 
 def test_register_kl_custom_pair():

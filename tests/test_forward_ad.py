@@ -220,9 +220,9 @@ def _check_second_order(name, row, seed=0):
     rev = sum(float(np.sum(r.detach().numpy() * v)) for r, v in zip(rr, [v for v in vs
                                                              if v is not None]))
     with fwad.dual_level():
-        it = iter(vs)
-        duals = [fwad.make_dual(x, cr.tensor(next(it)).to(x.dtype)) if d else x
-                 for x, d in zip(xs, diff)]
+        # (vs holds None for the inputs that take no tangent: zip, not next())
+        duals = [fwad.make_dual(x, cr.tensor(v).to(x.dtype)) if d else x
+                 for x, d, v in zip(xs, diff, vs)]
         gs2 = vjp(wanted, _floats(_call(name, row, duals)))
         fwd = 0.0
         for g, w in zip(gs2, ws):

@@ -68,3 +68,28 @@ def test_fused_adam_leaves_gradient_untouched():
     adam_step(p, g, m, v, cr.tensor(0.0), lr=0.1, beta1=0.9, beta2=0.999, eps=1e-8,
               weight_decay=0.1, decoupled=False, maximize=True)
     assert g.tolist() == [2.0, 2.0, 2.0]
+
+
+@pytest.mark.parametrize("opt_name,kw", [
+    ("Adam", {}), ("Adam", {"amsgrad": True, "weight_decay": 0.1}),
+    ("AdamW", {"weight_decay": 0.1, "maximize": True})])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_adam_on_zero_dim_parameters_matches_torch(opt_name, kw, dtype):
+    """0-d parameters (a scalar hyper-parameter): NumPy turns 0-d results into
+    scalars, which the in-place kernel must not trip over."""
+    import torch
+
+    p = cr.nn.Parameter(cr.tensor(1.5, dtype=getattr(cr, dtype)))
+    q = cr.nn.Parameter(cr.tensor([0.5, -1.0], dtype=getattr(cr, dtype)))
+    pt = torch.tensor(1.5, dtype=getattr(torch, dtype), requires_grad=True)
+    qt = torch.tensor([0.5, -1.0], dtype=getattr(torch, dtype), requires_grad=True)
+    opt = getattr(cr.optim, opt_name)([p, q], lr=0.1, **kw)
+    opt_t = getattr(torch.optim, opt_name)([pt, qt], lr=0.1, **kw)
+    for _ in range(5):
+        for o, a, b, m in ((opt, p, q, cr), (opt_t, pt, qt, torch)):
+            o.zero_grad()
+            (m.sin(a) * a + (b * b).sum() * a).backward()
+            o.step()
+    tol = 1e-6 if dtype == "float32" else 1e-12
+    assert p.shape == () and abs(float(p) - pt.item()) < tol
+    np.testing.assert_allclose(q.detach().numpy(), qt.detach().numpy(), atol=tol)

@@ -11,7 +11,7 @@ import torch
 
 import chainrule as cr
 from chainrule.ops import special
-from tests.jvp_samples import U, S
+from tests.jvp_samples import Const, U, S
 
 NON_DIFFERENTIABLE_PRIMITIVES = {"standard_gamma_grad", "poisson"}
 TESTED_PRIMITIVES = {"standard_gamma"}
@@ -27,6 +27,8 @@ JVP_SAMPLES = {
     "digamma": S(U(0.5, 3.0, (2, 3))),
     "polygamma": S(U(0.5, 3.0, (2, 3)), n=1),
     "erfinv": S(U(-0.8, 0.8, (2, 3))),
+    # differentiable in x only, as in PyTorch: the shape a is a constant
+    "igamma": S(Const(np.array([0.7, 2.5, 4.0])), U(0.5, 3.0, (2, 3))),
     # the implicit gradient is not the derivative of NumPy's sampler: no FD
     "standard_gamma": S(U(0.5, 3.0, (2, 3)), call=_gamma_call, fd=False),
 }

@@ -51,6 +51,14 @@ class Gamma(ExponentialFamily):
         a, b = self.concentration, self.rate
         return cr.xlogy(a, b) + cr.xlogy(a - 1, value) - b * value - cr.lgamma(a)
 
+    def cdf(self, value):
+        """``P(a, rate * value)``, the regularised lower incomplete gamma
+        function; differentiable in ``value`` and ``rate`` but not in the
+        concentration (as in PyTorch, which has no ``icdf`` either)."""
+        if self._validate_args:
+            self._validate_sample(value)
+        return cr.igamma(self.concentration, self.rate * value)
+
     def entropy(self):
         a = self.concentration
         return a - cr.log(self.rate) + cr.lgamma(a) + (1.0 - a) * cr.digamma(a)

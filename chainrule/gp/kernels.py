@@ -11,13 +11,14 @@ import math
 import chainrule as cr
 from chainrule.errors import ArgumentError
 from chainrule.nn import Module, Parameter
+from chainrule.ops.gaussian import add_to_diagonal, stationary_kernel
 
 
 def _log_param(value, name, kernel):
     v = float(value)
     if not v > 0:
         raise ArgumentError(f"{kernel}: {name} must be positive, got {value!r}")
-    # shape (1,), not 0-d: Adam's fused step rejects 0-d float64 parameters
+    # shape (1,): one-element hyper-parameters (0-d would do as well)
     return Parameter(cr.tensor([math.log(v)], dtype=cr.float64))
 
 
@@ -27,10 +28,36 @@ def _as2d(x):
     return x.reshape(-1, 1) if x.ndim == 1 else x
 
 
+_D2_CACHE = []  # [(x1, x2, version1, version2, d2)], most recent first
+
+
 def sq_dist(x1, x2):
-    """Squared Euclidean distances (n, m), clamped at 0 against rounding."""
-    d = (x1 * x1).sum(-1, keepdim=True) + (x2 * x2).sum(-1) - 2 * x1 @ x2.mT
-    return d.clamp(min=0.0)
+    """Squared Euclidean distances (n, m), clamped at 0 against rounding.
+
+    Fitting a GP evaluates the kernel of the same training inputs at every
+    step with new hyper-parameters; the distances do not change, so the last
+    two results for inputs that need no gradient are kept (keyed by the
+    tensors themselves and their version counters, so in-place edits miss).
+    """
+    cacheable = not (x1.requires_grad or x2.requires_grad)
+    if cacheable:
+        for a, b, va, vb, d2 in _D2_CACHE:
+            if a is x1 and b is x2 and va == x1._vc[0] and vb == x2._vc[0]:
+                return d2
+    if x1.shape[1] <= 32:
+        # feature by feature: exact zeros on the diagonal, where sqrt (Matern)
+        # would turn the expansion's rounding (~1e-15 |x|^2) into ~1e-8
+        d = None
+        for j in range(x1.shape[1]):
+            diff = x1[:, j:j + 1] - x2[:, j]
+            d = diff * diff if d is None else d + diff * diff
+    else:
+        d = (x1 * x1).sum(-1, keepdim=True) + (x2 * x2).sum(-1) - 2 * x1 @ x2.mT
+        d = d.clamp(min=0.0)
+    if cacheable:
+        _D2_CACHE.insert(0, (x1, x2, x1._vc[0], x2._vc[0], d))
+        del _D2_CACHE[2:]
+    return d
 
 
 class Kernel(Module):
@@ -80,16 +107,17 @@ class _Stationary(Kernel):
     def variance(self):
         return float(cr.exp(self.log_variance.detach()))
 
-    def _scaled_d2(self, x1, x2):
-        inv = cr.exp(-self.log_lengthscale)
-        return sq_dist(x1 * inv, x2 * inv)
+    def _stationary(self, x1, x2, kind):
+        # one fused primitive on the (cached) distances, not a dozen (n, m) ops
+        return stationary_kernel(sq_dist(x1, x2), self.log_lengthscale,
+                                 self.log_variance, kind)
 
 
 class RBF(_Stationary):
     """``variance * exp(-|x - x'|^2 / (2 lengthscale^2))``."""
 
     def _k(self, x1, x2, same):
-        return cr.exp(self.log_variance - 0.5 * self._scaled_d2(x1, x2))
+        return self._stationary(x1, x2, "rbf")
 
 
 class Matern(_Stationary):
@@ -102,16 +130,8 @@ class Matern(_Stationary):
         self.nu = nu
 
     def _k(self, x1, x2, same):
-        # (the tiny shift keeps d/dd2 of sqrt finite at zero distance)
-        d = cr.sqrt(self._scaled_d2(x1, x2) + 1e-300)
-        var = cr.exp(self.log_variance)
-        if self.nu == 0.5:
-            return var * cr.exp(-d)
-        if self.nu == 1.5:
-            s = math.sqrt(3) * d
-            return var * (1 + s) * cr.exp(-s)
-        s = math.sqrt(5) * d
-        return var * (1 + s + s * s / 3) * cr.exp(-s)
+        kind = {0.5: "matern12", 1.5: "matern32", 2.5: "matern52"}[self.nu]
+        return self._stationary(x1, x2, kind)
 
 
 class Periodic(Kernel):
@@ -196,6 +216,11 @@ class Sum(Kernel):
         self.a, self.b = a, b
 
     def _k(self, x1, x2, same):
+        # a White term adds to the diagonal: no (n, n) identity built
+        for a, b in ((self.a, self.b), (self.b, self.a)):
+            if isinstance(b, White):
+                k = a._k(x1, x2, same)
+                return add_to_diagonal(k, cr.exp(b.log_variance)) if same else k
         return self.a._k(x1, x2, same) + self.b._k(x1, x2, same)
 
 

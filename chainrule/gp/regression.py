@@ -12,6 +12,7 @@ import math
 import chainrule as cr
 from chainrule.errors import ArgumentError, LinAlgError, ShapeError
 from chainrule.nn import Module, Parameter
+from chainrule.ops.gaussian import add_to_diagonal, gaussian_log_marginal_likelihood
 
 from .kernels import Kernel, _as2d
 
@@ -46,17 +47,20 @@ class GPRegression(Module):
         return float(cr.exp(self.log_noise.detach()))
 
     # -- the factorisation ------------------------------------------------------------
-    def _factor(self, x):
-        """Lower Cholesky factor of ``K(x, x) + noise I`` (plus jitter if needed)."""
-        k = self.kernel(x)
+    def _covariance(self, x):
+        """``K(x, x) + noise I`` (n, n)."""
+        return add_to_diagonal(self.kernel(x), cr.exp(self.log_noise))
+
+    def _with_jitter(self, k, fn):
+        """``fn(k)``, retried with a growing jitter on the diagonal while ``k``
+        is not numerically positive definite."""
         n = k.shape[0]
-        eye = cr.eye(n, dtype=cr.float64)
-        k = k + cr.exp(self.log_noise) * eye
         scale = float(k.detach().diagonal().mean()) if n else 1.0
         jitter = 0.0
         while True:
             try:
-                return cr.linalg.cholesky(k + jitter * eye if jitter else k)
+                return fn(add_to_diagonal(k, cr.tensor(jitter, dtype=cr.float64))
+                          if jitter else k)
             except LinAlgError:
                 jitter = scale * 1e-12 if jitter == 0 else jitter * 10
                 if jitter > self.max_jitter * scale:
@@ -66,15 +70,17 @@ class GPRegression(Module):
                         "added; increase noise, add a White kernel, or remove "
                         "duplicate inputs") from None
 
+    def _factor(self, x):
+        """Lower Cholesky factor of ``K(x, x) + noise I`` (plus jitter if needed)."""
+        return self._with_jitter(self._covariance(x), cr.linalg.cholesky)
+
     def log_marginal_likelihood(self, x=None, y=None):
         """``log p(y | x)`` (a 0-d float64 tensor, differentiable in the
         hyper-parameters) of the data given to ``fit`` or of ``x, y``."""
         x, y = self._data(x, y)
-        L = self._factor(x)
-        a = cr.linalg.solve_triangular(L, y.reshape(-1, 1), upper=False)
-        n = y.shape[0]
-        return (-0.5 * (a * a).sum() - cr.log(L.diagonal()).sum()
-                - 0.5 * n * math.log(2 * math.pi))
+        # one fused primitive: a Cholesky forward, a closed-form gradient
+        return self._with_jitter(
+            self._covariance(x), lambda k: gaussian_log_marginal_likelihood(k, y))
 
     def _data(self, x, y):
         if x is None:

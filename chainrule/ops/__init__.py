@@ -15,6 +15,7 @@ from . import collective  # noqa: F401,E402  (registers the collectives)
 # The fused, layer and optimizer primitives register here too, so the table is
 # complete at ``import chainrule`` (interpreters iterate it).
 from . import fused, nn_ops, optim_ops  # noqa: F401,E402
+from . import gaussian  # noqa: F401,E402  (the Gaussian log marginal likelihood)
 from .elementwise import abs, pow, round  # noqa: F401  (shadow builtins on purpose)
 from .reduce import all, any, max, min, sum  # noqa: F401
 

@@ -27,7 +27,8 @@ def _adam_fwd(p, g, m, v, count, *vmax, lr, beta1, beta2, eps, weight_decay,
         else:
             g = g + weight_decay * p
     # m <- m + (1 - beta1) (g - m);  v <- beta2 v + (1 - beta2) g^2
-    tmp = np.subtract(g, m)
+    # (an explicit buffer: on 0-d arrays NumPy returns a scalar, not an array)
+    tmp = np.subtract(g, m, out=np.empty_like(m))
     tmp *= 1 - beta1
     m += tmp
     np.multiply(g, g, out=tmp)
