@@ -198,3 +198,29 @@ def test_lr_finder_suggests_a_rate_that_trains(tmp_path):
     assert (tmp_path / "lr.png").stat().st_size > 5_000
     with pytest.raises(ArgumentError, match="start_lr < end_lr"):
         tune.lr_find(model, loader, nn.CrossEntropyLoss(), start_lr=1.0, end_lr=0.1)
+
+
+def quadratic(params, trial):
+    """Minimum 0 at x = 1.5, lr = 1e-2."""
+    return (params["x"] - 1.5) ** 2 + (math.log10(params["lr"]) + 2) ** 2
+
+
+@pytest.mark.parametrize("sampler,budget,tol", [("tpe", 40, 0.05), ("gp", 15, 0.02)])
+def test_bayes_samplers_find_the_optimum_within_budget(sampler, budget, tol,
+                                                      monkeypatch):
+    from chainrule.tune import _optuna
+
+    used = []
+    make = _optuna._sampler
+    monkeypatch.setattr(_optuna, "_sampler",
+                        lambda *a: used.append(make(*a)) or used[-1])
+    space = {"x": tune.Float(-5.0, 5.0), "lr": tune.Float(1e-5, 1.0, log=True)}
+    res = tune.search(quadratic, space, method="bayes", sampler=sampler,
+                      budget=budget, seed=1)
+    assert type(used[0]).__name__ == {"tpe": "TPESampler", "gp": "GPSampler"}[sampler]
+    assert len(res.trials) == budget
+    assert res.best_value < tol, str(res)
+    assert abs(res.best_params["x"] - 1.5) < 0.3
+    if sampler == "gp":  # on a smooth bowl the GP beats random sampling 10-fold
+        rand = tune.search(quadratic, space, method="random", budget=budget, seed=1)
+        assert res.best_value < 0.1 * rand.best_value
