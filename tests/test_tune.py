@@ -224,3 +224,26 @@ def test_bayes_samplers_find_the_optimum_within_budget(sampler, budget, tol,
     if sampler == "gp":  # on a smooth bowl the GP beats random sampling 10-fold
         rand = tune.search(quadratic, space, method="random", budget=budget, seed=1)
         assert res.best_value < 0.1 * rand.best_value
+
+
+def test_plot_draws_every_trial_and_marks_the_pruned_curves(tmp_path):
+    res = tune.search(curve_objective, {"c": tune.Float(0.0, 1.0)}, method="random",
+                      budget=20, pruner="curve", seed=0)
+    n_pruned = res.trials.count("PRUNED")
+    assert n_pruned >= 1
+    fig = res.plot(tmp_path / "curves.png")
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles[:3] == ["random: objective vs trial", "slice: c",
+                          "learning curves (red x: pruned)"]
+    history, sl, curves = fig.axes[:3]
+    # objective vs trial: one point per finished trial, complete and pruned
+    assert sum(len(c.get_offsets()) for c in history.collections) == len(res.trials)
+    assert sum(len(c.get_offsets()) for c in sl.collections) == len(res.trials)
+    # learning curves: one line per trial, and an x at the end of each pruned one
+    lines = curves.get_lines()
+    marks = [ln for ln in lines if ln.get_marker() == "x"]
+    assert len(lines) - len(marks) == len(res.trials)
+    assert len(marks) == n_pruned
+    ends = sorted(float(m.get_ydata()[0]) for m in marks)
+    want = sorted(t.curve[max(t.curve)] for t in res.trials if t.state == "PRUNED")
+    assert ends == pytest.approx(want)
