@@ -247,3 +247,35 @@ def test_plot_draws_every_trial_and_marks_the_pruned_curves(tmp_path):
     ends = sorted(float(m.get_ydata()[0]) for m in marks)
     want = sorted(t.curve[max(t.curve)] for t in res.trials if t.state == "PRUNED")
     assert ends == pytest.approx(want)
+
+
+def _pid_bowl(params, trial):
+    """``bowl``, logging the process that ran the trial to $TUNE_PID_LOG and
+    waiting (up to 10 s) until another process has logged one too: trials
+    that do not run concurrently never see a second process."""
+    import os
+    import time
+
+    log = os.environ["TUNE_PID_LOG"]
+    with open(log, "a") as f:
+        f.write(f"{os.getpid()}\n")
+    for _ in range(100):
+        with open(log) as f:
+            if len(set(f.read().split())) >= 2:
+                break
+        time.sleep(0.1)
+    return bowl(params, trial)
+
+
+@pytest.mark.parametrize("method", ["random", "bayes"])
+def test_n_jobs_runs_trials_in_separate_worker_processes(method, tmp_path,
+                                                         monkeypatch):
+    import os
+
+    log = tmp_path / "pids"
+    monkeypatch.setenv("TUNE_PID_LOG", str(log))
+    res = tune.search(_pid_bowl, SPACE, method=method, budget=8, seed=0, n_jobs=2,
+                      study=tmp_path / "s")
+    pids = log.read_text().split()
+    assert len(pids) == 8 and res.trials.count("COMPLETE") == 8
+    assert len(set(pids)) == 2 and str(os.getpid()) not in pids
