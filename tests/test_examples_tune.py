@@ -27,6 +27,8 @@ def test_docstring_states_the_asserted_result(name):
 def test_transfer_digits(tmp_path):
     out = run_example("transfer_digits.py", tmp_path)
     assert "body unchanged by head training: True" in out
+    assert "the 846 images of 5-9 not drawn" in out  # the whole rest is the test set
+    assert _number(r"scratch\s+accuracy (\S+) \+-", out) > 50
     assert _number(r"over feature extraction (\S+) points \(target >= 2\)", out) >= 2
 
 

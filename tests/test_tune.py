@@ -198,3 +198,84 @@ def test_lr_finder_suggests_a_rate_that_trains(tmp_path):
     assert (tmp_path / "lr.png").stat().st_size > 5_000
     with pytest.raises(ArgumentError, match="start_lr < end_lr"):
         tune.lr_find(model, loader, nn.CrossEntropyLoss(), start_lr=1.0, end_lr=0.1)
+
+
+def quadratic(params, trial):
+    """Minimum 0 at x = 1.5, lr = 1e-2."""
+    return (params["x"] - 1.5) ** 2 + (math.log10(params["lr"]) + 2) ** 2
+
+
+@pytest.mark.parametrize("sampler,budget,tol", [("tpe", 40, 0.05), ("gp", 15, 0.02)])
+def test_bayes_samplers_find_the_optimum_within_budget(sampler, budget, tol,
+                                                      monkeypatch):
+    from chainrule.tune import _optuna
+
+    used = []
+    make = _optuna._sampler
+    monkeypatch.setattr(_optuna, "_sampler",
+                        lambda *a: used.append(make(*a)) or used[-1])
+    space = {"x": tune.Float(-5.0, 5.0), "lr": tune.Float(1e-5, 1.0, log=True)}
+    res = tune.search(quadratic, space, method="bayes", sampler=sampler,
+                      budget=budget, seed=1)
+    assert type(used[0]).__name__ == {"tpe": "TPESampler", "gp": "GPSampler"}[sampler]
+    assert len(res.trials) == budget
+    assert res.best_value < tol, str(res)
+    assert abs(res.best_params["x"] - 1.5) < 0.3
+    if sampler == "gp":  # on a smooth bowl the GP beats random sampling 10-fold
+        rand = tune.search(quadratic, space, method="random", budget=budget, seed=1)
+        assert res.best_value < 0.1 * rand.best_value
+
+
+def test_plot_draws_every_trial_and_marks_the_pruned_curves(tmp_path):
+    res = tune.search(curve_objective, {"c": tune.Float(0.0, 1.0)}, method="random",
+                      budget=20, pruner="curve", seed=0)
+    n_pruned = res.trials.count("PRUNED")
+    assert n_pruned >= 1
+    fig = res.plot(tmp_path / "curves.png")
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles[:3] == ["random: objective vs trial", "slice: c",
+                          "learning curves (red x: pruned)"]
+    history, sl, curves = fig.axes[:3]
+    # objective vs trial: one point per finished trial, complete and pruned
+    assert sum(len(c.get_offsets()) for c in history.collections) == len(res.trials)
+    assert sum(len(c.get_offsets()) for c in sl.collections) == len(res.trials)
+    # learning curves: one line per trial, and an x at the end of each pruned one
+    lines = curves.get_lines()
+    marks = [ln for ln in lines if ln.get_marker() == "x"]
+    assert len(lines) - len(marks) == len(res.trials)
+    assert len(marks) == n_pruned
+    ends = sorted(float(m.get_ydata()[0]) for m in marks)
+    want = sorted(t.curve[max(t.curve)] for t in res.trials if t.state == "PRUNED")
+    assert ends == pytest.approx(want)
+
+
+def _pid_bowl(params, trial):
+    """``bowl``, logging the process that ran the trial to $TUNE_PID_LOG and
+    waiting (up to 10 s) until another process has logged one too: trials
+    that do not run concurrently never see a second process."""
+    import os
+    import time
+
+    log = os.environ["TUNE_PID_LOG"]
+    with open(log, "a") as f:
+        f.write(f"{os.getpid()}\n")
+    for _ in range(100):
+        with open(log) as f:
+            if len(set(f.read().split())) >= 2:
+                break
+        time.sleep(0.1)
+    return bowl(params, trial)
+
+
+@pytest.mark.parametrize("method", ["random", "bayes"])
+def test_n_jobs_runs_trials_in_separate_worker_processes(method, tmp_path,
+                                                         monkeypatch):
+    import os
+
+    log = tmp_path / "pids"
+    monkeypatch.setenv("TUNE_PID_LOG", str(log))
+    res = tune.search(_pid_bowl, SPACE, method=method, budget=8, seed=0, n_jobs=2,
+                      study=tmp_path / "s")
+    pids = log.read_text().split()
+    assert len(pids) == 8 and res.trials.count("COMPLETE") == 8
+    assert len(set(pids)) == 2 and str(os.getpid()) not in pids
