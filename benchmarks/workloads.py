@@ -192,6 +192,37 @@ def _word_lm_flops(bptt=35, b=20, vocab=10000, size=64, layers=2):
     return 3 * (lstm + 2 * bptt * b * size * vocab)
 
 
+def build_char_lm(m, vocab=107, size=256, dropout=0.1):
+    """The LSTM of ``examples/char_lm.py``: chainrule builds that very class
+    (``text.RNNLanguageModel``), torch a twin with the same parameter names
+    (embedding, LSTM, dropout, head tied to the embedding)."""
+    if m.__name__ == "chainrule":
+        from chainrule import text
+
+        return text.RNNLanguageModel(vocab, size, size, cell="lstm", dropout=dropout,
+                                     tie_weights=True)
+    nn = m.nn
+
+    class RNNLanguageModel(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embed = nn.Embedding(vocab, size)
+            self.rnn = nn.LSTM(size, size, batch_first=True)
+            self.drop = nn.Dropout(dropout)
+            self.head = nn.Linear(size, vocab)
+            self.head.weight = self.embed.weight
+
+        def forward(self, x):
+            out, _ = self.rnn(self.drop(self.embed(x)))
+            return self.head(self.drop(out))
+
+    return RNNLanguageModel()
+
+
+def _char_lm_flops(b=32, t=64, vocab=107, size=256):
+    return _lstm_flops(b, t, vocab, size, size)
+
+
 WORKLOADS = [
     Workload("W1", "MLP 784-512-512-10, batch 128",
              lambda m: _mlp(m, [784, 512, 512, 10]),
@@ -209,4 +240,6 @@ WORKLOADS = [
     Workload("W6", "word LM LSTM 10k-64x2, bptt 35, batch 20, SGD",
              build_word_lm, _tokens(35, 20, 10000), None, _word_lm_flops(),
              make_step=word_lm_step),
+    Workload("W7", "char LM of examples/char_lm.py, LSTM 107-256 tied",
+             build_char_lm, _tokens(32, 64, 107), _ce_seq, _char_lm_flops()),
 ]

@@ -7,3 +7,10 @@ def test_translate_dates(tmp_path):
     out = run_example("translate_dates.py", tmp_path)
     assert _number(r"held-out exact match (\S+)% \(target 40%\)", out) >= 40
     assert (tmp_path / "attention_dates.png").stat().st_size > 10_000
+
+
+def test_char_lm(tmp_path):
+    out = run_example("char_lm.py", tmp_path)
+    uni = _number(r"unigram perplexity (\S+),", out)
+    for name in ("lstm", "transformer"):
+        assert _number(rf"{name}: trained .* validation perplexity (\S+) ", out) < uni
