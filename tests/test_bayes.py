@@ -150,7 +150,7 @@ def test_calibration_metrics(tmp_path):
         bayes.expected_calibration_error(pt[:, 0], yt)
 
 
-# -- last-layer Laplace -----------------------------------------------------------------
+# -- last-layer Laplace ----------------------------------------------------------------
 def _laplace_setup():
     cr.manual_seed(0)
     net = cr.nn.Sequential(cr.nn.Linear(3, 4), cr.nn.Tanh(), cr.nn.Linear(4, 3))

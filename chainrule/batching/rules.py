@@ -732,3 +732,21 @@ def _nll_grad(inputs, dims, classes, ignore_index, reduction, op=None):
 # -- random draws with tensor inputs: elementwise --------------------------------------
 RULES["standard_gamma"] = _unary("standard_gamma")
 RULES["poisson"] = _unary("poisson")
+
+
+# -- Gaussian-process kernels ----------------------------------------------------------
+def _per_example(name):
+    """A rule that runs ``name`` once per example, without a warning: these
+    fused GP kernels (a Cholesky factorisation per call, or the kernel
+    matrix feeding one) cost O(n^2)-O(n^3) per example, so the loop adds
+    little to what a batched kernel would cost."""
+    p = _one(name)
+
+    def rule(inputs, dims, **params):
+        return loop(p, inputs, dims, params)
+    return rule
+
+
+for _n in ("gaussian_lml", "gaussian_lml_backward", "stationary_kernel",
+           "stationary_kernel_backward", "add_to_diagonal"):
+    RULES[_n] = _per_example(_n)

@@ -63,9 +63,9 @@ class LaplaceLastLayer(Module):
 
     def fit(self, x, y, grid=None, val=None, samples=64):
         """Accumulate ``G`` on the training data; unless the prior precision was
-        given, choose it from ``grid`` (default 1e-3 .. 1e4 in half decades): by the predictive
-        NLL on ``val = (x_val, y_val)`` (``samples`` draws) if given, else by
-        the Laplace evidence.  Returns self."""
+        given, choose it from ``grid`` (default 1e-3 .. 1e4 in half decades):
+        by the predictive NLL on ``val = (x_val, y_val)`` (``samples`` draws)
+        if given, else by the Laplace evidence.  Returns self."""
         with cr.no_grad():
             phi = self._features(x)
             theta = self._theta()

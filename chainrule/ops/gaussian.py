@@ -110,7 +110,7 @@ def _lml_bwd_fwd(g, L, alpha):
 
 lml_bwd_p = primitive(
     "gaussian_lml_backward", _lml_bwd_fwd, n_out=2, kind="fused",
-    abstract=lambda g, L, a: ((L[0], L[1]), (a[0], a[1])))
+    abstract=lambda g, L, a: ((L[0], L[1]), (a[0], a[1])), params=())
 
 
 def gaussian_lml_composite(K, y):
@@ -167,7 +167,7 @@ def _lml_aval(K, y):
 
 gaussian_lml_p = primitive(
     "gaussian_lml", _lml_fwd, vjp=_lml_vjp, jvp=_lml_jvp, save_out=True, n_out=3,
-    residuals=2, kind="fused", abstract=_lml_aval)
+    residuals=2, kind="fused", abstract=_lml_aval, params=())
 
 
 def gaussian_log_marginal_likelihood(K, y):
@@ -283,7 +283,8 @@ def _stationary_bwd_aval(g, d2, K, ls, var, kind, need_d2):
 
 stationary_bwd_p = primitive(
     "stationary_kernel_backward", _stationary_bwd_fwd, n_out=3, kind="fused",
-    abstract=_stationary_bwd_aval, quiet=True)
+    abstract=_stationary_bwd_aval, quiet=True,
+    params=("kind", "need_d2"))
 
 
 def stationary_kernel_composite(d2, log_ls, log_var, kind):
@@ -317,7 +318,7 @@ stationary_kernel_p = primitive(
     "stationary_kernel", _stationary_fwd, vjp=_stationary_vjp,
     jvp=lambda c, t: _composite_jvp(stationary_kernel_composite, c, t),
     save_out=True, quiet=True, kind="fused",
-    abstract=lambda d2, ls, var, kind: ((d2[0], d2[1]),))
+    abstract=lambda d2, ls, var, kind: ((d2[0], d2[1]),), params=("kind",))
 
 
 def stationary_kernel(d2, log_lengthscale, log_variance, kind="rbf"):
@@ -368,7 +369,8 @@ def _add_diag_jvp(c, t):
 
 add_diag_p = primitive(
     "add_to_diagonal", _add_diag_fwd, vjp=_add_diag_vjp, jvp=_add_diag_jvp,
-    saves=(1,), kind="fused", abstract=lambda K, v: ((K[0], K[1]),))
+    saves=(1,), kind="fused", abstract=lambda K, v: ((K[0], K[1]),),
+    params=())
 
 
 def add_to_diagonal(K, v):
