@@ -92,3 +92,17 @@ def test_in_place_writes_of_batched_values_raise():
 
     with pytest.raises(VmapError, match="in-place"):
         cr.func.vmap(f)(cr.ones(2, 3))
+
+
+@pytest.mark.parametrize("with_zero", [False, True])
+def test_per_example_cumprod_gradients_match_torch(with_zero):
+    import torch
+
+    a = np.array([[1.5, 0.7, 2.0, -1.0], [0.5, 2.0, 1.1, 3.0]])
+    if with_zero:
+        a[0, 1] = a[1, 2] = 0.0  # the gradient kernel takes its O(n^2) branch
+    got = cr.func.vmap(cr.func.grad(lambda r: (cr.cumprod(r, 0) ** 2).sum()))(
+        cr.tensor(a))
+    want = torch.func.vmap(torch.func.grad(
+        lambda r: (torch.cumprod(r, 0) ** 2).sum()))(torch.tensor(a))
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-12, atol=1e-12)

@@ -140,3 +140,13 @@ def test_usage_errors_and_warnings():
                   rtol=1e-2, eps=1e-3)
     with pytest.raises(cr.ShapeError, match="output 0 of the function is a float"):
         gradcheck(lambda x: 1.0, (leaf(1),))
+
+
+def test_cumprod_second_order_with_and_without_zeros():
+    # cumprod's gradient is one kernel that branches on zeros in the input; its
+    # own derivative differentiates the zero-safe composite.
+    for a in ([[1.5, 0.0, 2.0, -1.0], [0.5, 2.0, 0.0, 3.0]],
+              [[1.5, 0.7, 2.0, -1.0], [0.5, 2.0, 1.1, 3.0]]):
+        x = cr.tensor(np.array(a), requires_grad=True)
+        assert gradgradcheck(lambda t: cr.cumprod(t, 1), (x,))
+        assert gradgradcheck(lambda t: cr.cumprod(t, 0), (x,))

@@ -734,6 +734,14 @@ RULES["standard_gamma"] = _unary("standard_gamma")
 RULES["poisson"] = _unary("poisson")
 
 
+@register("cumprod_backward")
+def _cumprod_backward(inputs, dims, axis):
+    size = batch_size(inputs, dims)
+    args = [at_front(x, d, size) for x, d in zip(inputs, dims)]
+    return (apply(_one("cumprod_backward"), *args,
+                  axis=_axes(axis, args[1].ndim - 1)),), (0,)
+
+
 # -- Gaussian-process kernels ----------------------------------------------------------
 def _per_example(name):
     """A rule that runs ``name`` once per example, without a warning: these

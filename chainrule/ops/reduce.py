@@ -456,11 +456,43 @@ def cumsum(input, dim, *, dtype=None):
 
 
 def _cumprod_vjp(n, g):
-    # d out_j / d x_i = out_j / x_i for j >= i -- unless x has zeros.
-    x, out, ax = n.inputs[0], n.out, n.params["axis"]
-    if np.any(x._data == 0):
-        return (_cumprod_grad_with_zeros(x, g, ax),)
-    return (_flip_cumsum(g * out, ax) / x,)
+    return (apply(cumprod_bwd_p, g, n.inputs[0], n.out, axis=n.params["axis"]),)
+
+
+def _cumprod_bwd_fwd(g, x, out, axis):
+    """cumprod's input gradient ``sum_{j >= i} g_j d out_j / d x_i``.
+
+    Without zeros in x the partial is ``out_j / x_i`` (O(n)); with zeros it is
+    the running product with x_i left out (O(n^2), as
+    :func:`_cumprod_partials`).  The test is in this kernel, so it runs on
+    every call, replayed or compiled alike.
+    """
+    if not np.any(x == 0):
+        return np.flip(np.cumsum(np.flip(g * out, axis), axis), axis) / x
+    xs, gs = np.moveaxis(x, axis, -1), np.moveaxis(g, axis, -1)
+    k = xs.shape[-1]
+    rows = np.where(np.eye(k, dtype=bool), 1, xs[..., None, :])
+    part = np.where(np.triu(np.ones((k, k), dtype=bool)), np.cumprod(rows, -1), 0)
+    gx = (part * gs[..., None, :]).sum(-1)
+    return np.moveaxis(gx, -1, axis).astype(np.result_type(g, x), copy=False)
+
+
+def _cumprod_bwd_composite(g, x, out, axis):
+    return _cumprod_grad_with_zeros(x, g, axis)  # valid with or without zeros
+
+
+def _cumprod_bwd_vjp(n, gg):
+    # Second order (create_graph): differentiate the zero-safe composite.  The
+    # one call of ops/ into the backward engine lives in fused.py.
+    from .fused import _recompute_vjp
+
+    return _recompute_vjp(_cumprod_bwd_composite, n, (gg,), 1)
+
+
+cumprod_bwd_p = primitive(
+    "cumprod_backward", _cumprod_bwd_fwd, vjp=_cumprod_bwd_vjp, quiet=True,
+    kind="fused", abstract=lambda g, x, out, axis: (x,), params=("axis",))
+"""cumprod's vjp as one kernel (it branches on zeros in the input)."""
 
 
 def _cumprod_partials(xs):
