@@ -16,6 +16,8 @@ length, a tree's shape), not on values: reading a value while recording
 evaluates what is pending (``on_value='force'``, the default) or raises
 :class:`AutobatchError` (``on_value='error'``).  See docs/autobatch.md.
 """
+import gc
+
 from .._tape import interpreting
 from ._record import AutobatchError, Recorder, Stats, walk
 
@@ -36,6 +38,17 @@ def autobatch(f, *, on_value="force"):
     Recorder(on_value)  # validates on_value now, not at the first call
 
     def wrapped(examples):
+        # Recording makes many small objects that live until the end; the
+        # cyclic collector would traverse them again and again for nothing.
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return run(examples)
+        finally:
+            if enabled:
+                gc.enable()
+
+    def run(examples):
         rec = Recorder(rec_mode)
         results = []
         for ex in examples:

@@ -37,6 +37,8 @@ class Node:
         self.val = None
 
 
+_PLACEHOLDERS = {}  # (shape, dtype) -> a read-only zero-strided array of it
+
 _FORWARDED = ("item", "tolist", "numpy", "__array__", "__float__", "__int__",
               "__bool__", "__index__", "__repr__", "__str__", "__format__",
               "backward", "register_hook", "retain_grad", "detach", "__getstate__",
@@ -59,9 +61,10 @@ class LazyTensor(Tensor):
         # evaluates.
         shape, dtype = self._aval
         if dtype.kind == "f":
-            ph = self.__dict__.get("_ph")
+            ph = _PLACEHOLDERS.get(self._aval)
             if ph is None:
-                ph = self.__dict__["_ph"] = np.broadcast_to(np.zeros((), dtype), shape)
+                ph = _PLACEHOLDERS[self._aval] = np.broadcast_to(
+                    np.zeros((), dtype), shape)
             return ph
         return self._force()._data
 
@@ -123,7 +126,6 @@ def become(lazy, real):
     """Turn ``lazy`` into an ordinary Tensor holding ``real``'s value and
     autograd history (in place, so every reference the user kept sees it)."""
     d = lazy.__dict__
-    d.pop("_ph", None)
     d["_data"] = real._data
     d["_vc"] = real._vc
     d["_rg"] = real._rg

@@ -418,24 +418,35 @@ def _gather(entries):
         return _rows(b0, [v[1] for v in vals]), 0
     if all(v[0] is b0 and v[1] is None for v in vals):
         return b0, None  # every node reads the same shared value
-    pieces, run, rows = [], None, []
+    # Several batches: one index per batch, one cat, then one index that
+    # puts the rows back in the group's order.
+    by_b, pieces, order, pos = {}, [], [], 0
     for b, row in vals:
-        if row.__class__ is not int:
-            if run is not None:
-                pieces.append(_rows(run, rows))
-                run, rows = None, []
-            if row is not None:
-                b = apply(_GETITEM, b, index=(row,))
-            pieces.append(apply(PRIMITIVES["reshape"], b, shape=(1,) + b.shape))
-        elif b is run:
-            rows.append(row)
+        if row.__class__ is int:
+            by_b.setdefault(id(b), (b, []))[1].append((row, len(order)))
         else:
-            if run is not None:
-                pieces.append(_rows(run, rows))
-            run, rows = b, [row]
-    if run is not None:
-        pieces.append(_rows(run, rows))
-    return apply(PRIMITIVES["cat"], *pieces, axis=0), 0
+            x = b if row is None else apply(_GETITEM, b, index=(row,))
+            pieces.append(apply(PRIMITIVES["reshape"], x, shape=(1,) + x.shape))
+        order.append(None)
+    where = [0] * len(vals)
+    k = 0
+    for b, items in by_b.values():
+        pieces.append(_rows(b, [r for r, _ in items]))
+        for _, i in items:
+            where[i] = k
+            k += 1
+    if len(by_b) < len(pieces):
+        # non-row values were appended first, in group order
+        extra = [i for i, (b, row) in enumerate(vals) if row.__class__ is not int]
+        n_extra = len(extra)
+        where = [w + n_extra for w in where]
+        for j, i in enumerate(extra):
+            where[i] = j
+    del pos
+    out = pieces[0] if len(pieces) == 1 else apply(PRIMITIVES["cat"], *pieces, axis=0)
+    if where != list(range(len(vals))):
+        out = apply(_GETITEM, out, index=(np.asarray(where),))
+    return out, 0
 
 
 def _rows(b, rows):
