@@ -97,9 +97,11 @@ class Recorder(Interpreter):
         if not lazy:
             if prim is _GETITEM and self.is_shared(inputs[0]):
                 idx = params["index"]
-                if (len(idx) == 1 and isinstance(idx[0], np.ndarray)
-                        and idx[0].ndim <= 1 and idx[0].dtype.kind in "iu"):
-                    return self._take(inputs[0], idx[0], params)
+                i = idx[0] if len(idx) == 1 else None
+                if (isinstance(i, int) and not isinstance(i, bool)) or (
+                        isinstance(i, np.ndarray) and i.ndim <= 1
+                        and i.dtype.kind in "iu"):
+                    return self._take(inputs[0], i, params)
             return self._eager(prim, inputs, params)
         if prim.mutates or prim.name in ("index_put",):
             raise AutobatchError(
@@ -154,10 +156,10 @@ class Recorder(Interpreter):
         """``table[idx]`` for a shared table (an embedding lookup): recorded,
         so the lookups of all examples run as one."""
         d = table._data
-        aval = (idx.shape + d.shape[1:], d.dtype)
+        aval = (np.shape(idx) + d.shape[1:], d.dtype)
         grad = _state.grad
         node = Node(_GETITEM, params, (table,), (aval,),
-                    ("take", id(table), idx.ndim, grad), 1, grad)
+                    ("take", id(table), np.ndim(idx), grad), 1, grad)
         self.pending.append(node)
         self.stats.nodes += 1
         return (self._lazy(node, 0, aval, grad and table._rg),)
@@ -302,7 +304,7 @@ class Recorder(Interpreter):
         b = apply(_GETITEM, table, index=(np.concatenate([np.ravel(i) for i in idx]),))
         off = 0
         for n, i in zip(group, idx):
-            if i.ndim == 0:
+            if np.ndim(i) == 0:
                 n.val = [(b, off)]
                 off += 1
             else:
