@@ -186,6 +186,12 @@ def run(quick=False, only=None, out_path="benchmarks/results.json"):
         print(f"{r['workload']:4} chainrule {r['chainrule_import_mb']:5.0f} -> "
               f"{r['chainrule_peak_mb']:5.0f}   torch {r['torch_import_mb']:5.0f} -> "
               f"{r['torch_peak_mb']:5.0f}", flush=True)
+    from .per_sample_grads import measure as per_sample, report as ps_report
+
+    print()
+    ps = per_sample(min_seconds=0.3 if quick else 1.5)
+    results["per_sample_grads"] = ps
+    ps_report(ps)
     ci, ti = import_time_ms("chainrule"), import_time_ms("torch")
     results["import_ms"] = {"chainrule": ci, "torch": ti}
     print(f"\nimport time (median of 5 fresh processes): chainrule {ci:.0f} ms, "

@@ -71,3 +71,9 @@ def test_bilstm_tagger(tmp_path):
 def test_tree_lstm(tmp_path):
     out = run_example("tree_lstm.py", tmp_path)
     assert _number(r"accuracy (\S+)% \(target 40%\)", out) >= 40
+
+
+def test_dp_sgd(tmp_path):
+    out = run_example("dp_sgd.py", tmp_path)
+    assert _number(r"test accuracy (\S+)% \(target 85%\)", out) >= 85
+    assert len(re.findall(r"^epoch ", out, re.M)) == 4

@@ -17,8 +17,8 @@ and dicts.  A transformed function's inputs are aliased, not modified: when
 an input already takes part in an outer differentiation (an outer transform,
 or a tensor that requires grad), the alias is a differentiable copy, so the
 result stays connected to the outer computation, and inner gradients are
-built with ``create_graph=True``.  ``vmap`` is a loop over the batch followed
-by a stack: same results as PyTorch's, not the same speed.
+built with ``create_graph=True``.  ``vmap`` runs batching rules (see
+``chainrule.batching``): one batched call per primitive, not a loop.
 """
 import functools
 
@@ -488,7 +488,22 @@ def hessian(func, argnums=0):
 
 # -- vmap ------------------------------------------------------------------------------
 def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
-    """Map ``func`` over a batch dimension of its inputs.
+    """Map ``func`` over a batch dimension of its inputs, by batching rules.
+
+    See :func:`chainrule.batching.vmap` (torch.func's semantics: ``in_dims``,
+    ``out_dims``, ``randomness``, ``chunk_size``; nests and composes with the
+    transforms above).
+    """
+    # Call-time import: batching builds on this layer (its rules and
+    # interpreter use autograd's helpers), so it cannot be imported above.
+    from ..batching.vmap import vmap as _vmap
+
+    return _vmap(func, in_dims, out_dims, randomness, chunk_size=chunk_size)
+
+
+def vmap_loop(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
+    """The per-example loop ``vmap`` was before batching rules (kept as a
+    reference and a fallback): map ``func`` over a batch dimension.
 
     ``in_dims``: an int or None (not mapped) for all arguments, or a tuple
     with one per positional argument.  ``out_dims``: where the batch dim goes

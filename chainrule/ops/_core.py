@@ -117,7 +117,7 @@ def _reshape_aval(x, shape):
     if -1 in shape:
         known = int(np.prod([s for s in shape if s != -1]))
         size = int(np.prod(x[0]))
-        shape = tuple(size // known if known else 0 if s == -1 else s
+        shape = tuple((size // known if known else 0) if s == -1 else s
                       for s in shape)
     return ((shape, x[1]),)
 

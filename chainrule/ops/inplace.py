@@ -68,6 +68,10 @@ def _write(x, data, name):
         raise AutogradError(f"{name}: cannot write into this tensor in place ({e}); "
                             "expanded tensors are read-only, use .clone() first"
                             ) from None
+    except TypeError:  # no ndarray: a batched value inside vmap
+        raise AutogradError(f"{name}: cannot write in place into a batched Tensor "
+                            "inside vmap (in-place writes are not batched); use the "
+                            "out-of-place op") from None
     x._vc[0] += 1
 
 

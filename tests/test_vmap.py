@@ -1,0 +1,225 @@
+"""``chainrule.func.vmap`` against ``torch.func.vmap``: per-example
+gradients (MLP, CNN), composition with grad/jacrev/jacfwd/hessian and
+functional_call, nesting, out_dims, chunk_size, randomness and errors."""
+import numpy as np
+import pytest
+import torch
+
+import chainrule as cr
+import chainrule.func as cf
+import chainrule.nn.functional as F
+from chainrule import nn
+from chainrule.batching import VmapError
+
+tf = torch.func
+
+
+def arr(*shape, seed=0):
+    return np.random.default_rng(seed).standard_normal(shape)
+
+
+def both(a):
+    return cr.tensor(a), torch.tensor(a)
+
+
+def close(c, t, tol=1e-9):
+    if isinstance(t, dict):
+        for k in t:
+            close(c[k], t[k], tol)
+        return
+    if isinstance(t, (tuple, list)):
+        assert len(c) == len(t)
+        for a, b in zip(c, t):
+            close(a, b, tol)
+        return
+    assert tuple(c.shape) == tuple(t.shape)
+    np.testing.assert_allclose(c.detach().numpy(), t.detach().numpy(), rtol=tol,
+                               atol=tol)
+
+
+# -- per-example gradients -------------------------------------------------------------
+def _mlp_params(sizes, seed=0):
+    p = {}
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        p[f"w{i}"] = arr(b, a, seed=seed + i) / np.sqrt(a)
+        p[f"b{i}"] = arr(b, seed=seed + 10 + i) * 0.1
+    return p
+
+
+def _mlp_loss(m, functional):
+    def loss(p, x, y):
+        h = x
+        n = len(p) // 2
+        for i in range(n):
+            h = functional.linear(h, p[f"w{i}"], p[f"b{i}"])
+            if i < n - 1:
+                h = m.tanh(h)
+        return functional.cross_entropy(h.unsqueeze(0), y.unsqueeze(0))
+    return loss
+
+
+def test_per_example_gradients_of_an_mlp_match_torch():
+    p = _mlp_params([40, 100, 100, 10])
+    pc = {k: cr.tensor(v) for k, v in p.items()}
+    pt = {k: torch.tensor(v) for k, v in p.items()}
+    (x, xt), (y, yt) = both(arr(16, 40, seed=5)), both(
+        np.random.default_rng(6).integers(0, 10, 16))
+    g = cf.vmap(cf.grad(_mlp_loss(cr, F)), in_dims=(None, 0, 0))(pc, x, y)
+    gt = tf.vmap(tf.grad(_mlp_loss(torch, torch.nn.functional)),
+                 in_dims=(None, 0, 0))(pt, xt, yt)
+    close(g, gt)
+
+
+def test_per_example_gradients_of_a_cnn_via_functional_call():
+    cr.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.MaxPool2d(2),
+                          nn.Flatten(), nn.Linear(4 * 3 * 3, 5)).double()
+    tmodel = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 4, 3), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+        torch.nn.Flatten(), torch.nn.Linear(4 * 3 * 3, 5)).double()
+    params = {k: v.detach() for k, v in model.named_parameters()}
+    tparams = {k: torch.tensor(v.numpy()) for k, v in params.items()}
+    (x, xt) = both(arr(6, 1, 8, 8, seed=2))
+    (y, yt) = both(np.random.default_rng(3).integers(0, 5, 6))
+
+    def loss(mod, fn, m):
+        def f(p, xi, yi):
+            out = fn(mod, p, (xi.unsqueeze(0),))
+            return m.nn.functional.cross_entropy(out, yi.unsqueeze(0))
+        return f
+
+    g = cf.vmap(cf.grad(loss(model, cf.functional_call, cr)), in_dims=(None, 0, 0))(
+        params, x, y)
+    gt = tf.vmap(tf.grad(loss(tmodel, tf.functional_call, torch)),
+                 in_dims=(None, 0, 0))(tparams, xt, yt)
+    close(g, gt)
+
+
+def test_grad_of_vmap_backpropagates_through_the_batched_ops():
+    (w, wt), (x, xt) = both(arr(3, 4)), both(arr(5, 4, seed=1))
+
+    f_cr = lambda w_: cf.vmap(lambda xi: (w_ @ xi).tanh().sum() ** 2)(x).sum()  # noqa
+    f_t = lambda w_: tf.vmap(lambda xi: (w_ @ xi).tanh().sum() ** 2)(xt).sum()  # noqa
+    close(cf.grad(f_cr)(w), tf.grad(f_t)(wt))
+
+
+# -- composition -----------------------------------------------------------------------
+def _fn(m):
+    return lambda x: (m.sin(x) * x.sum()).exp()
+
+
+# torch's forward-mode transforms warn about its own torch.jit.script use
+TORCH_FWD = pytest.mark.filterwarnings("ignore:`torch.jit.script`:DeprecationWarning")
+
+
+@TORCH_FWD
+@pytest.mark.parametrize("tr", ["jacrev", "jacfwd", "hessian_of_sum"])
+def test_vmap_of_jacobians_matches_torch(tr):
+    x, xt = both(arr(4, 3))
+    if tr == "hessian_of_sum":
+        c = cf.vmap(cf.hessian(lambda v: _fn(cr)(v).sum()))(x)
+        t = tf.vmap(tf.hessian(lambda v: _fn(torch)(v).sum()))(xt)
+    else:
+        c = cf.vmap(getattr(cf, tr)(_fn(cr)))(x)
+        t = tf.vmap(getattr(tf, tr)(_fn(torch)))(xt)
+    close(c, t)
+
+
+@TORCH_FWD
+def test_jacrev_and_jacfwd_of_vmap_match_torch():
+    x, xt = both(arr(4, 3))
+    close(cf.jacrev(cf.vmap(_fn(cr)))(x), tf.jacrev(tf.vmap(_fn(torch)))(xt))
+    close(cf.jacfwd(cf.vmap(_fn(cr)))(x), tf.jacfwd(tf.vmap(_fn(torch)))(xt))
+
+
+def test_nested_vmap_in_dims_and_out_dims():
+    (a, at), (b, bt) = both(arr(3, 5, 2)), both(arr(5, 4, seed=1))
+    f = lambda u, v: u @ v  # noqa: E731
+    c = cf.vmap(cf.vmap(f, in_dims=(0, None)), in_dims=(2, None), out_dims=1)(a, b)
+    t = tf.vmap(tf.vmap(f, in_dims=(0, None)), in_dims=(2, None), out_dims=1)(at, bt)
+    close(c, t)
+    # several outputs, out_dims per output, an unmapped constant output
+    g = lambda u: (u.sum(0), u * 2, cr.ones(2) if isinstance(u, cr.Tensor)  # noqa
+                   else torch.ones(2, dtype=torch.float64))
+    close(cf.vmap(g, in_dims=1, out_dims=(0, 1, None))(a),
+          tf.vmap(g, in_dims=1, out_dims=(0, 1, None))(at))
+
+
+def test_function_sees_per_example_shapes():
+    seen = []
+
+    def f(x):
+        seen.append((tuple(x.shape), x.size(0), len(x), x.ndim))
+        return x.reshape(-1).view(2, -1).t().flatten()
+
+    x, xt = both(arr(7, 2, 3))
+    close(cf.vmap(f)(x), tf.vmap(lambda v: v.reshape(-1).view(2, -1).t().flatten())(xt))
+    assert seen == [((2, 3), 2, 2, 2)]
+
+
+def test_chunk_size_gives_the_same_result():
+    x = cr.tensor(arr(10, 3))
+    f = lambda v: (v.softmax(0) * v).sum()  # noqa: E731
+    close(cf.vmap(f, chunk_size=3)(x), cf.vmap(f)(x))
+
+
+# -- randomness ------------------------------------------------------------------------
+def test_randomness_modes():
+    x = cr.zeros(4, 3)
+    with pytest.raises(VmapError, match="randn.*randomness='error'"):
+        cf.vmap(lambda v: v + cr.randn(3))(x)
+    cr.manual_seed(0)
+    diff = cf.vmap(lambda v: v + cr.randn(3), randomness="different")(x).numpy()
+    assert diff.shape == (4, 3) and not np.allclose(diff[0], diff[1])
+    same = cf.vmap(lambda v: v + cr.rand(3), randomness="same")(x).numpy()
+    assert np.allclose(same, same[:1])
+    drop = cf.vmap(lambda v: F.dropout(v + 1, 0.5), randomness="different")(
+        cr.zeros(64, 50)).numpy()
+    assert not np.allclose(drop, drop[:1])
+
+
+# -- errors ----------------------------------------------------------------------------
+def test_errors_name_the_problem():
+    x = cr.ones(3, 2)
+    with pytest.raises(cr.ArgumentError, match="in_dim=2 .*must be in"):
+        cf.vmap(lambda v: v, in_dims=2)(x)
+    with pytest.raises(cr.ArgumentError, match="at least one argument"):
+        cf.vmap(lambda v: v, in_dims=None)(x)
+    with pytest.raises(cr.ArgumentError, match="out_dims=None"):
+        cf.vmap(lambda v: v, out_dims=None)(x)
+    with pytest.raises(cr.ArgumentError, match="randomness must be one of"):
+        cf.vmap(lambda v: v, randomness="maybe")
+    with pytest.raises(cr.DTypeError, match="only return Tensors"):
+        cf.vmap(lambda v: 3.0)(x)
+    with pytest.raises(VmapError, match="values of a batched Tensor"):
+        cf.vmap(lambda v: v.sum().item())(x)
+    with pytest.raises(VmapError, match="nonzero"):
+        cf.vmap(lambda v: v.nonzero())(x)
+
+
+@TORCH_FWD
+def test_grad_and_jvp_of_per_example_gradients_match_torch():
+    (w, wt), (x, xt) = both(arr(3, 4)), both(arr(5, 4, seed=1))
+
+    def f(m):
+        return lambda w_, xi: (w_ @ xi).tanh().pow(2).sum()
+
+    def pen(fn, m, xs):
+        return lambda w_: fn.vmap(fn.grad(f(m)), in_dims=(None, 0))(w_, xs)
+
+    close(cf.grad(lambda w_: pen(cf, cr, x)(w_).pow(2).sum())(w),
+          tf.grad(lambda w_: pen(tf, torch, xt)(w_).pow(2).sum())(wt))
+    v = arr(3, 4, seed=2)
+    close(cf.jvp(pen(cf, cr, x), (w,), (cr.tensor(v),))[1],
+          tf.jvp(pen(tf, torch, xt), (wt,), (torch.tensor(v),))[1])
+
+
+def test_lstm_layer_under_vmap_matches_per_example_torch():
+    cr.manual_seed(0)
+    m, tm = nn.LSTM(3, 4).double(), torch.nn.LSTM(3, 4).double()
+    with torch.no_grad():
+        for v, tv in zip(m.parameters(), tm.parameters()):
+            tv.copy_(torch.tensor(v.detach().numpy()))
+    x = arr(6, 5, 2, 3)  # 6 examples of (T=5, N=2, 3)
+    got = cf.vmap(lambda xi: m(xi)[0])(cr.tensor(x))
+    close(got, torch.stack([tm(torch.tensor(xi))[0] for xi in x]))
