@@ -274,6 +274,14 @@ class Recorder(Interpreter):
                 x, d = _gather([n.inputs[j] for n in group])
                 ins.append(x)
                 dims.append(d)
+            if all(d is None for d in dims):
+                # every node computes the same thing from the same operands
+                self.stats.groups += 1
+                outs = apply(prim, *ins, **params)
+                outs = (outs,) if prim.n_out == 1 else outs
+                for n in group:
+                    n.val = [(o, None) for o in outs]
+                return
             try:
                 outs, out_dims = rule(tuple(ins), tuple(dims), **params)
             except NotImplementedError:
