@@ -302,6 +302,12 @@ def run(quick=False, only=None, out_path="benchmarks/results.json",
     results["import_ms"] = {"chainrule": ci, "torch": ti}
     print(f"\nimport time (median of 5 fresh processes): chainrule {ci:.0f} ms, "
           f"torch {ti:.0f} ms")
+    from .autobatch import measure, report  # unequal shapes: loop vs autobatch
+
+    print()
+    rows = measure(repeats=1 if quick else 3)
+    report(rows)
+    results["autobatch"] = [{"model": m, "variant": v, "ms": ms} for m, v, ms in rows]
     if out_path:
         with open(out_path, "w") as f:
             json.dump(results, f, indent=2)

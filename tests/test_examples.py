@@ -63,6 +63,16 @@ def test_docstring_states_the_asserted_result(name):
     assert "Asserted result:" in text.split('"""')[1]
 
 
+def test_bilstm_tagger(tmp_path):
+    out = run_example("bilstm_tagger.py", tmp_path)
+    assert _number(r"tag accuracy (\S+)% \(target 90%\)", out) >= 90
+
+
+def test_tree_lstm(tmp_path):
+    out = run_example("tree_lstm.py", tmp_path)
+    assert _number(r"accuracy (\S+)% \(target 40%\)", out) >= 40
+
+
 def test_dp_sgd(tmp_path):
     out = run_example("dp_sgd.py", tmp_path)
     assert _number(r"test accuracy (\S+)% \(target 85%\)", out) >= 85

@@ -658,3 +658,7 @@ def _swap(module, name, value, api):
             d.pop(attr, None)
 
     return restore_attr
+
+from ..autobatch import autobatch  # noqa: E402,F401 -- unequal shapes, batched
+
+__all__ += ["autobatch"]

@@ -1,0 +1,489 @@
+"""The recorder: an interpreter that turns primitive calls into lazy nodes,
+and the scheduler that runs them in batched calls.
+
+Recording.  A call with at least one lazy operand becomes a :class:`Node`
+whose outputs are :class:`LazyTensor` s shaped by :mod:`._shapes`.  A call on
+concrete tensors only runs at once (below this interpreter); when all its
+operands are shared -- parameters, or results of such calls, like
+``weight.t()`` -- its result is remembered, so the per-example code that
+recomputes it for every node costs one call.
+
+Scheduling.  Pending nodes are grouped by ``(depth, signature)``: the same
+primitive, parameters and grad mode, lazy operands of the same shape and
+dtype, the same shared tensors.  Nodes of one depth never depend on each
+other, so each group runs as one batched call (``_rules.rule_for``): time
+step t of every sentence, tree nodes at one height in every tree.  A group's
+operand is gathered with one slice or index of the batch it comes from (a
+``cat`` when it comes from several); results stay in their batch until
+someone asks for a single node's value.
+"""
+from collections import defaultdict
+
+import numpy as np
+
+from .._tape import Interpreter, _state, suspended
+from ..errors import ChainruleError, fmt_shape
+from ..ops._core import PRIMITIVES, apply
+from ..tensor import Tensor
+from . import _rules
+from ._lazy import LazyTensor, Node, become
+from ._shapes import output_avals
+
+_NEW = object.__new__
+_MEMO_KINDS = frozenset({"unary", "binary", "movement", "reduction", "linalg",
+                         "compare", "predicate"})
+
+
+class AutobatchError(ChainruleError, RuntimeError):
+    """A value was needed while recording and ``on_value='error'``."""
+
+
+class Stats:
+    """Counts of one run: nodes recorded, batched calls, nodes run one by
+    one (no rule), forced evaluations, eager calls while recording."""
+
+    def __init__(self):
+        self.nodes = self.groups = self.single = self.forced = self.eager = 0
+
+    def __repr__(self):
+        return (f"Stats(nodes={self.nodes}, groups={self.groups}, "
+                f"single={self.single}, forced={self.forced}, eager={self.eager})")
+
+
+def _freeze(v):
+    """A hashable stand-in for a parameter value (grouping and caching key)."""
+    if isinstance(v, (int, float, str, bool, type(None), np.dtype)):
+        return v
+    if isinstance(v, (tuple, list)):
+        return tuple(_freeze(x) for x in v)
+    if isinstance(v, slice):
+        return ("slice", v.start, v.stop, v.step)
+    if isinstance(v, np.ndarray):
+        return ("nd", v.dtype.str, v.shape, v.tobytes())
+    try:
+        hash(v)
+        return v
+    except TypeError:
+        return ("id", id(v))
+
+
+class Recorder(Interpreter):
+    """Records calls on lazy tensors; see the module docstring."""
+
+    def __init__(self, on_value="force"):
+        if on_value not in ("force", "error"):
+            raise ValueError(f"autobatch: on_value must be 'force' or 'error', got "
+                             f"{on_value!r}")
+        self.on_value = on_value
+        self.pending = []
+        self.shared = set()   # ids of tensors every node may share (parameters)
+        self.keep = []        # keeps shared results alive so their ids stay unique
+        self.memo = {}
+        self.shapes = {}      # signature -> output avals
+        self.stats = Stats()
+
+    # -- recording -------------------------------------------------------------------
+    def is_shared(self, t):
+        """Is concrete ``t`` the same for every node: a parameter (a leaf that
+        requires grad) or a remembered result computed from parameters?"""
+        return id(t) in self.shared or (t._rg and t.grad_fn is None)
+
+    def process(self, prim, inputs, params):
+        lazy = False
+        for t in inputs:
+            if t.__class__ is LazyTensor:
+                lazy = True
+                break
+        if not lazy:
+            if prim is _GETITEM and self.is_shared(inputs[0]):
+                idx = params["index"]
+                i = idx[0] if len(idx) == 1 else None
+                if (isinstance(i, int) and not isinstance(i, bool)) or (
+                        isinstance(i, np.ndarray) and i.ndim <= 1
+                        and i.dtype.kind in "iu"):
+                    return self._take(inputs[0], i, params)
+            return self._eager(prim, inputs, params)
+        if prim.mutates or prim.name in ("index_put",):
+            raise AutobatchError(
+                f"autobatch: {prim.name} writes into a tensor in place; recorded "
+                "(lazy) tensors can only be used by out-of-place operations")
+        sig_in, ins, depth, rg = [], [], 0, False
+        for t in inputs:
+            if t.__class__ is LazyTensor:
+                node = t._node
+                ins.append((node, t._k))
+                sig_in.append(t._aval)
+                if node.val is None and node.depth >= depth:
+                    depth = node.depth + 1
+            else:
+                ins.append(t)
+                sig_in.append(id(t) if self.is_shared(t) else
+                              ("C", t._data.shape, t._data.dtype))
+            if t._rg:
+                rg = True
+        grad = _state.grad
+        if params:
+            try:
+                pkey = tuple(params.items())
+                hash(pkey)
+            except TypeError:
+                pkey = tuple((k, _freeze(v)) for k, v in params.items())
+        else:
+            pkey = ()
+        sig = (prim, pkey, grad, tuple(sig_in))
+        avals = self.shapes.get(sig)
+        if avals is None:
+            avals = output_avals(
+                prim, [None if i.__class__ is tuple else i for i in ins],
+                [i.__class__ is tuple and i[0].avals[i[1]] or
+                 (i._data.shape, i._data.dtype) for i in ins], params)
+            if avals is None:
+                return self._eager(prim, [self._value(t) for t in inputs], params,
+                                   forced=True)
+            self.shapes[sig] = avals
+        node = Node(prim, params, ins, avals, sig, depth or 1, grad)
+        self.pending.append(node)
+        self.stats.nodes += 1
+        rg = rg and grad and prim.vjp is not None
+        n_grad = len(avals) - prim.residuals
+        outs = []
+        for k, aval in enumerate(avals):
+            outs.append(self._lazy(node, k, aval,
+                                   rg and k < n_grad and aval[1].kind == "f"))
+        return tuple(outs)
+
+    def _take(self, table, idx, params):
+        """``table[idx]`` for a shared table (an embedding lookup): recorded,
+        so the lookups of all examples run as one."""
+        d = table._data
+        aval = (np.shape(idx) + d.shape[1:], d.dtype)
+        grad = _state.grad
+        node = Node(_GETITEM, params, (table,), (aval,),
+                    ("take", id(table), np.ndim(idx), grad), 1, grad)
+        self.pending.append(node)
+        self.stats.nodes += 1
+        return (self._lazy(node, 0, aval, grad and table._rg),)
+
+    def _lazy(self, node, k, aval, rg):
+        o = _NEW(LazyTensor)
+        d = o.__dict__
+        d["_node"] = node
+        d["_k"] = k
+        d["_aval"] = aval
+        d["_rec"] = self
+        if rg:
+            d["_rg"] = True
+        return o
+
+    def leaves(self, tensors):
+        """Lazy stand-ins for the examples' floating-point tensors, already
+        evaluated: those of equal trailing shape are concatenated into one
+        batch, so that their rows (time steps) gather with one index."""
+        groups = defaultdict(list)
+        for t in tensors:
+            if t.__class__ is Tensor and t._data.ndim and t._data.dtype.kind == "f":
+                groups[(t._data.shape[1:], t._data.dtype)].append(t)
+        out = {}
+        for ts in groups.values():
+            b = ts[0] if len(ts) == 1 else apply(PRIMITIVES["cat"], *ts, axis=0)
+            off = 0
+            for t in ts:
+                n = t._data.shape[0]
+                aval = (t._data.shape, t._data.dtype)
+                node = Node(None, None, (), (aval,), None, 0, _state.grad)
+                node.val = [(b, slice(off, off + n))]
+                out[id(t)] = self._lazy(node, 0, aval, t._rg)
+                off += n
+        return out
+
+    def _eager(self, prim, inputs, params, forced=False):
+        """Run a call on concrete operands now; remember it when all are shared."""
+        memo = (not forced and inputs and prim.kind in _MEMO_KINDS
+                and all(self.is_shared(t) for t in inputs))
+        if memo:
+            key = (prim, tuple(map(id, inputs)), tuple(t._vc[0] for t in inputs),
+                   tuple((k, _freeze(v)) for k, v in params.items()), _state.grad)
+            hit = self.memo.get(key)
+            if hit is not None:
+                return hit
+        self.stats.eager += 1
+        outs = self.evaluate(prim, inputs, params)
+        if memo:
+            self.memo[key] = outs
+            self.keep.append(outs)
+            for o in outs:
+                self.shared.add(id(o))
+        return outs
+
+    # -- values ----------------------------------------------------------------------
+    def _value(self, t):
+        """The concrete value of an operand (evaluating a lazy one)."""
+        if t.__class__ is LazyTensor:
+            self.need_value(t, why=False)
+        return t
+
+    def need_value(self, lazy, why=True):
+        """Called when ``lazy``'s value is read: evaluate or raise."""
+        if why and self.on_value == "error":
+            shape, dtype = lazy._aval
+            raise AutobatchError(
+                f"autobatch: the value of a recorded tensor ({dtype} "
+                f"{fmt_shape(shape)}, output of {lazy._node.prim.name}) was read "
+                "while recording (.item(), bool(), printing, an integer index or "
+                "mask...). autobatch lets control flow depend on shapes and "
+                "structure, not on values; pass on_value='force' to evaluate at "
+                "this point (correct, but less is batched)")
+        self.stats.forced += why
+        with suspended(lambda i: i is not self):
+            if lazy._node.val is None:
+                self.run()
+            self.materialize([lazy])
+
+    # -- scheduling ------------------------------------------------------------------
+    def run(self):
+        """Evaluate every pending node, in batched calls."""
+        pending, self.pending = self.pending, []
+        if not pending:
+            return
+        levels = defaultdict(dict)
+        for n in pending:
+            levels[n.depth].setdefault(n.sig, []).append(n)
+        prev = _state.grad
+        try:
+            for depth in sorted(levels):
+                for group in levels[depth].values():
+                    _state.grad = group[0].grad
+                    self._run_group(group)
+        finally:
+            _state.grad = prev
+
+    def _run_group(self, group):
+        n0 = group[0]
+        prim, params = n0.prim, n0.params
+        if n0.sig[0] == "take":
+            return self._run_take(group)
+        if prim is _GETITEM or prim is _SPLIT:
+            group = [n for n in group if not _view(n)]
+            if not group:
+                return
+            n0 = group[0]
+        rule = _rules.rule_for(prim) if len(group) > 1 else None
+        if rule is not None:
+            ins, dims = [], []
+            for j in range(len(n0.inputs)):
+                x, d = _gather([n.inputs[j] for n in group])
+                ins.append(x)
+                dims.append(d)
+            if all(d is None for d in dims):
+                # every node computes the same thing from the same operands
+                self.stats.groups += 1
+                outs = apply(prim, *ins, **params)
+                outs = (outs,) if prim.n_out == 1 else outs
+                for n in group:
+                    n.val = [(o, None) for o in outs]
+                return
+            try:
+                outs, out_dims = rule(tuple(ins), tuple(dims), **params)
+            except NotImplementedError:
+                outs = None
+            if outs is not None:
+                self.stats.groups += 1
+                for k, (o, d) in enumerate(zip(outs, out_dims)):
+                    if d is None:  # the same value for every node
+                        for n in group:
+                            _set(n, k, o, None, len(outs))
+                        continue
+                    if d != 0:
+                        o = _rules._front(o, d)
+                    for i, n in enumerate(group):
+                        _set(n, k, o, i, len(outs))
+                return
+        for n in group:  # one by one
+            self.stats.single += 1
+            ins = [_single(x) for x in n.inputs]
+            outs = apply(prim, *ins, **params)
+            outs = (outs,) if prim.n_out == 1 else outs
+            n.val = [(o, None) for o in outs]
+
+    def _run_take(self, group):
+        self.stats.groups += 1
+        idx = [n.params["index"][0] for n in group]
+        table = group[0].inputs[0]
+        b = apply(_GETITEM, table, index=(np.concatenate([np.ravel(i) for i in idx]),))
+        off = 0
+        for n, i in zip(group, idx):
+            if np.ndim(i) == 0:
+                n.val = [(b, off)]
+                off += 1
+            else:
+                n.val = [(b, slice(off, off + len(i)))]
+                off += len(i)
+
+    def materialize(self, tensors):
+        """Give evaluated lazy ``tensors`` their own value (one ``unbind`` per
+        batch when several rows of it are wanted)."""
+        by_batch = defaultdict(list)
+        for t in tensors:
+            if t.__class__ is not LazyTensor:
+                continue
+            b, row = t._node.val[t._k]
+            if row is None:
+                become(t, b)
+            elif row.__class__ is slice:
+                become(t, apply(_GETITEM, b, index=(row,)))
+            else:
+                by_batch[id(b)].append((b, row, t))
+        for items in by_batch.values():
+            b = items[0][0]
+            if len(items) > 2 and b._data.shape[0] > 1:
+                rows = apply(PRIMITIVES["split_copy"], b, axis=0,
+                             sizes=(1,) * b._data.shape[0], squeeze=True)
+                for _, row, t in items:
+                    become(t, rows[row])
+            else:
+                for _, row, t in items:
+                    become(t, apply(PRIMITIVES["getitem"], b, index=(row,)))
+
+
+_GETITEM = PRIMITIVES["getitem"]
+_SPLIT = PRIMITIVES["split_copy"]
+
+
+def _rowrange(val):
+    """``(b, first row, count)`` of a value that is whole rows of ``b``."""
+    b, row = val
+    if row is None:
+        return b, 0, b._data.shape[0] if b._data.ndim else None
+    if row.__class__ is slice:
+        return b, row.start, row.stop - row.start
+    return b, None, None
+
+
+def _view(node):
+    """Give a getitem or split_copy node whose operand is whole rows of a
+    batch its value without computing: rows of that batch.  False if the
+    index is not a leading integer or unit-step slice."""
+    src, k = node.inputs[0] if node.inputs[0].__class__ is tuple else (None, 0)
+    if src is None:
+        return False
+    b, base, n = _rowrange(src.val[k])
+    if base is None:
+        return False
+    p = node.params
+    if node.prim is _SPLIT:
+        if p["axis"] != 0:
+            return False
+        vals, off = [], base
+        for size in p["sizes"]:
+            if p["squeeze"]:
+                vals.append((b, off))
+            else:
+                vals.append((b, slice(off, off + size)))
+            off += size
+        node.val = vals
+        return True
+    index = p["index"]
+    if len(index) != 1:
+        return False
+    i = index[0]
+    if isinstance(i, (int, np.integer)) and not isinstance(i, bool):
+        if not -n <= i < n:
+            return False
+        node.val = [(b, base + int(i) % n)]
+        return True
+    if isinstance(i, slice):
+        start, stop, step = i.indices(n)
+        if step != 1:
+            return False
+        node.val = [(b, slice(base + start, base + max(start, stop)))]
+        return True
+    return False
+
+
+def _set(node, k, b, row, n_out):
+    if node.val is None:
+        node.val = [None] * n_out
+    node.val[k] = (b, row)
+
+
+def _single(x):
+    """One node's operand as a Tensor."""
+    if x.__class__ is not tuple:
+        return x
+    b, row = x[0].val[x[1]]
+    return b if row is None else apply(_GETITEM, b, index=(row,))
+
+
+def _gather(entries):
+    """Stack one operand of every node of a group: ``(tensor, batch axis)``."""
+    e0 = entries[0]
+    if e0.__class__ is not tuple:  # concrete tensors
+        if all(e is e0 for e in entries):
+            return e0, None
+        return _stack(entries), 0
+    vals = [node.val[k] for node, k in entries]
+    b0 = vals[0][0]
+    if vals[0][1].__class__ is int and all(
+            v[0] is b0 and v[1].__class__ is int for v in vals):
+        return _rows(b0, [v[1] for v in vals]), 0
+    if all(v[0] is b0 and v[1] is None for v in vals):
+        return b0, None  # every node reads the same shared value
+    # Several batches: one index per batch, one cat, then one index that
+    # puts the rows back in the group's order.
+    by_b, pieces, order, pos = {}, [], [], 0
+    for b, row in vals:
+        if row.__class__ is int:
+            by_b.setdefault(id(b), (b, []))[1].append((row, len(order)))
+        else:
+            x = b if row is None else apply(_GETITEM, b, index=(row,))
+            pieces.append(apply(PRIMITIVES["reshape"], x, shape=(1,) + x.shape))
+        order.append(None)
+    where = [0] * len(vals)
+    k = 0
+    for b, items in by_b.values():
+        pieces.append(_rows(b, [r for r, _ in items]))
+        for _, i in items:
+            where[i] = k
+            k += 1
+    if len(by_b) < len(pieces):
+        # non-row values were appended first, in group order
+        extra = [i for i, (b, row) in enumerate(vals) if row.__class__ is not int]
+        n_extra = len(extra)
+        where = [w + n_extra for w in where]
+        for j, i in enumerate(extra):
+            where[i] = j
+    del pos
+    out = pieces[0] if len(pieces) == 1 else apply(PRIMITIVES["cat"], *pieces, axis=0)
+    if where != list(range(len(vals))):
+        out = apply(_GETITEM, out, index=(np.asarray(where),))
+    return out, 0
+
+
+def _rows(b, rows):
+    """``b[rows]`` with one slice when the rows are consecutive."""
+    start = rows[0]
+    if rows[-1] - start == len(rows) - 1 and (
+            len(rows) < 3 or rows == list(range(start, start + len(rows)))):
+        if start == 0 and len(rows) == b._data.shape[0]:
+            return b
+        return apply(PRIMITIVES["getitem"], b, index=(slice(start, start + len(rows)),))
+    return apply(PRIMITIVES["getitem"], b, index=(np.asarray(rows),))
+
+
+def _stack(tensors):
+    reshape = PRIMITIVES["reshape"]
+    return apply(PRIMITIVES["cat"], *[apply(reshape, t, shape=(1,) + t._data.shape)
+                                      for t in tensors], axis=0)
+
+
+def walk(tree, fn):
+    """Apply ``fn`` to every Tensor in nested tuples, lists and dicts."""
+    if isinstance(tree, Tensor):
+        return fn(tree)
+    if isinstance(tree, tuple) and hasattr(tree, "_fields"):
+        return type(tree)(*(walk(x, fn) for x in tree))
+    if isinstance(tree, (tuple, list)):
+        return type(tree)(walk(x, fn) for x in tree)
+    if isinstance(tree, dict):
+        return {k: walk(v, fn) for k, v in tree.items()}
+    return tree
