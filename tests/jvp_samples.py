@@ -157,6 +157,7 @@ SAMPLES = {
     "amin": S((2, 3), axis=None, keepdim=False),
     "cumsum": S((2, 3), axis=1),
     "cumprod": S(U(*POS, (2, 3)), axis=1),
+    "cumprod_backward": S((2, 3), U(*POS, (2, 3)), axis=1),
     # -- shape ------------------------------------------------------------------------
     "reshape": S((2, 3), shape=(3, 2)),
     "expand": S((1, 3), shape=(2, 3)),

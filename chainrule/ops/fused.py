@@ -32,7 +32,7 @@ def _zeros_like(x):
 def _recompute_vjp(composite, n, grads, n_outputs):
     """Gradients of ``composite(*inputs)`` w.r.t. the inputs needing them,
     built as a differentiable graph (used under ``create_graph=True``)."""
-    # The one upward call of ops/: this rule runs the backward interpreter.
+    # An upward call of ops/ (as in _composite_jvp): runs the backward engine.
     from ..autograd.engine import grad as autograd_grad
 
     inputs = n.inputs
@@ -47,6 +47,37 @@ def _recompute_vjp(composite, n, grads, n_outputs):
     for i, r in zip(wanted, res):
         out[i] = r
     return tuple(out)
+
+
+# -- forward mode of a fused primitive, from its definition ---------------------------
+def _composite_jvp(composite, c, t, n_res=0):
+    """Tangents of ``composite(*inputs)`` (plus ``n_res`` Nones for residual
+    outputs), by differentiating the composite's vjp in its cotangent: the
+    vjp is linear in ``u``, so ``d/du <vjp(u), t>`` is the jvp."""
+    # Reverse mode lives above ops/: a call-time import, as in _recompute_vjp.
+    from ..autograd.engine import grad as autograd_grad
+    from .._tape import enable_grad
+    from .reduce import sum
+
+    with enable_grad():
+        ins = [x if x.requires_grad else x.detach().requires_grad_()
+               for x in c.inputs]
+        out = composite(*ins, **c.params)
+        u = Tensor._make(np.zeros(out.shape, out._data.dtype)).requires_grad_()
+        wanted = [i for i, tan in enumerate(t) if tan is not None]
+        gs = autograd_grad([out], [ins[i] for i in wanted], [u], create_graph=True,
+                           allow_unused=True)
+        dot = None
+        for i, gi in zip(wanted, gs):
+            if gi is not None:
+                term = sum(gi * t[i])
+                dot = term if dot is None else dot + term
+        if dot is None:
+            tan = Tensor._make(np.zeros(out.shape, out._data.dtype))
+        else:
+            tan = autograd_grad([dot], [u], create_graph=True, allow_unused=True,
+                                materialize_grads=True)[0]
+    return (tan,) + (None,) * n_res if n_res else tan
 
 
 # -- linear ----------------------------------------------------------------------------

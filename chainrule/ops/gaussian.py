@@ -31,6 +31,7 @@ from ..errors import DTypeError, ShapeError, fmt_shape
 from ..tensor import Tensor
 from ._core import apply, primitive
 from ._util import t_
+from .fused import _composite_jvp
 
 _SCIPY = []
 
@@ -184,37 +185,6 @@ def gaussian_log_marginal_likelihood(K, y):
         raise DTypeError(f"{op}: K and y must have the same floating dtype, got "
                          f"{K.dtype.name} and {y.dtype.name}")
     return apply(gaussian_lml_p, K, y)[0]
-
-
-# -- forward mode of a fused primitive, from its definition ---------------------------
-def _composite_jvp(composite, c, t, n_res=0):
-    """Tangents of ``composite(*inputs)`` (plus ``n_res`` Nones for residual
-    outputs), by differentiating the composite's vjp in its cotangent: the
-    vjp is linear in ``u``, so ``d/du <vjp(u), t>`` is the jvp."""
-    # Reverse mode lives above ops/: a call-time import, as in fused.py.
-    from ..autograd.engine import grad as autograd_grad
-    from .._tape import enable_grad
-    from .reduce import sum
-
-    with enable_grad():
-        ins = [x if x.requires_grad else x.detach().requires_grad_()
-               for x in c.inputs]
-        out = composite(*ins, **c.params)
-        u = Tensor._make(np.zeros(out.shape, out._data.dtype)).requires_grad_()
-        wanted = [i for i, tan in enumerate(t) if tan is not None]
-        gs = autograd_grad([out], [ins[i] for i in wanted], [u], create_graph=True,
-                           allow_unused=True)
-        dot = None
-        for i, gi in zip(wanted, gs):
-            if gi is not None:
-                term = sum(gi * t[i])
-                dot = term if dot is None else dot + term
-        if dot is None:
-            tan = Tensor._make(np.zeros(out.shape, out._data.dtype))
-        else:
-            tan = autograd_grad([dot], [u], create_graph=True, allow_unused=True,
-                                materialize_grads=True)[0]
-    return (tan,) + (None,) * n_res if n_res else tan
 
 
 # -- stationary kernels from squared distances ----------------------------------------

@@ -662,4 +662,5 @@ def one_hot(tensor, num_classes=-1):
 
 from ._util import public_names as _public  # noqa: E402
 
-__all__ = _public(globals())
+# index_in_range is the losses' target check, not a torch op: not exported.
+__all__ = [n for n in _public(globals()) if n != "index_in_range"]

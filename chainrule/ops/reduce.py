@@ -14,6 +14,7 @@ from ..tensor import Tensor
 from . import _abstract
 from ._core import apply, primitive
 from ._core import _cumsum_aval, _sum_to_aval
+from .fused import _composite_jvp, _recompute_vjp
 from ._util import (
     calling_op, check_float, dim1, dims, dtype_arg, floating, int_arg, lift, t_,
     to_dtype,
@@ -456,10 +457,10 @@ def cumsum(input, dim, *, dtype=None):
 
 
 def _cumprod_vjp(n, g):
-    return (apply(cumprod_bwd_p, g, n.inputs[0], n.out, axis=n.params["axis"]),)
+    return (apply(cumprod_bwd_p, g, n.inputs[0], axis=n.params["axis"]),)
 
 
-def _cumprod_bwd_fwd(g, x, out, axis):
+def _cumprod_bwd_fwd(g, x, axis):
     """cumprod's input gradient ``sum_{j >= i} g_j d out_j / d x_i``.
 
     Without zeros in x the partial is ``out_j / x_i`` (O(n)); with zeros it is
@@ -468,6 +469,7 @@ def _cumprod_bwd_fwd(g, x, out, axis):
     every call, replayed or compiled alike.
     """
     if not np.any(x == 0):
+        out = np.cumprod(x, axis)
         return np.flip(np.cumsum(np.flip(g * out, axis), axis), axis) / x
     xs, gs = np.moveaxis(x, axis, -1), np.moveaxis(g, axis, -1)
     k = xs.shape[-1]
@@ -477,21 +479,19 @@ def _cumprod_bwd_fwd(g, x, out, axis):
     return np.moveaxis(gx, -1, axis).astype(np.result_type(g, x), copy=False)
 
 
-def _cumprod_bwd_composite(g, x, out, axis):
+def _cumprod_bwd_composite(g, x, axis):
     return _cumprod_grad_with_zeros(x, g, axis)  # valid with or without zeros
 
 
 def _cumprod_bwd_vjp(n, gg):
-    # Second order (create_graph): differentiate the zero-safe composite.  The
-    # one call of ops/ into the backward engine lives in fused.py.
-    from .fused import _recompute_vjp
-
+    # Second order (create_graph): differentiate the zero-safe composite.
     return _recompute_vjp(_cumprod_bwd_composite, n, (gg,), 1)
 
 
 cumprod_bwd_p = primitive(
-    "cumprod_backward", _cumprod_bwd_fwd, vjp=_cumprod_bwd_vjp, quiet=True,
-    kind="fused", abstract=lambda g, x, out, axis: (x,), params=("axis",))
+    "cumprod_backward", _cumprod_bwd_fwd, vjp=_cumprod_bwd_vjp,
+    jvp=lambda c, t: _composite_jvp(_cumprod_bwd_composite, c, t), quiet=True,
+    kind="fused", abstract=lambda g, x, axis: (x,), params=("axis",))
 """cumprod's vjp as one kernel (it branches on zeros in the input)."""
 
 
