@@ -126,7 +126,53 @@ def _sine():
     return model, lambda: F.mse_loss(model(x), cr.sin(x))
 
 
+def _gp():
+    """examples/gp_diabetes.py's model: a GP's negative log marginal
+    likelihood (the fused Cholesky and kernel primitives), float64."""
+    g = cr.Generator().manual_seed(0)
+    x = cr.randn(12, 3, generator=g, dtype=cr.float64)
+    y = cr.randn(12, generator=g, dtype=cr.float64)
+    model = cr.gp.GPRegression(cr.gp.RBF(lengthscale=1.0, variance=1.0)
+                               + cr.gp.White(0.5), noise=0.1)
+    return model, lambda: -model.log_marginal_likelihood(x, y)
+
+
+def _bayes_gap():
+    """examples/bayes_regression_gap.py's model: BayesLinear layers with the
+    local reparameterisation trick (random draws), trained by the ELBO."""
+    bayes = cr.bayes
+    model = nn.Sequential(bayes.BayesLinear(1, 8, local_reparam=True), nn.Tanh(),
+                          bayes.BayesLinear(8, 1, local_reparam=True))
+    x = cr.linspace(-2, 2, 10).reshape(10, 1)
+    return model, lambda: bayes.elbo(model, F.mse_loss(model(x), cr.sin(x)), 10)
+
+
+def _autobatched(name, cls, make_examples):
+    """An autobatch example's model: its per-example loss over a list of
+    examples, grouped and run batched (so the batched calls are replayed)."""
+    mod = _example(name)
+    model = getattr(mod, cls)()
+    rng = np.random.default_rng(0)
+    examples = make_examples(mod, rng)
+    batched = cr.func.autobatch(model.loss)
+    return model, lambda: sum(batched(examples)) / len(examples)
+
+
+def _tagger_examples(mod, rng):
+    return [mod.sentence(rng) for _ in range(3)]
+
+
+def _tree_examples(mod, rng):
+    trees = [mod.expression(rng, k) for k in (1, 2, 3)]
+    return [(t, cr.tensor(v)) for t, v in trees]
+
+
 MODELS = {
+    "bilstm_tagger": lambda: _autobatched("bilstm_tagger", "Tagger",
+                                          _tagger_examples),
+    "tree_lstm": lambda: _autobatched("tree_lstm", "TreeLSTM", _tree_examples),
+    "gp_diabetes": _gp,
+    "bayes_regression_gap": _bayes_gap,
     "W1": lambda: _classify(W._mlp(cr, [32, 16, 16, 10]), (32,)),
     "W2": lambda: _classify(W._mlp(cr, [40, 100, 100, 10]), (40,)),
     "W3": lambda: _classify(W.build_cnn(cr), (1, 28, 28), batch=2),
