@@ -1,20 +1,12 @@
-"""Where the tracer listens: every primitive call, plus today's escapes.
+"""Where the tracer listens: every primitive call, plus two Python-level events.
 
-Primitive calls are observed through the dispatcher's interpreter stack
-(``chainrule._tape.interpreting``) when it exists, else through the
-dispatcher's observer hook (``ops._core._observe``, which ``apply`` calls for
-every primitive while ``_state.slow`` is set).
+Primitive calls (in-place stores included: the ``store`` primitive) are
+observed by an interpreter on the dispatcher's stack
+(``chainrule._tape.interpreting``).  Two things are not array computations,
+so the tracer wraps them for the duration of a trace:
 
-A few computations still bypass the primitive table; the tracer wraps them
-for the duration of a trace so that it either records them or refuses to
-replay:
-
-- ``ops.inplace._write`` -- an in-place op's store of its result
-  (``np.copyto``): recorded as a ``copyto`` node;
-- ``autograd.engine._accumulate_leaf`` -- the gradient accumulator may store a
-  private copy of a gradient: recorded as a ``copy`` node;
-- ``Tensor.__setitem__`` outside autograd -- a raw indexed store: the trace
-  is marked not replayable;
+- ``autograd.engine._accumulate_leaf`` -- which Tensor becomes ``p.grad``
+  (a Python attribute): recorded as a ``copy`` node;
 - ``Tensor.item``/``__bool__``/``tolist``/``numpy``/``__array__`` -- reading
   a traced value in Python: a guard (library code) or a trace break (user
   code).
@@ -23,6 +15,7 @@ import contextlib
 import os
 import sys
 
+from .._tape import Interpreter, interpreting
 from ..tensor import Tensor
 
 _active = []  # the recorders of the traces in progress (innermost last)
@@ -74,87 +67,42 @@ def recording(rec):
     """Send every primitive call and escape to ``rec`` while the block runs."""
     import importlib
 
-    from ..autograd.grad_mode import _state
-
     engine = importlib.import_module("chainrule.autograd.engine")
-    inplace = importlib.import_module("chainrule.ops.inplace")
-    _core = importlib.import_module("chainrule.ops._core")
 
     saved = []
 
     def patch(obj, attr, new):
-        # An escape that has become a primitive (e.g. in-place stores as an
-        # ``assign`` primitive) is gone from its module: nothing to wrap, the
-        # primitive hook records it.
-        if attr not in obj.__dict__:
+        if attr not in obj.__dict__:  # e.g. a reader Tensor does not define
             return
         saved.append((obj, attr, obj.__dict__[attr]))
         setattr(obj, attr, new)
 
-    orig_write = getattr(inplace, "_write", None)
     orig_acc = engine._accumulate_leaf
-    orig_setitem = Tensor.__setitem__
-
-    def write(x, data, name):
-        if data is not x._data:
-            rec.store(x, data)
-        return orig_write(x, data, name)
 
     def accumulate(t, g, create_graph, fresh):
         before = t.grad
         orig_acc(t, g, create_graph, fresh)
         rec.accumulated(t, g, before)
 
-    def setitem(x, index, value):
-        n, vc = len(rec.graph.nodes), x._vc[0]
-        orig_setitem(x, index, value)
-        if len(rec.graph.nodes) == n and x._vc[0] != vc:
-            rec.escape("x[index] = value outside autograd writes the array "
-                       "directly (not through a primitive)")
-
-    patch(inplace, "_write", write)
     patch(engine, "_accumulate_leaf", accumulate)
-    patch(Tensor, "__setitem__", setitem)
     for name in _READERS:
         if name in Tensor.__dict__:
             patch(Tensor, name, _wrap_reader(name, Tensor.__dict__[name]))
-    interp = _interpreter(rec)
     _active.append(rec)
     try:
-        if interp is not None:
-            with interp:
-                yield rec
-        else:
-            orig_observe = _core._observe
-
-            def observe(prim, inputs, params, outs):
-                orig_observe(prim, inputs, params, outs)
-                rec.observe(prim, inputs, params, outs)
-
-            patch(_core, "_observe", observe)
-            _state.slow = True
-            try:
-                yield rec
-            finally:
-                _state._update()
+        with interpreting(_Tracer(rec)):
+            yield rec
     finally:
         _active.pop()
         for obj, attr, old in reversed(saved):
             setattr(obj, attr, old)
 
 
-def _interpreter(rec):
-    """The interpreter-stack context for ``rec``, if the dispatcher has one."""
-    try:
-        from .. import _tape
-    except ImportError:
-        return None
-    if os.path.dirname(os.path.abspath(_tape.__file__)) != _PKG:
-        return None  # another checkout's module: not this dispatcher's stack
-    Interpreter, interpreting = _tape.Interpreter, _tape.interpreting
+class _Tracer(Interpreter):
+    """Hands every primitive call to the recorder of the trace."""
 
-    class Tracer(Interpreter):
-        def observe(self, prim, inputs, params, outs):
-            rec.observe(prim, inputs, params, outs)
+    def __init__(self, rec):
+        self.rec = rec
 
-    return interpreting(Tracer())
+    def observe(self, prim, inputs, params, outs):
+        self.rec.observe(prim, inputs, params, outs)

@@ -10,9 +10,9 @@ run time; it comes from one of four sources:
   a tensor captured from an enclosing scope);
 - ``node``: an output of a node.
 
-Nodes run in order.  Kinds: ``prim`` (a primitive's NumPy forward),
-``copyto`` (an in-place store ``dst[...] = src``), ``copy`` (a fresh copy, as
-the gradient accumulator makes), ``guard`` (a value the library branched on;
+Nodes run in order.  Kinds: ``prim`` (a primitive's NumPy forward; in-place
+stores are the ``store`` primitive), ``copy`` (a fresh copy, as the gradient
+accumulator makes), ``guard`` (a value the library branched on;
 a mismatch at run time sends the call back to eager) and, after fusion,
 ``kernel`` (a generated native kernel).  In-place mutation is explicit: a
 node lists the input positions it writes (``mutates``), and passes never

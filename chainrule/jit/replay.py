@@ -72,15 +72,6 @@ def _prim_step(node):
     return run
 
 
-def _copyto_step(node):
-    dst, src = node.ins
-
-    def run(env):
-        np.copyto(env[dst], env[src], casting="unsafe")
-
-    return run
-
-
 def _copy_step(node):
     src, out = node.ins[0], node.outs[0]
 
@@ -107,8 +98,6 @@ def step_for(node, safe=True):
     """The closure that runs ``node`` on an environment list."""
     if node.kind == "prim":
         return _prim_step(node)
-    if node.kind == "copyto":
-        return _copyto_step(node)
     if node.kind == "copy":
         return _copy_step(node)
     if node.kind == "guard":

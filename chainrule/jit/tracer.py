@@ -89,14 +89,6 @@ class Recorder:
             self.written_consts[vid] = (weakref.ref(arr), arr.copy())
             v.ref = None  # decided at the end: live state or a fresh temporary
 
-    def store(self, x, data):
-        """An in-place op writes ``data`` into ``x``'s array (``np.copyto``)."""
-        g = self.graph
-        dst, src = self.val(x._data), self.val(data)
-        self._written(dst, x._data, snapshot=True)
-        g.values[dst].dynamic = g.values[dst].dynamic or g.values[src].dynamic
-        g.nodes.append(Node("copyto", None, [dst, src], {}, [], (0,)))
-
     def accumulated(self, t, grad, before):
         """The gradient accumulator set ``t.grad``, maybe to a private copy."""
         after = t.grad
