@@ -51,7 +51,8 @@ _malloc.tune()
 # Subpackages load on first use (``cr.nn``, ``import chainrule.optim``...), so
 # ``import chainrule`` pays only for tensors, ops and autograd.
 _LAZY_MODULES = ("nn", "optim", "func", "data", "utils", "io", "train", "viz",
-                 "distributed", "cuda", "backends", "distributions", "gp", "bayes")
+                 "distributed", "cuda", "backends", "distributions", "gp", "bayes",
+                 "onnx", "tune", "text", "transfer", "lottery", "meta", "autobatch")
 _LAZY_NAMES = {"save": "io", "load": "io", "explain": "viz"}
 from ._extra import NN_FUNCTIONAL_ALIASES as _NN_ALIASES  # noqa: E402
 _LAZY_NAMES.update(_NN_ALIASES)

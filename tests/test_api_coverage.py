@@ -40,7 +40,11 @@ def _is_api(value):
 
 def torch_names(ns):
     mod = NAMESPACES[ns][0]
-    return sorted(n for n in dir(mod)
+    # torch loads some submodules (``torch.onnx``) on first access, and only
+    # then lists them in dir(): count them always, so the answer does not
+    # depend on which test ran first.
+    lazy = getattr(mod, "_lazy_modules", ()) if mod is torch else ()
+    return sorted(n for n in set(dir(mod)) | set(lazy)
                   if not n.startswith("_") and n != "TYPE_CHECKING"
                   and _is_api(getattr(mod, n, None)))
 
