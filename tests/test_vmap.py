@@ -70,6 +70,27 @@ def test_per_example_gradients_of_an_mlp_match_torch():
     close(g, gt)
 
 
+def _layer(m, functional):
+    return lambda w, b, x: m.tanh(functional.linear(x, w, b)).pow(2).sum()
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit.script`:DeprecationWarning")
+def test_second_order_through_one_example_linear_matches_torch():
+    # Per example, linear sees a 1-D input (its own vjp); differentiate that
+    # vjp again inside vmap (Hessians) and from outside (grad of vmap(grad)).
+    (w, wt), (b, bt), (x, xt) = both(arr(4, 3)), both(arr(4, seed=1)), both(
+        arr(5, 3, seed=2))
+    fc, ft = _layer(cr, F), _layer(torch, torch.nn.functional)
+    close(cf.vmap(cf.hessian(fc, argnums=2), in_dims=(None, None, 0))(w, b, x),
+          tf.vmap(tf.hessian(ft, argnums=2), in_dims=(None, None, 0))(wt, bt, xt))
+    pc = lambda w_: cf.vmap(cf.grad(fc, argnums=(0, 1)), in_dims=(None, None, 0))(  # noqa
+        w_, b, x)
+    pt = lambda w_: tf.vmap(tf.grad(ft, argnums=(0, 1)), in_dims=(None, None, 0))(  # noqa
+        w_, bt, xt)
+    close(cf.grad(lambda w_: sum((g ** 2).sum() for g in pc(w_)))(w),
+          tf.grad(lambda w_: sum((g ** 2).sum() for g in pt(w_)))(wt))
+
+
 def test_per_example_gradients_of_a_cnn_via_functional_call():
     cr.manual_seed(0)
     model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.MaxPool2d(2),

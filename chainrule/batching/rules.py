@@ -498,7 +498,11 @@ def _matmul(inputs, dims):
 def _linear(inputs, dims):
     if all(d is None for d in dims[1:]):  # shared weights: one big matmul
         x = front(inputs[0], dims[0])
-        return (apply(_one("linear"), x, *inputs[1:]),), (0,)
+        if x.ndim == 2:
+            return (apply(_one("linear"), x, *inputs[1:]),), (0,)
+        # (B, N, in): all rows in one GEMM (NumPy would run one per example)
+        out = apply(_one("linear"), _reshape(x, (-1, x.shape[-1])), *inputs[1:])
+        return (_reshape(out, x.shape[:-1] + out.shape[-1:]),), (0,)
     w, dw = inputs[1], dims[1]
     wt = _permute(w, _swap_last(w.ndim)) if dw is None or dw < w.ndim - 2 else (
         _permute(front(w, dw), _swap_last(w.ndim)))
