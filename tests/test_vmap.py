@@ -70,6 +70,31 @@ def test_per_example_gradients_of_an_mlp_match_torch():
     close(g, gt)
 
 
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("n", [1, 3])
+def test_per_example_cross_entropy_gradients_match_torch(reduction, n):
+    # n targets per example, some ignored (never all of an example's under
+    # 'mean', which would be 0/0); the scale by z.sum() sends each example
+    # its own cotangent into the loss's gradient rule.
+    t = np.array([[2, -100, 4], [0, 1, 3], [-100, 4, 4], [3, 3, -100]])[:, :n]
+    if n == 1 and reduction == "mean":
+        t = np.array([[2], [0], [4], [3]])
+    (z, zt), (y, yt) = both(arr(4, n, 5, seed=3)), both(t)
+
+    def loss(m, functional):
+        def f(zi, yi):
+            out = functional.cross_entropy(zi, yi, reduction=reduction,
+                                           ignore_index=-100)
+            return (out.sum() if reduction == "none" else out) * zi.sum()
+        return f
+
+    close(cf.vmap(cf.grad(loss(cr, F)))(z, y),
+          tf.vmap(tf.grad(loss(torch, torch.nn.functional)))(zt, yt))
+    close(cf.vmap(cf.grad(loss(cr, F)), in_dims=(2, 0))(z.permute(1, 2, 0), y),
+          tf.vmap(tf.grad(loss(torch, torch.nn.functional)), in_dims=(2, 0))(
+              zt.permute(1, 2, 0), yt))
+
+
 def _layer(m, functional):
     return lambda w, b, x: m.tanh(functional.linear(x, w, b)).pow(2).sum()
 

@@ -696,27 +696,34 @@ def _nll_flat(inputs, dims, size):
 
 
 def _kept(target, ignore_index, dtype):
-    """Per example: how many targets are not ignored (the 'mean' divisor)."""
+    """Per example: how many of its targets (``target`` (B, N), or (B,) when
+    each example has one) are not ignored -- the 'mean' divisor, shape (B,)."""
     from ..ops import to_dtype
     from ..tensor import Tensor
 
     ignore = Tensor._make(np.asarray(ignore_index, target._data.dtype))
     keep = apply(_one("ne"), target, ignore)
-    return to_dtype(apply(_one("sum"), keep, axis=(1,), keepdim=False), dtype)
+    if keep.ndim > 1:
+        keep = apply(_one("sum"), keep, axis=(1,), keepdim=False)
+    return to_dtype(keep, dtype)
 
 
+# With one target per example (N = 1: a per-example loss on an unsqueezed
+# row, the usual per-sample-gradient code) the per-example sums over N are
+# reshapes, so they are skipped: each op here is a dispatch on a tiny array.
 @register("nll")
 def _nll(inputs, dims, ignore_index, reduction, op="nll_loss"):
     size = batch_size(inputs, dims)
-    logp, target, n, target2 = _nll_flat(inputs, dims, size)
+    logp, target, n, _ = _nll_flat(inputs, dims, size)
     per = apply(_one("nll"), logp, target, ignore_index=ignore_index,
-                reduction="none", op=op)
-    per = _reshape(per, (size, n))
+                reduction="none", op=op)  # (B*N,)
     if reduction == "none":
-        return (per,), (0,)
-    total = apply(_one("sum"), per, axis=(1,), keepdim=False)
+        return (_reshape(per, (size, n)),), (0,)
+    total = per if n == 1 else apply(_one("sum"), _reshape(per, (size, n)),
+                                     axis=(1,), keepdim=False)
     if reduction == "mean":
-        kept = _kept(target2, ignore_index, total._data.dtype)
+        kept = _kept(target if n == 1 else _reshape(target, (size, n)),
+                     ignore_index, total._data.dtype)
         total = apply(_one("div"), total, kept)
     return (total,), (0,)
 
@@ -724,15 +731,22 @@ def _nll(inputs, dims, ignore_index, reduction, op="nll_loss"):
 @register("nll_grad")
 def _nll_grad(inputs, dims, classes, ignore_index, reduction, op=None):
     size = batch_size(inputs, dims)
-    target = at_front(inputs[1], dims[1], size)
+    target = at_front(inputs[1], dims[1], size)  # (B, N)
     n = target.shape[1]
-    g = at_front(inputs[0], dims[0], size)
-    if reduction != "none":  # a scalar per example, spread over its N targets
+    flat = _reshape(target, (size * n,))
+    g, dg = inputs[0], dims[0]
+    if reduction == "none":
+        g = _reshape(at_front(g, dg, size), (size * n,))
+    else:  # a scalar per example (or one for all), spread over its N targets
+        if dg is not None:
+            g = front(g, dg)  # (B,)
         if reduction == "mean":
-            g = apply(_one("div"), g, _kept(target, ignore_index, g._data.dtype))
-        g = apply(_one("expand"), _reshape(g, (size, 1)), shape=(size, n))
-    out = apply(_one("nll_grad"), _reshape(g, (size * n,)),
-                _reshape(target, (size * n,)), classes=classes,
+            kept = _kept(flat if n == 1 else target, ignore_index, g._data.dtype)
+            g = apply(_one("div"), g, kept)  # (B,), also for a shared g
+        if g.ndim == 0 or n > 1:
+            g = _reshape(g, (1, 1) if g.ndim == 0 else (size, 1))
+            g = _reshape(apply(_one("expand"), g, shape=(size, n)), (size * n,))
+    out = apply(_one("nll_grad"), g, flat, classes=classes,
                 ignore_index=ignore_index, reduction="none", op=op)
     return (_reshape(out, (size, n, classes)),), (0,)
 
