@@ -164,14 +164,13 @@ def _nary(name):
     p = _one(name)
 
     def rule(inputs, dims, **params):
-        batched = [k for k, d in enumerate(dims) if d is not None]
-        if len(batched) == 1 and dims[batched[0]] == 0:
-            # One batched operand, batch first: if no other operand has more
-            # logical dims, broadcasting already lines the batch up.
-            x = inputs[batched[0]]
-            if all(y.ndim < x.ndim for k, y in enumerate(inputs) if k != batched[0]):
-                return (apply(p, *inputs, **params),), (0,)
-        rank = max(x.ndim - (d is not None) for x, d in zip(inputs, dims))
+        nds = [x.ndim for x in inputs]
+        rank = max(n - (d is not None) for n, d in zip(nds, dims))
+        if all(d is None or (d == 0 and n == rank + 1) for n, d in zip(nds, dims)):
+            # Batched operands batch-first at the full logical rank, the rest
+            # no longer than it: right-aligned broadcasting already lines the
+            # batch up (the usual case, so it skips the moves and reshapes).
+            return (apply(p, *inputs, **params),), (0,)
         args = [x if d is None else _pad_after_batch(front(x, d), rank)
                 for x, d in zip(inputs, dims)]
         return (apply(p, *args, **params),), (0,)
