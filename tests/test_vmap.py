@@ -70,6 +70,32 @@ def test_per_example_gradients_of_an_mlp_match_torch():
     close(g, gt)
 
 
+@pytest.mark.parametrize("route", ["linear", "matmul"])
+def test_per_example_weight_gradients_at_a_large_batch_match_torch(route):
+    # At this batch the per-example outer products are computed batch-last
+    # (the matmul and einsum rules' fast path); check them, and their own
+    # gradients (grad of vmap(grad)), against torch.
+    from chainrule.batching.rules import _batch_last_pays
+
+    assert _batch_last_pays(300, 20, 12)
+    (w, wt), (b, bt), (x, xt) = both(arr(20, 12)), both(arr(20, seed=1)), both(
+        arr(300, 12, seed=2))
+
+    def layer(m, functional):
+        if route == "linear":
+            return lambda w_, b_, x_: m.tanh(functional.linear(x_, w_, b_)).pow(2).sum()
+        return lambda w_, b_, x_: m.tanh(x_ @ w_.T + b_).pow(2).sum()
+
+    fc, ft = layer(cr, F), layer(torch, torch.nn.functional)
+    dims = (None, None, 0)
+    close(cf.vmap(cf.grad(fc, argnums=(0, 1)), in_dims=dims)(w, b, x),
+          tf.vmap(tf.grad(ft, argnums=(0, 1)), in_dims=dims)(wt, bt, xt))
+    per_c = lambda w_: cf.vmap(cf.grad(fc), in_dims=dims)(w_, b, x)  # noqa: E731
+    per_t = lambda w_: tf.vmap(tf.grad(ft), in_dims=dims)(w_, bt, xt)  # noqa: E731
+    close(cf.grad(lambda w_: per_c(w_).pow(2).sum())(w),
+          tf.grad(lambda w_: per_t(w_).pow(2).sum())(wt))
+
+
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 @pytest.mark.parametrize("n", [1, 3])
 def test_per_example_cross_entropy_gradients_match_torch(reduction, n):

@@ -461,6 +461,28 @@ def _lunsq(x, d, pos):
     return _reshape(x, x.shape[:pos + 1] + (1,) + x.shape[pos + 1:]), 0
 
 
+def _batch_last_pays(size, m, k):
+    """Whether :func:`_outer` beats einsum for ``size`` outer products of
+    ``m`` by ``k``: when its inner loop (over the batch) is the longer one
+    and the arrays are big enough for that to outweigh its extra dispatches.
+    (Measured at batch 8-512: einsum is up to 5x faster at batch 8 of
+    100x100, the batch-last product 1.3-1.5x faster at batch 256.)"""
+    return size > k and size * m * k >= 1 << 16
+
+
+def _outer(a, b):
+    """Per-example outer products of batch-first ``a`` (B, m) and ``b``
+    (B, k), as (m, k, B): batch last.  Both factors are then contiguous rows
+    of length B, so the multiply runs one long vector loop per output row,
+    where einsum's 'bi,bj->bij' runs a length-k loop per (b, i); the
+    transposed copies of the factors are small next to the product."""
+    size, m, k = a.shape[0], a.shape[1], b.shape[1]
+    clone = _one("clone")
+    at = _reshape(apply(clone, _permute(a, (1, 0))), (m, 1, size))
+    bt = _reshape(apply(clone, _permute(b, (1, 0))), (1, k, size))
+    return apply(_one("mul"), at, bt)
+
+
 @register("matmul")
 def _matmul(inputs, dims):
     (a, da), (b, db) = zip(inputs, dims)
@@ -472,6 +494,10 @@ def _matmul(inputs, dims):
     rank = max(a.ndim - (da is not None), b.ndim - (db is not None))
     a = a if da is None else _pad_after_batch(front(a, da), rank)
     b = b if db is None else _pad_after_batch(front(b, db), rank)
+    if (a.shape[-1] == 1 and na == nb == 2 and da is not None and db is not None
+            and _batch_last_pays(a.shape[0], a.shape[1], b.shape[2])):
+        out = _outer(_reshape(a, a.shape[:2]), _reshape(b, b.shape[:1] + b.shape[2:]))
+        return (out,), (2,)
     if a.shape[-1] == 1 and a.ndim > 2 and b.ndim > 2:
         # Outer products (per-example weight gradients): NumPy's matmul runs
         # one tiny GEMM per matrix (5x slower), and a broadcast multiply
@@ -518,6 +544,11 @@ def _swap_last(n):
 
 @register("einsum")
 def _einsum(inputs, dims, ins, out):
+    if (len(ins) == 2 and len(ins[0]) == len(ins[1]) == 1 and out == ins[0] + ins[1]
+            and ins[0] != ins[1] and None not in dims):  # an outer product
+        a, b = front(inputs[0], dims[0]), front(inputs[1], dims[1])
+        if _batch_last_pays(a.shape[0], a.shape[1], b.shape[1]):
+            return (_outer(a, b),), (2,)
     used = set("".join(ins) + out)
     letter = next(c for c in "zyxwvutsrqponmlkjihgfedcbaZYXWVUTSRQPONMLKJIHGFEDCBA"
                   if c not in used)
