@@ -68,6 +68,11 @@ CASES = {
                [(5, 3), (4, 3), (4,)]),
     "linear_nobias": (lambda x, w: fused.linear(x, w), lambda x, w: x @ w.T,
                       [(5, 3), (4, 3)]),
+    # One example (as under vmap): its own vjp (outer product, vector @ matrix).
+    "linear_1d": (lambda x, w, b: fused.linear(x, w, b), lambda x, w, b: x @ w.T + b,
+                  [(3,), (4, 3), (4,)]),
+    "linear_1d_nobias": (lambda x, w: fused.linear(x, w), lambda x, w: x @ w.T,
+                         [(3,), (4, 3)]),
     "softmax": (lambda x: fused.softmax(x, 1), lambda x: _softmax(x, 1), [(3, 6)]),
     "log_softmax": (lambda x: fused.log_softmax(x, 0), lambda x: _log_softmax(x, 0),
                     [(4, 3)]),

@@ -70,6 +70,78 @@ def test_per_example_gradients_of_an_mlp_match_torch():
     close(g, gt)
 
 
+@pytest.mark.parametrize("route", ["linear", "matmul"])
+def test_per_example_weight_gradients_at_a_large_batch_match_torch(route):
+    # At this batch the per-example outer products are computed batch-last
+    # (the matmul and einsum rules' fast path); check them, and their own
+    # gradients (grad of vmap(grad)), against torch.
+    from chainrule.batching.rules import _batch_last_pays
+
+    assert _batch_last_pays(300, 20, 12)
+    (w, wt), (b, bt), (x, xt) = both(arr(20, 12)), both(arr(20, seed=1)), both(
+        arr(300, 12, seed=2))
+
+    def layer(m, functional):
+        if route == "linear":
+            return lambda w_, b_, x_: m.tanh(functional.linear(x_, w_, b_)).pow(2).sum()
+        return lambda w_, b_, x_: m.tanh(x_ @ w_.T + b_).pow(2).sum()
+
+    fc, ft = layer(cr, F), layer(torch, torch.nn.functional)
+    dims = (None, None, 0)
+    close(cf.vmap(cf.grad(fc, argnums=(0, 1)), in_dims=dims)(w, b, x),
+          tf.vmap(tf.grad(ft, argnums=(0, 1)), in_dims=dims)(wt, bt, xt))
+    per_c = lambda w_: cf.vmap(cf.grad(fc), in_dims=dims)(w_, b, x)  # noqa: E731
+    per_t = lambda w_: tf.vmap(tf.grad(ft), in_dims=dims)(w_, bt, xt)  # noqa: E731
+    close(cf.grad(lambda w_: per_c(w_).pow(2).sum())(w),
+          tf.grad(lambda w_: per_t(w_).pow(2).sum())(wt))
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("n", [1, 3])
+def test_per_example_cross_entropy_gradients_match_torch(reduction, n):
+    # n targets per example, some ignored (never all of an example's under
+    # 'mean', which would be 0/0); the scale by z.sum() sends each example
+    # its own cotangent into the loss's gradient rule.
+    t = np.array([[2, -100, 4], [0, 1, 3], [-100, 4, 4], [3, 3, -100]])[:, :n]
+    if n == 1 and reduction == "mean":
+        t = np.array([[2], [0], [4], [3]])
+    (z, zt), (y, yt) = both(arr(4, n, 5, seed=3)), both(t)
+
+    def loss(m, functional):
+        def f(zi, yi):
+            out = functional.cross_entropy(zi, yi, reduction=reduction,
+                                           ignore_index=-100)
+            return (out.sum() if reduction == "none" else out) * zi.sum()
+        return f
+
+    close(cf.vmap(cf.grad(loss(cr, F)))(z, y),
+          tf.vmap(tf.grad(loss(torch, torch.nn.functional)))(zt, yt))
+    close(cf.vmap(cf.grad(loss(cr, F)), in_dims=(2, 0))(z.permute(1, 2, 0), y),
+          tf.vmap(tf.grad(loss(torch, torch.nn.functional)), in_dims=(2, 0))(
+              zt.permute(1, 2, 0), yt))
+
+
+def _layer(m, functional):
+    return lambda w, b, x: m.tanh(functional.linear(x, w, b)).pow(2).sum()
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit.script`:DeprecationWarning")
+def test_second_order_through_one_example_linear_matches_torch():
+    # Per example, linear sees a 1-D input (its own vjp); differentiate that
+    # vjp again inside vmap (Hessians) and from outside (grad of vmap(grad)).
+    (w, wt), (b, bt), (x, xt) = both(arr(4, 3)), both(arr(4, seed=1)), both(
+        arr(5, 3, seed=2))
+    fc, ft = _layer(cr, F), _layer(torch, torch.nn.functional)
+    close(cf.vmap(cf.hessian(fc, argnums=2), in_dims=(None, None, 0))(w, b, x),
+          tf.vmap(tf.hessian(ft, argnums=2), in_dims=(None, None, 0))(wt, bt, xt))
+    pc = lambda w_: cf.vmap(cf.grad(fc, argnums=(0, 1)), in_dims=(None, None, 0))(  # noqa
+        w_, b, x)
+    pt = lambda w_: tf.vmap(tf.grad(ft, argnums=(0, 1)), in_dims=(None, None, 0))(  # noqa
+        w_, bt, xt)
+    close(cf.grad(lambda w_: sum((g ** 2).sum() for g in pc(w_)))(w),
+          tf.grad(lambda w_: sum((g ** 2).sum() for g in pt(w_)))(wt))
+
+
 def test_per_example_gradients_of_a_cnn_via_functional_call():
     cr.manual_seed(0)
     model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.MaxPool2d(2),

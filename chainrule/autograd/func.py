@@ -40,35 +40,39 @@ _depth = 0  # how many transforms are running (>0: we are nested in one)
 def _flatten(tree):
     """(leaves, spec): ``spec`` rebuilds the structure with :func:`_unflatten`."""
     leaves = []
+    return leaves, _walk(tree, leaves)
 
-    def walk(t):
-        if isinstance(t, tuple) and hasattr(t, "_fields"):  # namedtuple
-            return ("namedtuple", type(t), [walk(x) for x in t])
-        if isinstance(t, (tuple, list)):
-            return (type(t).__name__, None, [walk(x) for x in t])
-        if isinstance(t, dict):
-            return ("dict", type(t), [(k, walk(v)) for k, v in t.items()])
-        leaves.append(t)
-        return ("leaf", None, None)
 
-    return leaves, walk(tree)
+# The walkers are module functions, not closures: a recursive closure refers
+# to itself through its cell, a reference cycle that kept every flattened
+# tensor (a transform's inputs and results) alive until the cyclic garbage
+# collector ran, so each call's arrays took fresh memory instead of reusing
+# the last call's.
+def _walk(t, leaves):
+    if isinstance(t, tuple) and hasattr(t, "_fields"):  # namedtuple
+        return ("namedtuple", type(t), [_walk(x, leaves) for x in t])
+    if isinstance(t, (tuple, list)):
+        return (type(t).__name__, None, [_walk(x, leaves) for x in t])
+    if isinstance(t, dict):
+        return ("dict", type(t), [(k, _walk(v, leaves)) for k, v in t.items()])
+    leaves.append(t)
+    return ("leaf", None, None)
 
 
 def _unflatten(spec, leaves):
-    it = iter(leaves)
+    return _build(spec, iter(leaves))
 
-    def build(s):
-        kind, typ, kids = s
-        if kind == "leaf":
-            return next(it)
-        if kind == "namedtuple":
-            return typ(*[build(k) for k in kids])
-        if kind == "dict":
-            return typ((k, build(v)) for k, v in kids)
-        seq = [build(k) for k in kids]
-        return tuple(seq) if kind == "tuple" else seq
 
-    return build(spec)
+def _build(s, it):
+    kind, typ, kids = s
+    if kind == "leaf":
+        return next(it)
+    if kind == "namedtuple":
+        return typ(*[_build(k, it) for k in kids])
+    if kind == "dict":
+        return typ((k, _build(v, it)) for k, v in kids)
+    seq = [_build(k, it) for k in kids]
+    return tuple(seq) if kind == "tuple" else seq
 
 
 # -- shared machinery ------------------------------------------------------------------

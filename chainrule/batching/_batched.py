@@ -109,9 +109,14 @@ def _values_error(what):
         "tensor ops (e.g. torch.where instead of if) or a Python loop")
 
 
+_new = object.__new__
+
+
 def make(value, bdim, level):
     """A batched Tensor of ``value`` (physical) with batch axis ``bdim``."""
-    t = Tensor._make(BatchedData(value, bdim, level))
+    t = _new(Tensor)  # Tensor._make, inlined: once per batched primitive call
+    t._data = BatchedData(value, bdim, level)
+    t._vc = [0]
     return t
 
 

@@ -69,7 +69,12 @@ class VmapLevel(Interpreter):
             outs, odims = fallback(prim, tuple(phys), tuple(dims), params)
         else:
             outs, odims = rule(tuple(phys), tuple(dims), **params)
-        res = tuple(o if d is None else make(o, d, lvl) for o, d in zip(outs, odims))
+        if len(outs) == 1:  # most primitives: no generator, no zip
+            d = odims[0]
+            res = (outs[0] if d is None else make(outs[0], d, lvl),)
+        else:
+            res = tuple([o if d is None else make(o, d, lvl)
+                         for o, d in zip(outs, odims)])
         if _state.grad and prim.vjp is not None:
             for t in inputs:
                 if t._rg:

@@ -23,10 +23,14 @@ def linear(input, weight, bias=None):
             f"the weight {fmt_shape(weight.shape)} expects {weight.shape[-1]}")
     if input.dtype is not weight.dtype:
         raise DTypeError(_dtype_advice(input.dtype, weight.dtype))
-    if (input.ndim >= 2 and weight.ndim == 2
+    if (weight.ndim == 2
             and (bias is None or (bias.ndim == 1 and bias.dtype is weight.dtype))):
-        if input.ndim == 2:
-            return _fused.linear(input, weight, bias)  # one dispatch, same result
+        if input.ndim <= 2:
+            # One dispatch, same result.  A 1-D input is one example, as each
+            # is under vmap: its gradients are then one op each (an outer
+            # product, a vector-matrix product) instead of a matmul's reshapes
+            # and transposes, each a batched dispatch.
+            return _fused.linear(input, weight, bias)
         # (*, in) as one (N, in) GEMM: NumPy's matmul of a 3-d array by the
         # transposed weight runs one small product per leading index (under BLAS
         # threads on a busy machine measured 50-700x slower), and the weight's

@@ -5,7 +5,7 @@ values, gradients and second derivatives against that composite) but runs
 its forward -- and, for first-order backward, its gradient -- as a few NumPy
 calls instead of dozens of dispatches:
 
-* ``linear``: ``x @ W.T + b`` on 2-D ``x``;
+* ``linear``: ``x @ W.T + b`` on 2-D or 1-D ``x``;
 * ``softmax`` / ``log_softmax`` along one dim;
 * ``layer_norm`` over the trailing dims;
 * ``lstm_seq``: a whole LSTM layer over a sequence (the time loop in NumPy).
@@ -94,9 +94,16 @@ def _linear_vjp(n, g):
     from .shape import t
 
     x, w = n.inputs[0], n.inputs[1]
+    needs_b = len(n.needs) > 2 and n.needs[2]
+    if x.ndim == 1:  # one example (as vmap sees it): one op per gradient
+        from .linalg import einsum_p
+
+        gx = apply(linear_p, g, t(w)) if n.needs[0] else None  # g @ w
+        gw = apply(einsum_p, g, x, ins=("i", "j"), out="ij") if n.needs[1] else None
+        return (gx, gw, g if needs_b else None)[:len(n.needs)]
     gx = matmul(g, w) if n.needs[0] else None
     gw = matmul(t(g), x) if n.needs[1] else None
-    gb = sum(g, 0) if len(n.needs) > 2 and n.needs[2] else None
+    gb = sum(g, 0) if needs_b else None
     return (gx, gw, gb)[:len(n.needs)]
 
 
@@ -121,7 +128,8 @@ linear_p = primitive("linear", _linear_fwd, vjp=_linear_vjp, jvp=_linear_jvp,
 
 
 def linear(x, weight, bias=None):
-    """``x @ weight.T + bias`` for 2-D ``x`` ``(N, in)``, ``weight`` ``(out, in)``."""
+    """``x @ weight.T + bias`` for ``x`` ``(N, in)`` or ``(in,)``, ``weight``
+    ``(out, in)``, ``bias`` ``(out,)`` -> ``(N, out)`` or ``(out,)``."""
     return apply(linear_p, x, weight) if bias is None else apply(linear_p, x, weight,
                                                                  bias)
 
