@@ -181,7 +181,9 @@ def lower(graph, required=False):
             n.params = dict(n.params, _prim=n.prim)
             n.kind, n.prim = "kernel", k
     from .fusion import fuse
+    from .native_lstm import lower as lower_lstm
 
+    lower_lstm(graph, required)
     try:
         return fuse(graph)
     except (OSError, subprocess.CalledProcessError) as e:
