@@ -84,9 +84,9 @@ class _Net(cr.nn.Module):
     """Two bidirectional LSTM layers and a linear head: forward and reverse
     kernels, a layer fed by another, h0/c0 from the argument."""
 
-    def __init__(self):
+    def __init__(self, bias=True):
         super().__init__()
-        self.lstm = cr.nn.LSTM(3, 6, num_layers=2, bidirectional=True)
+        self.lstm = cr.nn.LSTM(3, 6, num_layers=2, bidirectional=True, bias=bias)
         self.head = cr.nn.Linear(12, 2)
 
     def forward(self, x, h0, c0):
@@ -100,11 +100,11 @@ def _batch(i, dtype):
             for s in [(5, 4, 3), (4, 4, 6), (4, 4, 6)]]
 
 
-def _training(dtype, steps, backend, optim="Adam"):
+def _training(dtype, steps, backend, optim="Adam", bias=True):
     """Losses, parameters and gradients of ``steps`` optimizer steps: eager
     or (with a ``backend``) compiled."""
     cr.manual_seed(0)
-    model = _Net().to(dtype=cr.float64 if dtype == np.float64 else cr.float32)
+    model = _Net(bias).to(dtype=cr.float64 if dtype == np.float64 else cr.float32)
     opt = getattr(cr.optim, optim)(model.parameters(), lr=1e-2)
 
     def step(x, h0, c0):
@@ -122,14 +122,18 @@ def _training(dtype, steps, backend, optim="Adam"):
 
 
 @needs_cc
-@pytest.mark.parametrize("dtype,steps,tol", [(np.float64, 20, 1e-10),
-                                             (np.float32, 3, 1e-6)])
-def test_training_steps_match_eager(dtype, steps, tol):
+@pytest.mark.parametrize("dtype,steps,tol,bias", [(np.float64, 20, 1e-10, True),
+                                                  (np.float64, 4, 1e-10, False),
+                                                  (np.float32, 3, 1e-6, True)])
+def test_training_steps_match_eager(dtype, steps, tol, bias):
     # float32: the third call is the first compiled one (two traces: before
     # and after Adam has state).
-    _, l1, p1, g1 = _training(dtype, steps, None)
-    fn, l2, p2, g2 = _training(dtype, steps, "native")
-    assert len(_lstm_kernels(fn)) >= 8  # 2 layers x 2 directions x fwd/bwd
+    _, l1, p1, g1 = _training(dtype, steps, None, bias=bias)
+    fn, l2, p2, g2 = _training(dtype, steps, "native", bias=bias)
+    kernels = _lstm_kernels(fn)
+    assert len(kernels) >= 8  # 2 layers x 2 directions x forward/backward
+    # Each forward computes its input projection (and bias) itself.
+    assert sum("_proj" in n.params for n in kernels) >= 4
     assert sum(e.hits for e in fn._cache.values()) == steps - 2
     np.testing.assert_allclose(l2, l1, rtol=tol, atol=0)
     for a, b in zip(p2 + g2, p1 + g1):
@@ -199,3 +203,35 @@ def test_no_blas_leaves_replay_nodes(monkeypatch):
     fn = _exact_with()
     assert not _lstm_kernels(fn)
     assert any(n.name == "lstm_seq_backward" for g in fn.graphs() for n in g.nodes)
+
+
+@needs_cc
+def test_run_time_fallback_is_the_numpy_steps(monkeypatch):
+    """Arrays a kernel cannot take (another dtype, an empty dimension) run
+    the NumPy steps the node stands for, projection included: forced here,
+    the compiled steps equal eager bit for bit."""
+    monkeypatch.setattr(native_lstm.LstmKernel, "_ready", lambda self, arrays: None)
+    fn = _exact_with()
+    assert any("_proj" in n.params for n in _lstm_kernels(fn))
+
+
+@needs_cc
+@pytest.mark.parametrize("share", [False, True])
+def test_projection_fused_only_when_nothing_else_reads_it(share):
+    rng = np.random.default_rng(3)
+    x, w, b = (cr.from_numpy(rng.standard_normal(s)) for s in [(12, 3), (8, 3), (8,)])
+    whh, h0, c0 = (cr.from_numpy(rng.standard_normal(s)) for s in [(8, 2), (4, 2),
+                                                                   (4, 2)])
+
+    def f(x, w, b, whh, h0, c0):
+        xg = (x @ w.t() + b).reshape(3, 4, 8)
+        out = lstm_seq(xg, whh, h0, c0)[0]
+        return (out, xg * 2) if share else (out,)
+
+    fn = cr.jit(f, backend="native")
+    for _ in range(2):
+        got = fn(x, w, b, whh, h0, c0)
+    (k,) = _lstm_kernels(fn)
+    assert ("_proj" in k.params) is not share
+    for a, e in zip(got, f(x, w, b, whh, h0, c0)):
+        assert _rel(a.numpy(), e.numpy()) <= 1e-12

@@ -107,14 +107,15 @@ static inline T th(T x) {
     return x < 0 ? -v : v;
 }
 
-/* xg (S, N, 4H) -> out (S, N, H), hT, cT (N, H), acts (S, N, 4H), cs (S, N, H). */
-void FWD(long S, long N, long H, const T *restrict xg, const T *restrict whh,
-         const T *restrict h0, const T *restrict c0, T *restrict out,
-         T *restrict hT, T *restrict cT, T *restrict acts, T *restrict cs,
-         int reverse, gemm_t gemm) {
+/* The time loop over acts (S, N, 4H), which holds the input's share of the
+   pre-activations and is overwritten with the gate activations;
+   out (S, N, H), hT, cT (N, H), cs (S, N, H). */
+static void loop_fwd(long S, long N, long H, const T *restrict whh,
+                     const T *restrict h0, const T *restrict c0, T *restrict out,
+                     T *restrict hT, T *restrict cT, T *restrict acts,
+                     T *restrict cs, int reverse, gemm_t gemm) {
     const long G = 4 * H;
     const T *h = h0, *c = c0;
-    memcpy(acts, xg, sizeof(T) * S * N * G);
     for (long s = 0; s < S; s++) {
         const long t = reverse ? S - 1 - s : s;
         T *a = acts + t * N * G, *ct = cs + t * N * H, *ht = out + t * N * H;
@@ -137,6 +138,31 @@ void FWD(long S, long N, long H, const T *restrict xg, const T *restrict whh,
     }
     memcpy(hT, h, sizeof(T) * N * H);
     memcpy(cT, c, sizeof(T) * N * H);
+}
+
+/* lstm_seq: xg (S, N, 4H) are the input projections. */
+void FWD(long S, long N, long H, const T *restrict xg, const T *restrict whh,
+         const T *restrict h0, const T *restrict c0, T *restrict out,
+         T *restrict hT, T *restrict cT, T *restrict acts, T *restrict cs,
+         int reverse, gemm_t gemm) {
+    memcpy(acts, xg, sizeof(T) * S * N * 4 * H);
+    loop_fwd(S, N, H, whh, h0, c0, out, hT, cT, acts, cs, reverse, gemm);
+}
+
+/* lstm_seq fed by its projection: xg = x (S N, F) @ w (F, 4H) + bias (4H or
+   NULL), computed into acts by one gemm onto the broadcast bias (wt: w is
+   stored transposed, as W_ih (4H, F)). */
+void FWDP(long S, long N, long H, long F, const T *restrict x, const T *restrict w,
+          int wt, const T *restrict bias, const T *restrict whh,
+          const T *restrict h0, const T *restrict c0, T *restrict out,
+          T *restrict hT, T *restrict cT, T *restrict acts, T *restrict cs,
+          int reverse, gemm_t gemm) {
+    const long G = 4 * H, R = S * N;
+    if (bias)
+        for (long r = 0; r < R; r++) memcpy(acts + r * G, bias, sizeof(T) * G);
+    gemm(ROW, NOTR, wt ? TR : NOTR, R, G, F, (T)1, x, F, w, wt ? F : G,
+         bias ? (T)1 : (T)0, acts, G);
+    loop_fwd(S, N, H, whh, h0, c0, out, hT, cT, acts, cs, reverse, gemm);
 }
 
 /* Gradients of xg (dxg), W_hh (dwhh), h0 (dh), c0 (dc); dh and dc come in
@@ -200,7 +226,8 @@ def source(dtype, bint):
     p = _TYPES[np.dtype(dtype)]
     name = f"lstm_{p['T']}_{bint.replace(' ', '')}"
     defs = {k: v for k, v in p.items() if k != "DEGREE"}
-    defs.update(BINT=bint, FWD=name + "_fwd", BWD=name + "_bwd")
+    defs.update(BINT=bint, FWD=name + "_fwd", FWDP=name + "_fwd_proj",
+                BWD=name + "_bwd")
     head = "".join(f"#define {k} {v}\n" for k, v in defs.items())
     return name, head + _SRC.replace("POLY", _poly(p["DEGREE"]))
 
@@ -263,15 +290,19 @@ class LstmKernel:
         p, lng, i = ctypes.c_void_p, ctypes.c_long, ctypes.c_int
         self.fwd = getattr(lib, self.name + "_fwd")
         self.fwd.argtypes = [lng] * 3 + [p] * 9 + [i, p]
+        self.fwdp = getattr(lib, self.name + "_fwd_proj")
+        self.fwdp.argtypes = [lng] * 4 + [p, p, i] + [p] * 9 + [i, p]
         self.bwd = getattr(lib, self.name + "_bwd")
         self.bwd.argtypes = [lng] * 3 + [p] * 11 + [i, p]
-        self.fwd.restype = self.bwd.restype = None
+        self.fwd.restype = self.fwdp.restype = self.bwd.restype = None
         self.gemm = gemm
 
     def step(self, node):
-        if node.params["_prim"].name == "lstm_seq":
-            return self._forward(node)
-        return self._backward(node)
+        if node.params["_prim"].name == "lstm_seq_backward":
+            return self._backward(node)
+        if "_proj" in node.params:
+            return self._forward_proj(node)
+        return self._forward(node)
 
     def _ready(self, arrays):
         """The arrays as C-contiguous ``self.dtype`` (copies where needed), or
@@ -281,18 +312,35 @@ class LstmKernel:
             return None
         return [a if a.flags.c_contiguous else np.ascontiguousarray(a) for a in arrays]
 
-    def _fallback(self, node):
+    @staticmethod
+    def _fallback(node):
+        """The NumPy steps the kernel node stands for (the projection's
+        matmul, bias add and reshape first, when it absorbed them)."""
         from .ir import Node
-        from .replay import _prim_step
+        from .replay import _prim_step, step_for
 
-        prm = {k: v for k, v in node.params.items() if k != "_prim"}
-        return _prim_step(Node("prim", node.params["_prim"], node.ins, prm, node.outs))
+        prm = {k: v for k, v in node.params.items() if k[0] != "_"}
+        steps = [step_for(n) for n in node.params.get("_proj", ())]
+        steps.append(_prim_step(Node("prim", node.params["_prim"],
+                                     node.params.get("_ins", node.ins), prm,
+                                     node.outs)))
+
+        def run(env):
+            for st in steps:
+                st(env)
+
+        return run
+
+    def _outputs(self, steps, batch, hid):
+        """Fresh (out, h_T, c_T, acts, cs)."""
+        dt, e = self.dtype, np.empty
+        return (e((steps, batch, hid), dt), e((batch, hid), dt), e((batch, hid), dt),
+                e((steps, batch, 4 * hid), dt), e((steps, batch, hid), dt))
 
     def _forward(self, node):
         ins, outs = tuple(node.ins), tuple(node.outs)
-        rev, fn, gemm, dt = int(node.params["reverse"]), self.fwd, self.gemm, self.dtype
+        rev, fn, gemm = int(node.params["reverse"]), self.fwd, self.gemm
         fallback = self._fallback(node)
-        empty = np.empty
 
         def run(env):
             arrs = self._ready([env[i] for i in ins])
@@ -300,12 +348,36 @@ class LstmKernel:
                 return fallback(env)
             xg, whh, h0, c0 = arrs
             steps, batch, four_h = xg.shape
-            hid = four_h // 4
-            out, cs = empty((steps, batch, hid), dt), empty((steps, batch, hid), dt)
-            h, c, acts = empty((batch, hid), dt), empty((batch, hid), dt), empty(
-                xg.shape, dt)
-            res = (out, h, c, acts, cs)
-            fn(steps, batch, hid, xg.ctypes.data, whh.ctypes.data, h0.ctypes.data,
+            res = self._outputs(steps, batch, four_h // 4)
+            fn(steps, batch, four_h // 4, xg.ctypes.data, whh.ctypes.data,
+               h0.ctypes.data, c0.ctypes.data, *[r.ctypes.data for r in res], rev,
+               gemm)
+            for o, r in zip(outs, res):
+                env[o] = r
+
+        return run
+
+    def _forward_proj(self, node):
+        ins, outs = tuple(node.ins), tuple(node.outs)
+        rev, fn, gemm = int(node.params["reverse"]), self.fwdp, self.gemm
+        steps, batch = node.params["_steps"]
+        fallback = self._fallback(node)
+
+        def run(env):
+            arrs = [env[i] for i in ins]
+            w = arrs[1]
+            # W_ih^T is a transposed view: hand BLAS the matrix as stored.
+            wt = not w.flags.c_contiguous and w.T.flags.c_contiguous
+            arrs = self._ready(arrs[:1] + arrs[2:])
+            if arrs is None or w.dtype != self.dtype or 0 in w.shape:
+                return fallback(env)
+            if not wt and not w.flags.c_contiguous:
+                w = np.ascontiguousarray(w)
+            x, *b, whh, h0, c0 = arrs
+            feat, four_h = w.shape
+            res = self._outputs(steps, batch, four_h // 4)
+            fn(steps, batch, four_h // 4, feat, x.ctypes.data, w.ctypes.data, int(wt),
+               b[0].ctypes.data if b else None, whh.ctypes.data, h0.ctypes.data,
                c0.ctypes.data, *[r.ctypes.data for r in res], rev, gemm)
             for o, r in zip(outs, res):
                 env[o] = r
@@ -335,7 +407,75 @@ class LstmKernel:
         return run
 
 
+# -- lowering -------------------------------------------------------------------------
 _NAMES = ("lstm_seq", "lstm_seq_backward")
+
+
+def _projection(graph, k, producer, readers):
+    """For the ``lstm_seq`` node at position ``k``: the nodes computing its
+    ``xg`` as ``reshape(matmul(x, w) [+ bias])`` -- each read by the next one
+    only, nothing written in between -- or None."""
+    nodes, vals = graph.nodes, graph.values
+    node = nodes[k]
+    chain, v = [], node.ins[0]
+    for name in ("reshape", "add", "matmul"):
+        j = producer.get(v)
+        if j is None or readers.get(v) != 1:
+            return None
+        n = nodes[j]
+        if n.kind != "prim" or n.prim.name != name or len(n.outs) != 1:
+            if name == "add":
+                continue  # no bias: the reshape reads the matmul
+            return None
+        chain.append(j)
+        v = n.ins[0]
+    m = nodes[chain[-1]]
+    steps, batch, four_h = vals[node.ins[0]].shape
+    x, w = (vals[i] for i in m.ins)
+    if x.shape != (steps * batch, x.shape[-1]) or w.shape != (x.shape[-1], four_h):
+        return None
+    ins = list(m.ins)
+    if len(chain) == 3:
+        a = nodes[chain[1]]
+        if len(a.ins) != 2 or vals[a.ins[1]].shape != (four_h,):
+            return None
+        ins.append(a.ins[1])
+    dt = vals[node.ins[0]].dtype
+    if any(vals[i].dtype != dt for i in ins):
+        return None
+    if any(n.mutates for n in nodes[chain[-1]:k]):
+        return None
+    return sorted(chain), ins
+
+
+def _fuse_projections(graph, kernel_nodes):
+    """Let forward kernels compute their input projection themselves: one
+    gemm straight into the gate buffer, no ``xg`` array, no bias pass."""
+    nodes = graph.nodes
+    producer, readers = {}, {}
+    for j, n in enumerate(nodes):
+        for o in n.outs:
+            producer[o] = j
+        for i in n.ins:
+            readers[i] = readers.get(i, 0) + 1
+    for o in graph.outputs:
+        readers[o] = readers.get(o, 0) + 1
+    for _, o in graph.writebacks:
+        readers[o] = readers.get(o, 0) + 1
+    drop = set()
+    for k, n in enumerate(nodes):
+        if id(n) not in kernel_nodes or n.params["_prim"].name != "lstm_seq":
+            continue
+        found = _projection(graph, k, producer, readers)
+        if found is None:
+            continue
+        chain, ins = found
+        steps, batch, _ = graph.values[n.ins[0]].shape
+        n.params = dict(n.params, _proj=[nodes[j] for j in chain], _ins=list(n.ins),
+                        _steps=(steps, batch))
+        n.ins = ins + n.ins[1:]
+        drop.update(chain)
+    graph.nodes = [n for j, n in enumerate(nodes) if j not in drop]
 
 
 def lower(graph, required=False):
@@ -346,7 +486,7 @@ def lower(graph, required=False):
     if not todo:
         return graph
     gemms = blas()
-    kernels = {}
+    kernels, lowered = {}, set()
     for n in todo:
         dt = vals[n.ins[0]].dtype
         if dt not in gemms:
@@ -363,4 +503,6 @@ def lower(graph, required=False):
                 return graph
         n.params = dict(n.params, _prim=n.prim)
         n.kind, n.prim = "kernel", k
+        lowered.add(id(n))
+    _fuse_projections(graph, lowered)
     return graph
