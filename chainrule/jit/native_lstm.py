@@ -166,8 +166,10 @@ void FWDP(long S, long N, long H, long F, const T *restrict x, const T *restrict
 }
 
 /* Gradients of xg (dxg), W_hh (dwhh), h0 (dh), c0 (dc); dh and dc come in
-   holding the gradients of h_T and c_T. */
-void BWD(long S, long N, long H, const T *restrict gout, const T *restrict whh,
+   holding the gradients of h_T and c_T.  gout (S, N, H) may be strided in
+   its first two dims (gst, gsn elements), as batch-first models hand it. */
+void BWD(long S, long N, long H, const T *restrict gout, long gst, long gsn,
+         const T *restrict whh,
          const T *restrict h0, const T *restrict c0, const T *restrict out,
          const T *restrict acts, const T *restrict cs, T *restrict dxg,
          T *restrict dwhh, T *restrict dh, T *restrict dc, int reverse,
@@ -178,12 +180,12 @@ void BWD(long S, long N, long H, const T *restrict gout, const T *restrict whh,
         const long tp = reverse ? t + 1 : t - 1;
         const T *cprev = (tp < 0 || tp >= S) ? c0 : cs + tp * N * H;
         const T *a = acts + t * N * G, *ct = cs + t * N * H;
-        const T *go = gout + t * N * H;
+        const T *go = gout + t * gst;
         T *d = dxg + t * N * G;
         for (long n = 0; n < N; n++) {
             const T *restrict an = a + n * G;
             const T *restrict cn = ct + n * H, *restrict cp = cprev + n * H;
-            const T *restrict gn = go + n * H;
+            const T *restrict gn = go + n * gsn;
             T *restrict dn = d + n * G, *restrict dhn = dh + n * H;
             T *restrict dcn = dc + n * H;
             for (long j = 0; j < H; j++) {
@@ -293,7 +295,7 @@ class LstmKernel:
         self.fwdp = getattr(lib, self.name + "_fwd_proj")
         self.fwdp.argtypes = [lng] * 4 + [p, p, i] + [p] * 9 + [i, p]
         self.bwd = getattr(lib, self.name + "_bwd")
-        self.bwd.argtypes = [lng] * 3 + [p] * 11 + [i, p]
+        self.bwd.argtypes = [lng] * 3 + [p, lng, lng] + [p] * 10 + [i, p]
         self.fwd.restype = self.fwdp.restype = self.bwd.restype = None
         self.gemm = gemm
 
@@ -390,17 +392,23 @@ class LstmKernel:
         fallback = self._fallback(node)
 
         def run(env):
-            arrs = self._ready([env[i] for i in ins])
-            if arrs is None:
+            gout = env[ins[0]]
+            arrs = self._ready([env[i] for i in ins[1:]])
+            if arrs is None or gout.dtype != dt or gout.shape != arrs[5].shape:
                 return fallback(env)
-            gout, ghT, gcT, whh, h0, c0, out, acts, cs = arrs
+            size = dt.itemsize
+            st, sn, sj = gout.strides
+            if sj != size or st % size or sn % size or st < 0 or sn < 0:
+                gout = np.ascontiguousarray(gout)
+                st, sn, sj = gout.strides
+            ghT, gcT, whh, h0, c0, out, acts, cs = arrs
             steps, batch, hid = out.shape
             dxg, dwhh = np.empty(acts.shape, dt), np.empty(whh.shape, dt)
             dh, dc = ghT.copy(), gcT.copy()  # the kernel updates them in place
             res = (dxg, dwhh, dh, dc)
-            fn(steps, batch, hid, gout.ctypes.data, whh.ctypes.data, h0.ctypes.data,
-               c0.ctypes.data, out.ctypes.data, acts.ctypes.data, cs.ctypes.data,
-               *[r.ctypes.data for r in res], rev, gemm)
+            fn(steps, batch, hid, gout.ctypes.data, st // size, sn // size,
+               *[a.ctypes.data for a in (whh, h0, c0, out, acts, cs) + res], rev,
+               gemm)
             for o, r in zip(outs, res):
                 env[o] = r
 
