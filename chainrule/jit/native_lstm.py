@@ -108,9 +108,10 @@ static inline T th(T x) {
 }
 
 /* The time loop over acts (S, N, 4H), which holds the input's share of the
-   pre-activations and is overwritten with the gate activations;
-   out (S, N, H), hT, cT (N, H), cs (S, N, H). */
-static void loop_fwd(long S, long N, long H, const T *restrict whh,
+   pre-activations (bias (4H) still to add, unless NULL) and is overwritten
+   with the gate activations; out (S, N, H), hT, cT (N, H), cs (S, N, H). */
+static void loop_fwd(long S, long N, long H, const T *restrict bias,
+                     const T *restrict whh,
                      const T *restrict h0, const T *restrict c0, T *restrict out,
                      T *restrict hT, T *restrict cT, T *restrict acts,
                      T *restrict cs, int reverse, gemm_t gemm) {
@@ -119,6 +120,9 @@ static void loop_fwd(long S, long N, long H, const T *restrict whh,
     for (long s = 0; s < S; s++) {
         const long t = reverse ? S - 1 - s : s;
         T *a = acts + t * N * G, *ct = cs + t * N * H, *ht = out + t * N * H;
+        if (bias)  /* here, on a step that is in cache: no pass over memory */
+            for (long n = 0; n < N; n++)
+                for (long j = 0; j < G; j++) a[n * G + j] += bias[j];
         gemm(ROW, NOTR, TR, N, G, H, (T)1, h, H, whh, H, (T)1, a, G);
         for (long n = 0; n < N; n++) {
             T *restrict an = a + n * G;
@@ -146,23 +150,21 @@ void FWD(long S, long N, long H, const T *restrict xg, const T *restrict whh,
          T *restrict hT, T *restrict cT, T *restrict acts, T *restrict cs,
          int reverse, gemm_t gemm) {
     memcpy(acts, xg, sizeof(T) * S * N * 4 * H);
-    loop_fwd(S, N, H, whh, h0, c0, out, hT, cT, acts, cs, reverse, gemm);
+    loop_fwd(S, N, H, NULL, whh, h0, c0, out, hT, cT, acts, cs, reverse, gemm);
 }
 
 /* lstm_seq fed by its projection: xg = x (S N, F) @ w (F, 4H) + bias (4H or
-   NULL), computed into acts by one gemm onto the broadcast bias (wt: w is
-   stored transposed, as W_ih (4H, F)). */
+   NULL): one gemm for all steps into acts, the bias added step by step (wt:
+   w is stored transposed, as W_ih (4H, F)). */
 void FWDP(long S, long N, long H, long F, const T *restrict x, const T *restrict w,
           int wt, const T *restrict bias, const T *restrict whh,
           const T *restrict h0, const T *restrict c0, T *restrict out,
           T *restrict hT, T *restrict cT, T *restrict acts, T *restrict cs,
           int reverse, gemm_t gemm) {
-    const long G = 4 * H, R = S * N;
-    if (bias)
-        for (long r = 0; r < R; r++) memcpy(acts + r * G, bias, sizeof(T) * G);
-    gemm(ROW, NOTR, wt ? TR : NOTR, R, G, F, (T)1, x, F, w, wt ? F : G,
-         bias ? (T)1 : (T)0, acts, G);
-    loop_fwd(S, N, H, whh, h0, c0, out, hT, cT, acts, cs, reverse, gemm);
+    const long G = 4 * H;
+    gemm(ROW, NOTR, wt ? TR : NOTR, S * N, G, F, (T)1, x, F, w, wt ? F : G, (T)0,
+         acts, G);
+    loop_fwd(S, N, H, bias, whh, h0, c0, out, hT, cT, acts, cs, reverse, gemm);
 }
 
 /* Gradients of xg (dxg), W_hh (dwhh), h0 (dh), c0 (dc); dh and dc come in
