@@ -144,8 +144,10 @@ def test_training_steps_match_eager(dtype, steps, tol, bias):
     fn, l2, p2, g2 = _training(dtype, steps, "native", bias=bias)
     kernels = _lstm_kernels(fn)
     assert len(kernels) >= 8  # 2 layers x 2 directions x forward/backward
-    # Each forward computes its input projection (and bias) itself.
+    # Each forward computes its input projection (and bias) itself, each
+    # backward the bias gradient.
     assert sum("_proj" in n.params for n in kernels) >= 4
+    assert sum("_bias_grad" in n.params for n in kernels) == (4 if bias else 0)
     assert sum(e.hits for e in fn._cache.values()) == steps - 2
     np.testing.assert_allclose(l2, l1, rtol=tol, atol=0)
     for a, b in zip(p2 + g2, p1 + g1):
@@ -220,11 +222,13 @@ def test_no_blas_leaves_replay_nodes(monkeypatch):
 @needs_cc
 def test_run_time_fallback_is_the_numpy_steps(monkeypatch):
     """Arrays a kernel cannot take (another dtype, an empty dimension) run
-    the NumPy steps the node stands for, projection included: forced here,
-    the compiled steps equal eager bit for bit."""
+    the NumPy steps the node stands for, projection and bias gradient
+    included: forced here, the compiled steps equal eager bit for bit."""
     monkeypatch.setattr(native_lstm.LstmKernel, "_ready", lambda self, arrays: None)
     fn = _exact_with()
-    assert any("_proj" in n.params for n in _lstm_kernels(fn))
+    kernels = _lstm_kernels(fn)
+    assert any("_proj" in n.params for n in kernels)
+    assert any("_bias_grad" in n.params for n in kernels)
 
 
 @needs_cc

@@ -169,13 +169,13 @@ void FWDP(long S, long N, long H, long F, const T *restrict x, const T *restrict
 
 /* Gradients of xg (dxg), W_hh (dwhh), h0 (dh), c0 (dc); dh and dc come in
    holding the gradients of h_T and c_T.  gout (S, N, H) may be strided in
-   its first two dims (gst, gsn elements), as batch-first models hand it. */
+   its first two dims (gst, gsn elements), as batch-first models hand it.
+   db (4H, zeroed, or NULL): the bias gradient, the sum of dxg's rows. */
 void BWD(long S, long N, long H, const T *restrict gout, long gst, long gsn,
-         const T *restrict whh,
-         const T *restrict h0, const T *restrict c0, const T *restrict out,
-         const T *restrict acts, const T *restrict cs, T *restrict dxg,
-         T *restrict dwhh, T *restrict dh, T *restrict dc, int reverse,
-         gemm_t gemm) {
+         const T *restrict whh, const T *restrict h0, const T *restrict c0,
+         const T *restrict out, const T *restrict acts, const T *restrict cs,
+         T *restrict dxg, T *restrict dwhh, T *restrict dh, T *restrict dc,
+         T *restrict db, int reverse, gemm_t gemm) {
     const long G = 4 * H;
     for (long s = 0; s < S; s++) {
         const long t = reverse ? s : S - 1 - s;  /* backward: last step first */
@@ -202,6 +202,9 @@ void BWD(long S, long N, long H, const T *restrict gout, long gst, long gsn,
                 dcn[j] = cj * f;
             }
         }
+        if (db)  /* while this step's rows are in cache */
+            for (long n = 0; n < N; n++)
+                for (long j = 0; j < G; j++) db[j] += d[n * G + j];
         gemm(ROW, NOTR, NOTR, N, H, G, (T)1, d, G, whh, H, (T)0, dh, H);
     }
     /* dW_hh = sum_t d_t^T h_{t-1}: the outputs shifted by one step, then h0. */
@@ -297,7 +300,7 @@ class LstmKernel:
         self.fwdp = getattr(lib, self.name + "_fwd_proj")
         self.fwdp.argtypes = [lng] * 4 + [p, p, i] + [p] * 9 + [i, p]
         self.bwd = getattr(lib, self.name + "_bwd")
-        self.bwd.argtypes = [lng] * 3 + [p, lng, lng] + [p] * 10 + [i, p]
+        self.bwd.argtypes = [lng] * 3 + [p, lng, lng] + [p] * 11 + [i, p]
         self.fwd.restype = self.fwdp.restype = self.bwd.restype = None
         self.gemm = gemm
 
@@ -325,9 +328,10 @@ class LstmKernel:
 
         prm = {k: v for k, v in node.params.items() if k[0] != "_"}
         steps = [step_for(n) for n in node.params.get("_proj", ())]
+        outs = node.outs[:node.params["_prim"].n_out]
         steps.append(_prim_step(Node("prim", node.params["_prim"],
-                                     node.params.get("_ins", node.ins), prm,
-                                     node.outs)))
+                                     node.params.get("_ins", node.ins), prm, outs)))
+        steps += [step_for(n) for n in node.params.get("_bias_grad", ())]
 
         def run(env):
             for st in steps:
@@ -392,6 +396,7 @@ class LstmKernel:
         ins, outs = tuple(node.ins), tuple(node.outs)
         rev, fn, gemm, dt = int(node.params["reverse"]), self.bwd, self.gemm, self.dtype
         fallback = self._fallback(node)
+        bias_grad = "_bias_grad" in node.params
 
         def run(env):
             gout = env[ins[0]]
@@ -408,9 +413,11 @@ class LstmKernel:
             dxg, dwhh = np.empty(acts.shape, dt), np.empty(whh.shape, dt)
             dh, dc = ghT.copy(), gcT.copy()  # the kernel updates them in place
             res = (dxg, dwhh, dh, dc)
+            if bias_grad:
+                res += (np.zeros(4 * hid, dt),)
             fn(steps, batch, hid, gout.ctypes.data, st // size, sn // size,
-               *[a.ctypes.data for a in (whh, h0, c0, out, acts, cs) + res], rev,
-               gemm)
+               *[a.ctypes.data for a in (whh, h0, c0, out, acts, cs) + res[:4]],
+               res[4].ctypes.data if bias_grad else None, rev, gemm)
             for o, r in zip(outs, res):
                 env[o] = r
 
@@ -488,6 +495,43 @@ def _fuse_projections(graph, kernel_nodes):
     graph.nodes = [n for j, n in enumerate(nodes) if j not in drop]
 
 
+def _fuse_bias_grads(graph, kernel_nodes):
+    """Let backward kernels sum the bias gradient (``sum_to`` of ``dxg``,
+    perhaps through a reshape to rows) while each step is in cache."""
+    nodes, vals = graph.nodes, graph.values
+    producer = {o: j for j, n in enumerate(nodes) for o in n.outs}
+    drop = set()
+    for j, n in enumerate(nodes):
+        if n.kind != "prim" or n.prim.name != "sum_to" or len(n.ins) != 1:
+            continue
+        chain, v = [j], n.ins[0]
+        p = producer.get(v)
+        r = nodes[p] if p is not None else None
+        if r is not None and r.kind == "prim" and r.prim.name == "reshape":
+            chain.insert(0, p)  # rows: (S N, 4H)
+            v = r.ins[0]
+            shape = vals[v].shape
+            if len(shape) != 3 or vals[r.outs[0]].shape != (
+                    shape[0] * shape[1], shape[2]):
+                continue
+        b = producer.get(v)
+        if b is None or id(nodes[b]) not in kernel_nodes:
+            continue
+        k = nodes[b]
+        if (k.params["_prim"].name != "lstm_seq_backward" or v != k.outs[0]
+                or "_bias_grad" in k.params or len(k.outs) != 4):
+            continue
+        four_h = vals[v].shape[-1]
+        if (tuple(n.params.get("shape", ())) != (four_h,)
+                or vals[n.outs[0]].dtype != vals[v].dtype
+                or any(m.mutates for m in nodes[b:j])):
+            continue
+        k.params = dict(k.params, _bias_grad=[nodes[i] for i in chain])
+        k.outs = k.outs + [n.outs[0]]
+        drop.add(j)
+    graph.nodes = [n for j, n in enumerate(nodes) if j not in drop]
+
+
 def lower(graph, required=False):
     """Turn the graph's LSTM sequence nodes into kernel nodes (in place)."""
     vals = graph.values
@@ -515,4 +559,5 @@ def lower(graph, required=False):
         n.kind, n.prim = "kernel", k
         lowered.add(id(n))
     _fuse_projections(graph, lowered)
+    _fuse_bias_grads(graph, lowered)
     return graph
