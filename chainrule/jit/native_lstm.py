@@ -6,10 +6,15 @@ becomes a ``kernel`` node that runs the whole sequence in one C call:
 
 - forward, per step: ``acts[t] = xg[t] + h @ W_hh^T`` as one BLAS gemm
   (``beta = 1`` onto a copy of ``xg[t]``), then one fused loop for the gate
-  nonlinearities, the cell and the output;
+  nonlinearities, the cell and the output.  When ``xg`` is
+  ``reshape(x @ W_ih^T + b)`` read by nothing else, the kernel absorbs those
+  nodes: one gemm for all steps straight into the gate buffer, the bias
+  added step by step (no ``xg`` array, no pass over it);
 - backward, per step: one fused loop from ``dh``, ``dc`` and the saved
   activations to the four gate gradients, then ``dh = d @ W_hh`` as one
-  gemm; after the loop ``dW_hh`` is one gemm over all steps at once.
+  gemm; after the loop ``dW_hh`` is one gemm over all steps at once.  A
+  ``sum_to`` of ``dxg`` to the bias (its gradient) is absorbed too; the
+  output gradient may be strided (batch-first models).
 
 The matrix products go to the BLAS NumPy itself uses (its bundled OpenBLAS
 exports CBLAS symbols such as ``scipy_cblas_sgemm64_``): the kernel gets the
@@ -24,7 +29,7 @@ one float32 step and 1e-10 over 20 float64 steps), not bit for bit.
 
 No BLAS found, a dtype other than float32/float64, or a build failure: the
 nodes stay NumPy replay nodes.  At run time, inputs of another dtype or an
-empty dimension fall back to the primitive's NumPy forward.
+empty dimension run the NumPy steps the kernel node stands for.
 """
 import ctypes
 import glob
