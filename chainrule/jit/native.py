@@ -181,7 +181,11 @@ def lower(graph, required=False):
             n.params = dict(n.params, _prim=n.prim)
             n.kind, n.prim = "kernel", k
     from .fusion import fuse
+    from .native_lstm import lower as lower_lstm
+    from .native_scatter import lower as lower_scatter
 
+    lower_lstm(graph, required)
+    lower_scatter(graph, required)
     try:
         return fuse(graph)
     except (OSError, subprocess.CalledProcessError) as e:

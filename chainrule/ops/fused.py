@@ -364,8 +364,10 @@ def layer_norm(x, weight, bias, k, eps):
 def _sigmoid_(a):
     """In-place logistic function in four vectorised NumPy passes (exp of a
     large negative overflows to inf, giving exactly 0; the primitive is
-    quiet).  SciPy's expit is one call but several times slower here."""
-    np.negative(a, out=a)
+    quiet).  SciPy's expit is one call but several times slower here.
+    Negation is a multiply: NumPy 2.4's in-place ``negative`` misreads a
+    float32 column view ``(N, 1)`` (hidden size 1) as contiguous."""
+    np.multiply(a, -1, out=a)
     np.exp(a, out=a)
     a += 1
     np.reciprocal(a, out=a)
