@@ -1,7 +1,9 @@
 """No computation escapes the primitive table.
 
 Two training steps of every benchmark workload model, the bundled examples'
-models, and a BatchNorm + dropout network under every optimizer and LR
+models (dp_sgd's functional private step with vmap per-example gradients and
+its own noise generator; nngp_wide's random networks and NNGP regression
+inside the step), and a BatchNorm + dropout network under every optimizer and LR
 scheduler are recorded primitive by primitive (``tests/replay_record.py``)
 and replayed in NumPy on fresh copies of the parameters, buffers, optimizer
 state and generator state; the replay must end bit-identical.  An array that
@@ -158,6 +160,50 @@ def _autobatched(name, cls, make_examples):
     return model, lambda: sum(batched(examples)) / len(examples)
 
 
+def _nngp():
+    """examples/nngp_wide.py: random ReLU networks drawn from the generator,
+    the NNGP kernel, NNGP regression's posterior (a Cholesky and two
+    triangular solves), and the finite float64 network it is compared with,
+    trained.  The GP has no trainable hyper-parameters; its computation runs
+    inside the step so that every call of it is replayed and compared."""
+    mod = _example("nngp_wide")
+    net = nn.Sequential(nn.Linear(1, 16), nn.ReLU(), nn.Linear(16, 16), nn.ReLU(),
+                        nn.Linear(16, 1)).to(cr.float64)
+    x = cr.linspace(-3, 3, 10, dtype=cr.float64).reshape(-1, 1)
+    data = cr.Generator().manual_seed(0)  # the same data in both records
+    y = cr.sin(2 * x).reshape(-1) + 0.05 * cr.randn(10, generator=data,
+                                                    dtype=cr.float64)
+    xt = cr.linspace(-2.9, 2.9, 7, dtype=cr.float64).reshape(-1, 1)
+
+    def loss():
+        mod.networks(xt, 8, 5, cr.random.default_generator)
+        cr.gp.NNGP(depth=1, weight_var=mod.WV, bias_var=mod.BV)(xt)
+        gp = cr.gp.GPRegression(cr.gp.NNGP(depth=2, weight_var=mod.WV,
+                                            bias_var=mod.BV),
+                                noise=0.0025, learn_noise=False).fit(x, y, steps=0)
+        gp.predict(xt, return_std=True)
+        return ((net(x).reshape(-1) - y) ** 2).mean()
+    return net, loss
+
+
+def _caption():
+    """examples/caption_digits.py's captioner: a CNN encoder and an LSTM
+    decoder with additive attention, teacher-forced, padded sequence loss."""
+    mod = _example("caption_digits")
+    model = mod.Captioner()
+    g = np.random.default_rng(0)
+    x, y = mod.make_strips(g.random((6, 8, 8)).astype(np.float32), np.arange(6),
+                           2, g)
+    return model, lambda: text.sequence_loss(model(x, y), y, pad_id=mod.PAD)
+
+
+def _digits_mlp():
+    """examples/digits_mlp.py's network (Linear, ReLU, Dropout) under its SGD."""
+    model = nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Dropout(0.2),
+                          nn.Linear(128, 10))
+    return _classify(model, (64,))
+
+
 def _tagger_examples(mod, rng):
     return [mod.sentence(rng) for _ in range(3)]
 
@@ -172,6 +218,9 @@ MODELS = {
                                           _tagger_examples),
     "tree_lstm": lambda: _autobatched("tree_lstm", "TreeLSTM", _tree_examples),
     "gp_diabetes": _gp,
+    "nngp_wide": _nngp,
+    "caption_digits": _caption,
+    "digits_mlp": _digits_mlp,
     "bayes_regression_gap": _bayes_gap,
     "W1": lambda: _classify(W._mlp(cr, [32, 16, 16, 10]), (32,)),
     "W2": lambda: _classify(W._mlp(cr, [40, 100, 100, 10]), (40,)),
@@ -246,10 +295,15 @@ SCHEDULERS = {
 }
 
 
+CLIP = {"W6": 0.25, "caption_digits": 5.0}  # the max grad norm they train with
+
+
 def _setup(model_name, opt_name, sched_name, seed):
-    """Model, optimizer and scheduler after one warm-up step (so the optimizer
-    has state), and the step to record."""
+    """After one warm-up step (so the optimizer has state): a function giving
+    the state (name -> tensor), the step to record and the generators."""
     cr.manual_seed(seed)
+    if model_name in FUNCTIONAL:
+        return FUNCTIONAL[model_name]()
     model, loss_fn = MODELS[model_name]()
     model.train()
     opt = OPTIMIZERS[opt_name](model.parameters())
@@ -259,8 +313,8 @@ def _setup(model_name, opt_name, sched_name, seed):
         opt.zero_grad()
         loss = loss_fn()
         loss.backward()
-        if model_name == "W6":
-            nn.utils.clip_grad_norm_(model.parameters(), 0.25)
+        if model_name in CLIP:
+            nn.utils.clip_grad_norm_(model.parameters(), CLIP[model_name])
         opt.step()
         if isinstance(sched, S.ReduceLROnPlateau):
             sched.step(loss)  # reads the loss on the host by design, outside step
@@ -268,7 +322,29 @@ def _setup(model_name, opt_name, sched_name, seed):
             sched.step()
 
     step()
-    return model, opt, step
+    return (lambda: _state(model, opt)), step, {"default": cr.random.default_generator}
+
+
+def _dp_sgd():
+    """examples/dp_sgd.py's private step on its functional model (a dict of
+    tensors, replaced each step): per-example gradients by vmap(grad), each
+    clipped, summed, plus noise from the example's own generator."""
+    mod = _example("dp_sgd")
+    g = np.random.default_rng(0)
+    x = cr.tensor(g.standard_normal((4, 64)).astype(np.float32))
+    y = cr.tensor(g.integers(0, 10, 4))
+    p = mod.init(int(g.integers(100)))
+    noise = cr.Generator().manual_seed(1)
+
+    def step():
+        p.update(mod.private_step(p, x, y, noise))
+
+    step()
+    return ((lambda: {f"parameter {k}": v for k, v in p.items()}), step,
+            {"default": cr.random.default_generator, "noise": noise})
+
+
+FUNCTIONAL = {"dp_sgd": _dp_sgd}
 
 
 def _state(model, opt):
@@ -285,22 +361,21 @@ def _state(model, opt):
 
 
 def _record(model_name, opt_name, sched_name, seed, perturb=False):
-    model, opt, step = _setup(model_name, opt_name, sched_name, seed)
+    state_fn, step, gens = _setup(model_name, opt_name, sched_name, seed)
     if perturb:  # a different state: parameters, buffers and optimizer state
         g = np.random.default_rng(seed)
-        for t in _state(model, opt).values():
+        for t in state_fn().values():
             a = t._data
             if a.dtype.kind == "f":
                 noise = (1e-2 * np.abs(a) + 1e-3) * g.random(a.shape)
                 a += np.where(np.isfinite(a), noise, 0).astype(a.dtype)
             elif a.ndim == 0:  # a counter (BatchNorm's num_batches_tracked)
                 a += 1
-    state = _state(model, opt)
-    rec = Record(state, {"default": cr.random.default_generator})
+    rec = Record(state_fn(), gens)
     with interpreting(rec):
         step()
         step()
-    return rec.finish(_state(model, opt))
+    return rec.finish(state_fn())
 
 
 def _check(model_name, opt_name, sched_name):
@@ -316,6 +391,11 @@ def _check(model_name, opt_name, sched_name):
 @pytest.mark.parametrize("model_name", list(MODELS))
 def test_model_steps_replay_bit_identical(model_name):
     _check(model_name, "Adam", "OneCycleLR")
+
+
+@pytest.mark.parametrize("name", list(FUNCTIONAL))
+def test_functional_steps_replay_bit_identical(name):
+    _check(name, None, None)
 
 
 @pytest.mark.parametrize("opt_name", list(OPTIMIZERS))
