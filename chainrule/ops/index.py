@@ -9,8 +9,6 @@ the primitive (after the data inputs), and the parameter holds a
 :class:`Slot` in their place, so a tracer sees a mask computed from values
 as the value it is, not as a constant baked into a parameter.
 """
-import builtins
-
 import numpy as np
 
 from ..errors import ArgumentError, DTypeError, IndexOutOfRange, ShapeError, fmt_shape
@@ -248,11 +246,15 @@ def _position(idx, item):
 def _check_bounds(shape, idx, op):
     """PyTorch's checks, in its order: the number of indices, then each index
     from left to right (bounds of ints, steps of slices, shapes of masks)."""
-    n_consumed = sum(1 if (isinstance(i, np.ndarray) and i.dtype != np.bool_) or
-                     isinstance(i, (int, np.integer, slice)) else
-                     (i.ndim if isinstance(i, np.ndarray) else 0)
-                     for i in idx if i is not Ellipsis)
-    if builtins.sum(i is Ellipsis for i in idx) > 1:
+    n_consumed = n_ellipsis = 0
+    for i in idx:  # one pass: this runs on every indexing call
+        if isinstance(i, np.ndarray):
+            n_consumed += i.ndim if i.dtype == np.bool_ else 1
+        elif i is Ellipsis:
+            n_ellipsis += 1
+        elif i is not None:  # an int or a slice
+            n_consumed += 1
+    if n_ellipsis > 1:
         raise IndexOutOfRange(f"{op}: an index can only have a single ellipsis "
                               "('...')")
     if n_consumed > len(shape):
