@@ -147,3 +147,24 @@ def test_numpy_view_shares_memory():
     x = cr.zeros(3)
     x.numpy()[1] = 4.0
     assert x[1].item() == 4.0
+
+
+@pytest.mark.parametrize("index", ["int", "mask"])
+def test_index_tensor_modified_before_backward_raises_as_in_torch(index):
+    """The index Tensor is an input of getitem, saved for the backward: changing
+    it in place before backward is an error (PyTorch saves it too)."""
+    x, tx = _pair((4, 3))
+    if index == "int":
+        i, ti = cr.tensor([0, 2]), torch.tensor([0, 2])
+    else:
+        i, ti = cr.tensor([True, False, True, False]), torch.tensor(
+            [True, False, True, False])
+    y, ty = x[i], tx[ti]
+    with cr.no_grad():
+        i.logical_not_() if index == "mask" else i.add_(1)
+    with torch.no_grad():
+        ti.logical_not_() if index == "mask" else ti.add_(1)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        ty.sum().backward()
+    with pytest.raises(cr.AutogradError, match="modified by an inplace operation"):
+        y.sum().backward()

@@ -248,6 +248,30 @@ def test_library_guard_hands_bad_input_to_eager():
         f(cr.tensor([1, 7]))
 
 
+def test_mask_from_values_is_an_input_and_its_count_a_guard():
+    """``x[x > 0]`` and ``x[x > 0] = 0``: the mask is computed in the call, so
+    a replay on other values must use the new mask; a mask with another
+    number of True values changes shapes and hands the call to eager."""
+    def f(x):
+        y = (x[x > 0] ** 2).sum()
+        (g,) = cr.autograd.grad(y, [x])
+        z = x.clone()
+        z[x > 0] = 0.0
+        return y, g, z
+
+    c = cr.compile(f, backend="replay")
+    a = np.random.default_rng(0).standard_normal((3, 4))
+    samples = [a] + [np.random.default_rng(k).permutation(a.ravel()).reshape(3, 4)
+                     for k in (1, 2)]  # the same number of positives
+    samples.append(np.abs(a))  # all positive
+    for b in samples:
+        got = c(cr.tensor(b, requires_grad=True))
+        want = f(cr.tensor(b, requires_grad=True))
+        for u, v in zip(got, want):
+            np.testing.assert_array_equal(u.detach().numpy(), v.detach().numpy())
+    assert "2 replay(s), 1 guard miss(es)" in cr.jit.explain(c)
+
+
 @pytest.mark.parametrize("name", ["W1", "W2", "W3", "W4", "W5"])
 def test_workloads_replay_equals_eager(name):
     sys.path.insert(0, ROOT)

@@ -1,7 +1,9 @@
 """No computation escapes the primitive table.
 
 Two training steps of every benchmark workload model, the bundled examples'
-models, and a BatchNorm + dropout network under every optimizer and LR
+models (dp_sgd's functional private step with vmap per-example gradients and
+its own noise generator; nngp_wide's random networks and NNGP regression
+inside the step), and a BatchNorm + dropout network under every optimizer and LR
 scheduler are recorded primitive by primitive (``tests/replay_record.py``)
 and replayed in NumPy on fresh copies of the parameters, buffers, optimizer
 state and generator state; the replay must end bit-identical.  An array that
@@ -10,8 +12,11 @@ The same steps are recorded a second time from a perturbed state: a constant
 input or parameter that differs between the two records was computed from
 tensor data outside the table (or read to the host).
 
-LBFGS and CG are left out: their line searches branch on loss values by
-design (as PyTorch's LBFGS does), so no fixed record can replay them.
+LBFGS and CG (glm's and the GP's fit) are recorded and replayed too, but the
+perturbed-state comparison does not apply to them: their iteration counts,
+curvature and restart tests and line searches branch on loss and gradient
+values by design (as PyTorch's LBFGS does), and their step sizes are host
+floats; see ``CLOSURE_OPTIMIZERS``.
 """
 import importlib.util
 import sys
@@ -158,6 +163,62 @@ def _autobatched(name, cls, make_examples):
     return model, lambda: sum(batched(examples)) / len(examples)
 
 
+def _nngp():
+    """examples/nngp_wide.py: random ReLU networks drawn from the generator,
+    the NNGP kernel, NNGP regression's posterior (a Cholesky and two
+    triangular solves), and the finite float64 network it is compared with,
+    trained.  The GP has no trainable hyper-parameters; its computation runs
+    inside the step so that every call of it is replayed and compared."""
+    mod = _example("nngp_wide")
+    net = nn.Sequential(nn.Linear(1, 16), nn.ReLU(), nn.Linear(16, 16), nn.ReLU(),
+                        nn.Linear(16, 1)).to(cr.float64)
+    x = cr.linspace(-3, 3, 10, dtype=cr.float64).reshape(-1, 1)
+    data = cr.Generator().manual_seed(0)  # the same data in both records
+    y = cr.sin(2 * x).reshape(-1) + 0.05 * cr.randn(10, generator=data,
+                                                    dtype=cr.float64)
+    xt = cr.linspace(-2.9, 2.9, 7, dtype=cr.float64).reshape(-1, 1)
+
+    def loss():
+        mod.networks(xt, 8, 5, cr.random.default_generator)
+        cr.gp.NNGP(depth=1, weight_var=mod.WV, bias_var=mod.BV)(xt)
+        gp = cr.gp.GPRegression(cr.gp.NNGP(depth=2, weight_var=mod.WV,
+                                            bias_var=mod.BV),
+                                noise=0.0025, learn_noise=False).fit(x, y, steps=0)
+        gp.predict(xt, return_std=True)
+        return ((net(x).reshape(-1) - y) ** 2).mean()
+    return net, loss
+
+
+def _caption():
+    """examples/caption_digits.py's captioner: a CNN encoder and an LSTM
+    decoder with additive attention, teacher-forced, padded sequence loss."""
+    mod = _example("caption_digits")
+    model = mod.Captioner()
+    g = np.random.default_rng(0)
+    x, y = mod.make_strips(g.random((6, 8, 8)).astype(np.float32), np.arange(6),
+                           2, g)
+    return model, lambda: text.sequence_loss(model(x, y), y, pad_id=mod.PAD)
+
+
+def _digits_mlp():
+    """examples/digits_mlp.py's network (Linear, ReLU, Dropout) under its SGD."""
+    model = nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Dropout(0.2),
+                          nn.Linear(128, 10))
+    return _classify(model, (64,))
+
+
+def _glm():
+    """examples/glm.py's objective: a float64 Linear layer, Poisson negative
+    log-likelihood on a log link plus an L2 penalty on the weights."""
+    g = np.random.default_rng(0)
+    x = cr.tensor(g.standard_normal((20, 4)))
+    y = cr.tensor(g.poisson(np.exp(x.numpy() @ [0.5, -0.3, 0.2, 0.0] + 1.0))
+                  .astype(np.float64).reshape(-1, 1))
+    layer = nn.Linear(4, 1, dtype=cr.float64)
+    return layer, lambda: (F.poisson_nll_loss(layer(x), y)
+                           + 0.01 / 2 * (layer.weight ** 2).sum())
+
+
 def _tagger_examples(mod, rng):
     return [mod.sentence(rng) for _ in range(3)]
 
@@ -172,6 +233,10 @@ MODELS = {
                                           _tagger_examples),
     "tree_lstm": lambda: _autobatched("tree_lstm", "TreeLSTM", _tree_examples),
     "gp_diabetes": _gp,
+    "glm": _glm,
+    "nngp_wide": _nngp,
+    "caption_digits": _caption,
+    "digits_mlp": _digits_mlp,
     "bayes_regression_gap": _bayes_gap,
     "W1": lambda: _classify(W._mlp(cr, [32, 16, 16, 10]), (32,)),
     "W2": lambda: _classify(W._mlp(cr, [40, 100, 100, 10]), (40,)),
@@ -222,6 +287,27 @@ OPTIMIZERS = {
     "RMSprop": lambda p: optim.RMSprop(p, momentum=0.5, centered=True),
 }
 
+# The closure-driven optimizers: ``step(closure)`` evaluates the loss several
+# times.  Their control flow reads the loss and gradients on the host by
+# design, as PyTorch's LBFGS does: how many iterations and closure calls a
+# step makes (stopping tests on max|g|, max|t d| and the loss change), whether
+# a curvature pair enters L-BFGS's history (y.s > 1e-10), CG's restart test
+# (g.d >= 0), and every branch of the strong-Wolfe line search; the step
+# sizes (the line search's cubic interpolation) and the two-loop recursion's
+# coefficients are host floats that enter the update as scalar arguments.
+# No fixed sequence of primitives exists for such a step, so the perturbed-
+# state comparison (``compare_runs``) does not apply to them.  What is
+# checked is the rest: every array change goes through a primitive (no
+# escape), and replaying the record on fresh copies of the state -- with the
+# host-derived scalars as the recorded constants and params they are -- ends
+# bit-identical, history included.
+CLOSURE_OPTIMIZERS = {
+    "LBFGS": lambda p: optim.LBFGS(p, max_iter=4, history_size=2),
+    "LBFGS-strong_wolfe": lambda p: optim.LBFGS(p, max_iter=4, history_size=2,
+                                                line_search_fn="strong_wolfe"),
+    "CG": lambda p: optim.CG(p, max_iter=4, restart=3),
+}
+
 S = optim.lr_scheduler
 SCHEDULERS = {
     "LambdaLR": lambda o: S.LambdaLR(o, lambda e: 0.9 ** e),
@@ -246,29 +332,66 @@ SCHEDULERS = {
 }
 
 
+CLIP = {"W6": 0.25, "caption_digits": 5.0}  # the max grad norm they train with
+
+
 def _setup(model_name, opt_name, sched_name, seed):
-    """Model, optimizer and scheduler after one warm-up step (so the optimizer
-    has state), and the step to record."""
+    """After one warm-up step (so the optimizer has state): a function giving
+    the state (name -> tensor), the step to record and the generators."""
     cr.manual_seed(seed)
+    if model_name in FUNCTIONAL:
+        return FUNCTIONAL[model_name]()
     model, loss_fn = MODELS[model_name]()
     model.train()
-    opt = OPTIMIZERS[opt_name](model.parameters())
+    if opt_name in CLOSURE_OPTIMIZERS:
+        opt = CLOSURE_OPTIMIZERS[opt_name](model.parameters())
+    else:
+        opt = OPTIMIZERS[opt_name](model.parameters())
     sched = SCHEDULERS[sched_name](opt) if sched_name else None
 
-    def step():
+    def closure():
         opt.zero_grad()
         loss = loss_fn()
         loss.backward()
-        if model_name == "W6":
-            nn.utils.clip_grad_norm_(model.parameters(), 0.25)
-        opt.step()
+        if model_name in CLIP:
+            nn.utils.clip_grad_norm_(model.parameters(), CLIP[model_name])
+        return loss
+
+    def step():
+        if opt_name in CLOSURE_OPTIMIZERS:
+            loss = opt.step(closure)
+        else:
+            loss = closure()
+            opt.step()
         if isinstance(sched, S.ReduceLROnPlateau):
             sched.step(loss)  # reads the loss on the host by design, outside step
         elif sched is not None:
             sched.step()
 
     step()
-    return model, opt, step
+    return (lambda: _state(model, opt)), step, {"default": cr.random.default_generator}
+
+
+def _dp_sgd():
+    """examples/dp_sgd.py's private step on its functional model (a dict of
+    tensors, replaced each step): per-example gradients by vmap(grad), each
+    clipped, summed, plus noise from the example's own generator."""
+    mod = _example("dp_sgd")
+    g = np.random.default_rng(0)
+    x = cr.tensor(g.standard_normal((4, 64)).astype(np.float32))
+    y = cr.tensor(g.integers(0, 10, 4))
+    p = mod.init(int(g.integers(100)))
+    noise = cr.Generator().manual_seed(1)
+
+    def step():
+        p.update(mod.private_step(p, x, y, noise))
+
+    step()
+    return ((lambda: {f"parameter {k}": v for k, v in p.items()}), step,
+            {"default": cr.random.default_generator, "noise": noise})
+
+
+FUNCTIONAL = {"dp_sgd": _dp_sgd}
 
 
 def _state(model, opt):
@@ -279,28 +402,31 @@ def _state(model, opt):
         state.update({f"carried {k}[{i}]": t for i, t in enumerate(v)})
     for p, st in opt.state.items():
         for k, v in st.items():
+            where = f"optimizer state[{names.get(id(p), '?')}][{k!r}]"
             if isinstance(v, cr.Tensor):
-                state[f"optimizer state[{names.get(id(p), '?')}][{k!r}]"] = v
+                state[where] = v
+            elif isinstance(v, list):  # L-BFGS's history of curvature pairs
+                state.update({f"{where}[{i}]": t for i, t in enumerate(v)
+                              if isinstance(t, cr.Tensor)})
     return state
 
 
 def _record(model_name, opt_name, sched_name, seed, perturb=False):
-    model, opt, step = _setup(model_name, opt_name, sched_name, seed)
+    state_fn, step, gens = _setup(model_name, opt_name, sched_name, seed)
     if perturb:  # a different state: parameters, buffers and optimizer state
         g = np.random.default_rng(seed)
-        for t in _state(model, opt).values():
+        for t in state_fn().values():
             a = t._data
             if a.dtype.kind == "f":
                 noise = (1e-2 * np.abs(a) + 1e-3) * g.random(a.shape)
                 a += np.where(np.isfinite(a), noise, 0).astype(a.dtype)
             elif a.ndim == 0:  # a counter (BatchNorm's num_batches_tracked)
                 a += 1
-    state = _state(model, opt)
-    rec = Record(state, {"default": cr.random.default_generator})
+    rec = Record(state_fn(), gens)
     with interpreting(rec):
         step()
         step()
-    return rec.finish(_state(model, opt))
+    return rec.finish(state_fn())
 
 
 def _check(model_name, opt_name, sched_name):
@@ -308,6 +434,8 @@ def _check(model_name, opt_name, sched_name):
     assert not rec.escapes, "\n".join(rec.escapes[:10])
     problems = replay(rec)
     assert not problems, "\n".join(problems[:10])
+    if opt_name in CLOSURE_OPTIMIZERS:
+        return  # their control flow reads the loss by design (see above)
     other = _record(model_name, opt_name, sched_name, 1, perturb=True)
     problems = compare_runs(rec, other)
     assert not problems, "\n".join(problems[:10])
@@ -318,9 +446,22 @@ def test_model_steps_replay_bit_identical(model_name):
     _check(model_name, "Adam", "OneCycleLR")
 
 
+@pytest.mark.parametrize("name", list(FUNCTIONAL))
+def test_functional_steps_replay_bit_identical(name):
+    _check(name, None, None)
+
+
 @pytest.mark.parametrize("opt_name", list(OPTIMIZERS))
 def test_optimizer_steps_replay_bit_identical(opt_name):
     _check("batchnorm_dropout", opt_name, None)
+
+
+@pytest.mark.parametrize("model_name, opt_name", [
+    ("glm", "LBFGS-strong_wolfe"), ("glm", "CG"), ("gp_diabetes", "LBFGS-strong_wolfe"),
+    ("batchnorm_dropout", "LBFGS"),
+    ("batchnorm_dropout", "LBFGS-strong_wolfe"), ("batchnorm_dropout", "CG")])
+def test_closure_optimizer_steps_replay_bit_identical(model_name, opt_name):
+    _check(model_name, opt_name, None)
 
 
 @pytest.mark.parametrize("sched_name", list(SCHEDULERS))

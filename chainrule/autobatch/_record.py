@@ -24,6 +24,7 @@ import numpy as np
 from .._tape import Interpreter, _state, suspended
 from ..errors import ChainruleError, fmt_shape
 from ..ops._core import PRIMITIVES, apply
+from ..ops.index import static_index
 from ..tensor import Tensor
 from . import _rules
 from ._lazy import LazyTensor, Node, become
@@ -89,6 +90,11 @@ class Recorder(Interpreter):
         return id(t) in self.shared or (t._rg and t.grad_fn is None)
 
     def process(self, prim, inputs, params):
+        k = _INDEXED.get(prim.name)
+        if k is not None and len(inputs) > k and all(
+                t.__class__ is not LazyTensor for t in inputs[k:]):
+            # index Tensors at hand: their arrays go back into the index
+            params, inputs = static_index(params, inputs[k:]), inputs[:k]
         lazy = False
         for t in inputs:
             if t.__class__ is LazyTensor:
@@ -346,6 +352,8 @@ class Recorder(Interpreter):
 
 
 _GETITEM = PRIMITIVES["getitem"]
+# The indexing primitives, by their number of data inputs (index inputs follow).
+_INDEXED = {"getitem": 1, "index_grad": 1, "index_put": 2, "store": 2}
 _SPLIT = PRIMITIVES["split_copy"]
 
 

@@ -389,8 +389,24 @@ def _batched_index(index):
     return (slice(None),) + tuple(index), _adv_bdim(index)
 
 
+def _static(inputs, dims, index, k):
+    """The index with its slots filled from the index inputs (``inputs[k:]``),
+    which must be unbatched; the data inputs."""
+    from ..ops.index import fill
+
+    if any(d is not None for d in dims[k:]):
+        from ._batched import VmapError
+
+        raise VmapError("vmap: an index tensor that is batched is supported only "
+                        "as x[:, idx] with an integer idx (a batched mask would "
+                        "select a different number of elements per example); use "
+                        "gather, index_select or torch.where")
+    return inputs[:k], dims[:k], fill(index, [a._data for a in inputs[k:]])
+
+
 @register("getitem")
 def _getitem(inputs, dims, index):
+    inputs, dims, index = _static(inputs, dims, index, 1)
     x = front(inputs[0], dims[0])
     idx, bd = _batched_index(index)
     return (apply(_one("getitem"), x, index=idx),), (bd,)
@@ -398,6 +414,7 @@ def _getitem(inputs, dims, index):
 
 @register("index_grad")
 def _index_grad(inputs, dims, shape, index):
+    inputs, dims, index = _static(inputs, dims, index, 1)
     idx, bd = _batched_index(index)
     g = moveaxis(inputs[0], dims[0], bd)
     return (apply(_one("index_grad"), g, shape=(g.shape[bd],) + tuple(shape),
@@ -406,6 +423,7 @@ def _index_grad(inputs, dims, shape, index):
 
 @register("index_put")
 def _index_put(inputs, dims, index, accumulate):
+    inputs, dims, index = _static(inputs, dims, index, 2)
     size = batch_size(inputs, dims)
     x = at_front(inputs[0], dims[0], size)
     idx, bd = _batched_index(index)

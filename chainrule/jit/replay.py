@@ -86,8 +86,11 @@ def _guard_step(node, safe):
     how, expected, where = (node.params[k] for k in ("how", "expected", "where"))
 
     def run(env):
-        x = env[v].reshape(()).item()
-        got = bool(x) if how == "__bool__" else x
+        if how == "count_nonzero":
+            got = int(np.count_nonzero(env[v]))
+        else:
+            x = env[v].reshape(()).item()
+            got = bool(x) if how == "__bool__" else x
         if got != expected:
             raise GuardMiss(where, safe)
 

@@ -18,6 +18,10 @@ from ..tensor import Tensor
 from .ir import DEFAULT_GEN, Graph, Node
 
 
+# The indexing primitives, by their number of data inputs (index inputs follow).
+_MASKED = {"getitem": 1, "index_grad": 1, "index_put": 2, "store": 2}
+
+
 class TraceBreak(Exception):
     """Raised inside a ``jit`` trace when Python needs a traced value."""
 
@@ -71,6 +75,19 @@ class Recorder:
             dyn = self.drew = True
             default = _random.default_generator._rng
             params = {k: DEFAULT_GEN if v is default else v for k, v in params.items()}
+        k = _MASKED.get(prim.name)
+        if k is not None and len(inputs) > k and self._count_decides_shape(
+                prim, inputs):
+            for i in range(k, len(inputs)):
+                a = inputs[i]._data
+                if a.dtype == np.bool_ and g.values[ins[i]].dynamic:
+                    # A mask computed in the call selects a data-dependent
+                    # number of elements: the replay checks the count (and
+                    # hands the call to eager when it differs).
+                    g.nodes.append(Node("guard", None, [ins[i]], {
+                        "how": "count_nonzero", "expected": int(np.count_nonzero(a)),
+                        "where": f"{prim.name}: the number of True values of a "
+                                 "boolean mask index"}, []))
         mutates = tuple(i for i in (prim.mutates or ()) if i < len(inputs))
         for i in mutates:
             self._written(ins[i], inputs[i]._data, snapshot=False)
@@ -78,6 +95,13 @@ class Recorder:
         out_ids = [self._bind(o._data, g.new_value("node", ni, o._data.shape,
                                                    o._data.dtype, dyn)) for o in outs]
         g.nodes.append(Node("prim", prim, ins, dict(params), out_ids, mutates))
+
+    @staticmethod
+    def _count_decides_shape(prim, inputs):
+        """Whether a mask's count of True values decides a shape: getitem's
+        output, index_grad's gradient, or a written value that is not a
+        single element (it must match the selection)."""
+        return prim.name in ("getitem", "index_grad") or inputs[1]._data.size != 1
 
     def _written(self, vid, arr, snapshot):
         self.mutated.add(id(arr))

@@ -8,6 +8,7 @@ exporter says which.
 """
 import numpy as np
 
+from ..ops.index import Slot
 from ._record import ExportError
 
 _UNARY = {
@@ -174,6 +175,11 @@ def _split(ctx, call, xs, shapes):
     return outs
 
 
+def _dtype(ref):
+    """The dtype of an operand (a recorded value, or a concrete tensor)."""
+    return np.dtype(ref.meta[1] if ref.meta is not None else ref.tensor._data.dtype)
+
+
 @rule("getitem")
 def _getitem(ctx, call, xs, shapes):
     """Basic and single-array indexing: Slice, Gather, Unsqueeze in turn."""
@@ -204,6 +210,15 @@ def _getitem(ctx, call, xs, shapes):
         elif isinstance(i, (int, np.integer)):
             y = ctx.node("Gather", [y, c(int(i))], axis=ax)
             del cur[ax]
+        elif (type(i) is Slot and arrays == 0
+              and _dtype(call.inputs[1 + i.k]).kind in "iu"):
+            arrays = 1  # an index Tensor: an operand of the call
+            name = xs[1 + i.k]
+            if _dtype(call.inputs[1 + i.k]) != np.int64:
+                name = ctx.node("Cast", [name], to=7)  # 7: INT64
+            y = ctx.node("Gather", [y, name], axis=ax)
+            cur[ax:ax + 1] = list(shapes[1 + i.k])
+            ax += len(shapes[1 + i.k])
         elif isinstance(i, np.ndarray) and i.dtype.kind in "iu" and arrays == 0:
             arrays = 1
             # An index array that is an input's data stays an input.

@@ -114,17 +114,20 @@ def _parts(index):
     return index if isinstance(index, tuple) else (index,)
 
 
-def getitem_aval(x, *, index):
-    if any(isinstance(i, np.ndarray) and i.dtype == np.bool_ for i in _parts(index)):
+def getitem_aval(x, *arrays, index):
+    """``arrays``: the avals of the index inputs (filling the index's slots)."""
+    from .index import _take, fill
+
+    if any(d == np.bool_ for _, d in arrays) or any(
+            isinstance(i, np.ndarray) and i.dtype == np.bool_ for i in _parts(index)):
         raise DataDependentShape(
             "getitem: a boolean-mask index selects as many elements as the mask "
             "has True values: the output shape depends on data")
-    from .index import _take
-
+    index = fill(index, [stand_in(s, d) for s, d in arrays])
     return ((_take(stand_in(x[0]), index).shape, x[1]),)
 
 
-def index_grad_aval(g, *, shape, index):
+def index_grad_aval(g, *arrays, shape, index):
     return ((tuple(shape), g[1]),)
 
 

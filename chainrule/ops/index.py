@@ -3,10 +3,12 @@
 masked_fill, take_along_dim, one_hot, ...).
 
 An index is normalised once (Tensors become ndarrays, bounds are checked
-with PyTorch-style messages) and then travels as a primitive parameter.
+with PyTorch-style messages) and then travels as a primitive parameter --
+except the arrays of integer or boolean index *Tensors*: those are inputs of
+the primitive (after the data inputs), and the parameter holds a
+:class:`Slot` in their place, so a tracer sees a mask computed from values
+as the value it is, not as a constant baked into a parameter.
 """
-import builtins
-
 import numpy as np
 
 from ..errors import ArgumentError, DTypeError, IndexOutOfRange, ShapeError, fmt_shape
@@ -65,6 +67,90 @@ def _torch_order(idx):
             first.append(i)
             second.append(i)
     return Split(tuple(first), tuple(second))
+
+
+class Slot:
+    """The place of an index array that is input ``k`` among a primitive's
+    trailing index inputs (see :func:`fill`)."""
+
+    __slots__ = ("k",)
+
+    def __init__(self, k):
+        self.k = k
+
+    def __eq__(self, other):
+        return type(other) is Slot and other.k == self.k
+
+    def __hash__(self):
+        return hash((Slot, self.k))
+
+    def __repr__(self):
+        return f"Slot({self.k})"
+
+
+def fill(index, arrays):
+    """``index`` with each :class:`Slot` replaced by its array in ``arrays``."""
+    if not arrays:
+        return index
+    if type(index) is Split:
+        return Split(fill(index.first, arrays), fill(index.second, arrays))
+    return tuple([arrays[i.k] if i.__class__ is Slot else i for i in index])
+
+
+def _sub(part, by_id, ins):
+    out = list(part)
+    for j, i in enumerate(out):
+        if i.__class__ is np.ndarray:
+            t = by_id.get(id(i))
+            if t is not None:
+                out[j] = Slot(len(ins))
+                ins.append(t)
+    return tuple(out)
+
+
+_SLOT0 = Slot(0)
+
+
+def slots(index, tensors):
+    """A normalised ``index`` whose arrays taken from the index Tensors
+    ``tensors`` become :class:`Slot` s, and those Tensors in slot order."""
+    if not tensors:
+        return index, ()
+    if len(tensors) == 1 and type(index) is tuple:  # x[i], x[:, i]: the common case
+        a = tensors[0]._data
+        out = [_SLOT0 if i is a else i for i in index]
+        for i in out:
+            if i is _SLOT0:  # (`a in index` would compare arrays by value)
+                return tuple(out), tensors
+        return index, ()  # a 0-d integer tensor became an int
+    by_id = {id(t._data): t for t in tensors}
+    ins = []
+    if type(index) is Split:
+        index = Split(_sub(index.first, by_id, ins), _sub(index.second, by_id, ins))
+    else:
+        index = _sub(index, by_id, ins)
+    return index, ins
+
+
+def static_index(params, arrays):
+    """``params`` with the index's slots filled from the arrays (ndarrays or
+    Tensors): the parameter-only form of a call, for rules that read the
+    index (batching, autobatch, export)."""
+    arrays = [a._data if isinstance(a, Tensor) else a for a in arrays]
+    return {**params, "index": fill(params["index"], arrays)}
+
+
+class _From:
+    """``saves`` for a primitive whose index inputs (from ``k`` on) its vjp
+    reads."""
+
+    __slots__ = ("k",)
+
+    def __init__(self, k):
+        self.k = k
+
+    def __contains__(self, i):
+        return i >= self.k
 
 
 def _take(a, index):
@@ -135,11 +221,13 @@ def normalize_index(x, index, op="index"):
 def _check_broadcast(idx, op):
     """Tensor indices must broadcast together (a k-d mask counts as k vectors of
     its number of True entries)."""
+    arrays = [i for i in idx if i.__class__ is np.ndarray]
+    if len(arrays) <= 1:  # nothing to broadcast against (a k-d mask's k vectors
+        return  # all have its count of True values)
     shapes = []
-    for i in idx:
-        if isinstance(i, np.ndarray):
-            shapes += ([(int(np.count_nonzero(i)),)] * i.ndim if i.dtype == np.bool_
-                       else [i.shape])
+    for i in arrays:
+        shapes += ([(int(np.count_nonzero(i)),)] * i.ndim if i.dtype == np.bool_
+                   else [i.shape])
     if len(shapes) > 1:
         try:
             np.broadcast_shapes(*shapes)
@@ -158,11 +246,15 @@ def _position(idx, item):
 def _check_bounds(shape, idx, op):
     """PyTorch's checks, in its order: the number of indices, then each index
     from left to right (bounds of ints, steps of slices, shapes of masks)."""
-    n_consumed = sum(1 if (isinstance(i, np.ndarray) and i.dtype != np.bool_) or
-                     isinstance(i, (int, np.integer, slice)) else
-                     (i.ndim if isinstance(i, np.ndarray) else 0)
-                     for i in idx if i is not Ellipsis)
-    if builtins.sum(i is Ellipsis for i in idx) > 1:
+    n_consumed = n_ellipsis = 0
+    for i in idx:  # one pass: this runs on every indexing call
+        if isinstance(i, np.ndarray):
+            n_consumed += i.ndim if i.dtype == np.bool_ else 1
+        elif i is Ellipsis:
+            n_ellipsis += 1
+        elif i is not None:  # an int or a slice
+            n_consumed += 1
+    if n_ellipsis > 1:
         raise IndexOutOfRange(f"{op}: an index can only have a single ellipsis "
                               "('...')")
     if n_consumed > len(shape):
@@ -188,7 +280,14 @@ def _check_bounds(shape, idx, op):
                     f"{fmt_shape(shape[d:d + i.ndim])}")
             d += i.ndim
             continue
-        if isinstance(i, (int, np.integer)) or isinstance(i, np.ndarray):
+        if i.__class__ is int:  # the common case, without NumPy
+            n = shape[d]
+            if not -n <= i < n:
+                raise IndexOutOfRange(
+                    f"{op}: index {i} is out of bounds for dimension {d} with size "
+                    f"{n} (tensor shape {fmt_shape(shape)}); valid indices are "
+                    f"{-n} to {n - 1}")
+        elif isinstance(i, (int, np.integer)) or isinstance(i, np.ndarray):
             n = shape[d]
             arr = np.asarray(i)
             if arr.size and (arr.max() >= n or arr.min() < -n):
@@ -201,24 +300,23 @@ def _check_bounds(shape, idx, op):
 
 
 # -- getitem --------------------------------------------------------------------------
-def _getitem_fwd(x, index):
-    return _take(x, index)
-
-
-def _scatter_into_zeros(g, shape, index):
-    return apply(index_grad_p, g, shape=shape, index=index)
+def _getitem_fwd(x, *arrays, index):
+    return _take(x, fill(index, arrays) if arrays else index)
 
 
 getitem_p = primitive(
     "getitem", _getitem_fwd,
-    vjp=lambda n, g: (_scatter_into_zeros(g, n.metas[0][0], n.params["index"]),),
-    jvp=lambda c, t: apply(getitem_p, t[0], index=c.params["index"]),
-    saves=(), view=True,
+    vjp=lambda n, g: (apply(index_grad_p, g, *n.inputs[1:], shape=n.metas[0][0],
+                            index=n.params["index"]),),
+    jvp=lambda c, t: apply(getitem_p, t[0], *c.inputs[1:], index=c.params["index"]),
+    saves=_From(1), view=True,
     kind="index", abstract=_abstract.getitem_aval, params=("index",),
 )
+"""``getitem(x, *index_arrays, index)``: ``x[index]``, slots filled."""
 
 
-def _index_grad_fwd(g, shape, index):
+def _index_grad_fwd(g, *arrays, shape, index):
+    index = fill(index, arrays)
     out = np.zeros(shape, g.dtype)
     _put(out, index, g, _is_advanced(index), check=False)  # g is the selection's
     return out
@@ -226,9 +324,9 @@ def _index_grad_fwd(g, shape, index):
 
 index_grad_p = primitive(
     "index_grad", _index_grad_fwd,
-    vjp=lambda n, g: (apply(getitem_p, g, index=n.params["index"]),),
-    jvp=lambda c, t: apply(index_grad_p, t[0], **c.params),
-    saves=(),
+    vjp=lambda n, g: (apply(getitem_p, g, *n.inputs[1:], index=n.params["index"]),),
+    jvp=lambda c, t: apply(index_grad_p, t[0], *c.inputs[1:], **c.params),
+    saves=_From(1),
     kind="index", abstract=_abstract.index_grad_aval, params=("shape", "index"),
 )
 
@@ -237,12 +335,20 @@ def getitem(input, index):
     """``input[index]`` with PyTorch's indexing rules (views for basic indices)."""
     x = t_(input)
     tup = index if isinstance(index, tuple) else (index,)
-    valueless = [j for j, i in enumerate(tup)
-                 if isinstance(i, Tensor) and i._data.__class__ is not np.ndarray]
-    if valueless:  # an index whose values are not at hand (batched under vmap)
-        return _take_along(x, tup, valueless)
+    tensors = None
+    for i in tup:
+        if isinstance(i, Tensor):
+            if i._data.__class__ is not np.ndarray:
+                # an index whose values are not at hand (batched under vmap)
+                return _take_along(x, tup, [j for j, i in enumerate(tup)
+                                            if isinstance(i, Tensor)
+                                            and i._data.__class__ is not np.ndarray])
+            tensors = [i] if tensors is None else tensors + [i]
     idx = normalize_index(x, index, "index")
-    return apply(getitem_p, x, index=idx)
+    if tensors is None:
+        return apply(getitem_p, x, index=idx)
+    idx, ins = slots(idx, tensors)
+    return apply(getitem_p, x, *ins, index=idx)
 
 
 def _take_along(x, tup, pos):
@@ -272,44 +378,56 @@ def _take_along(x, tup, pos):
 
 
 # -- index_put (setitem) ---------------------------------------------------------------
-def _index_put_fwd(x, v, index, accumulate):
+def _index_put_fwd(x, v, *arrays, index, accumulate):
     out = x.copy()
-    _put(out, index, v, accumulate)
+    _put(out, fill(index, arrays), v, accumulate)
     return out
 
 
 def _index_put_vjp(n, g):
     index, acc = n.params["index"], n.params["accumulate"]
+    arrays = n.inputs[2:]
     gx = gv = None
     if n.needs[0]:
         zero = Tensor._make(np.zeros((), g._data.dtype))
-        gx = g if acc else apply(index_put_p, g, zero, index=index, accumulate=False)
+        gx = g if acc else apply(index_put_p, g, zero, *arrays, index=index,
+                                 accumulate=False)
     if n.needs[1]:
-        gv = sum_to(apply(getitem_p, g, index=index), n.metas[1][0])
+        gv = sum_to(apply(getitem_p, g, *arrays, index=index), n.metas[1][0])
     return gx, gv
 
 
 def _index_put_jvp(c, t):
-    tx, tv = t
-    x, v = c.inputs
+    tx, tv = t[:2]
+    x, v = c.inputs[:2]
     if tx is None:
         tx = Tensor._make(np.zeros(x.shape, x._data.dtype))
     if tv is None:
         tv = Tensor._make(np.zeros(v.shape, v._data.dtype))
-    return apply(index_put_p, tx, tv, **c.params)
+    return apply(index_put_p, tx, tv, *c.inputs[2:], **c.params)
 
 
 index_put_p = primitive("index_put", _index_put_fwd, vjp=_index_put_vjp,
-                        jvp=_index_put_jvp, saves=(), kind="index",
+                        jvp=_index_put_jvp, saves=_From(2), kind="index",
                         abstract=_abstract.first_aval, params=("index", "accumulate"))
+"""``index_put(x, v, *index_arrays, index, accumulate)``."""
+
+
+def index_tensors(index):
+    """The Tensors among the entries of an index (those become inputs)."""
+    if isinstance(index, Tensor):
+        return [index]
+    if isinstance(index, tuple):
+        return [i for i in index if isinstance(i, Tensor)]
+    return []
 
 
 def index_put(input, indices, values, accumulate=False):
     """Out-of-place ``input[indices] = values`` (or ``+=`` with accumulate)."""
     x = t_(input)
     v = lift(t_(values), x._data.dtype)
-    idx = normalize_index(x, indices, "index_put")
-    return apply(index_put_p, x, v, index=idx, accumulate=bool(accumulate))
+    idx, ins = slots(normalize_index(x, indices, "index_put"), index_tensors(indices))
+    return apply(index_put_p, x, v, *ins, index=idx, accumulate=bool(accumulate))
 
 
 # -- index range checks on every call ------------------------------------------------

@@ -18,13 +18,14 @@ from ..errors import AutogradError, ChainruleError, DTypeError, ShapeError, fmt_
 from ..tensor import Tensor
 from ._core import apply, cast_like_result, primitive
 from ._util import lift, t_
+from .index import _put, _take, fill, index_put, index_tensors, normalize_index, slots
 
 
 # -- the store primitive ---------------------------------------------------------------
-def _store_fwd(dst, src, index=None, op="store"):
-    """Write ``src`` into ``dst`` (or ``dst[index]``, a normalised index) in
-    place; returns ``dst``.  ``src`` broadcasts; casting is unsafe (the caller
-    checked the dtypes with PyTorch's rule)."""
+def _store_fwd(dst, src, *arrays, index=None, op="store"):
+    """Write ``src`` into ``dst`` (or ``dst[index]``, a normalised index whose
+    slots take ``arrays``) in place; returns ``dst``.  ``src`` broadcasts;
+    casting is unsafe (the caller checked the dtypes with PyTorch's rule)."""
     if not dst.flags.writeable:
         raise AutogradError(f"{op}: cannot write into this tensor in place (the "
                             "destination is read-only); expanded tensors are "
@@ -37,8 +38,7 @@ def _store_fwd(dst, src, index=None, op="store"):
                              f"{fmt_shape(src.shape)} into a tensor of shape "
                              f"{fmt_shape(dst.shape)} ({e})") from None
         return dst
-    from .index import _put, _take
-
+    index = fill(index, arrays)
     v = src if src.ndim else src[()]  # a 0-d value assigns like a number
     try:
         _put(dst, index, v, False)
@@ -53,25 +53,25 @@ def _store_fwd(dst, src, index=None, op="store"):
     return dst
 
 
-def _store_aval(dst, src, index=None, op="store"):
+def _store_aval(dst, src, *arrays, index=None, op="store"):
     return (dst,)
 
 
 store_p = primitive("store", _store_fwd, mutates=(0,), kind="other",
                     params=("index", "op"),
                     abstract=_store_aval)
-"""``store(dst, src, index=None)``: the one way data is written into an
-existing array (in-place ops, ``x[i] = v``, fills, ``copy_``).  Not
+"""``store(dst, src, *index_arrays, index=None)``: the one way data is
+written into an existing array (in-place ops, ``x[i] = v``, fills, ``copy_``).  Not
 differentiable: autograd records the out-of-place twin instead."""
 
 
-def store(dst, src, index=None, op="store"):
-    """Write Tensor ``src`` into Tensor ``dst`` (at ``index``); bumps ``dst``'s
-    version counter.  Returns ``dst``."""
+def store(dst, src, index=None, op="store", arrays=()):
+    """Write Tensor ``src`` into Tensor ``dst`` (at ``index``, whose slots take
+    the Tensors ``arrays``); bumps ``dst``'s version counter.  Returns ``dst``."""
     if index is None:
         apply(store_p, dst, src, op=op)
     else:
-        apply(store_p, dst, src, index=index, op=op)
+        apply(store_p, dst, src, *arrays, index=index, op=op)
     return dst
 
 
@@ -186,8 +186,6 @@ def _take_tangents(x, res):
 
 def setitem(x, index, value):
     """``x[index] = value``: recorded for autograd when it matters."""
-    from .index import index_put, normalize_index
-
     if not isinstance(value, (Tensor, int, float, np.number, np.ndarray, list, tuple)):
         raise DTypeError(f"setitem: can't assign a {type(value).__name__} to a "
                          f"{x.dtype.name} tensor; assign a Tensor or a number")
@@ -198,7 +196,7 @@ def setitem(x, index, value):
     fw = _state.stack and _state.forward_ad and (
         x._fw or isinstance(value, Tensor) and value._fw)
     if (not _state.grad or not (x._rg or v_rg)) and not fw:
-        idx = normalize_index(x, index, "setitem")
+        idx, ins = slots(normalize_index(x, index, "setitem"), index_tensors(index))
         if isinstance(value, Tensor):
             v = value
         else:
@@ -207,7 +205,7 @@ def setitem(x, index, value):
             except (ValueError, TypeError) as e:
                 raise DTypeError(f"setitem: can't assign {value!r:.40} to a "
                                  f"{x.dtype.name} tensor ({e})") from None
-        store(x, v, idx, "setitem")
+        store(x, v, idx, "setitem", ins)
         return
     val = value if isinstance(value, Tensor) else Tensor._make(
         np.asarray(value, x._data.dtype))
