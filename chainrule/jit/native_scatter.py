@@ -1,7 +1,8 @@
 """The gradient of a row lookup as a C loop: ``index_grad`` with one integer
 index array (an embedding's backward).
 
-``index_grad(g, shape, index=(idx,))`` is ``np.add.at(zeros(shape), idx, g)``:
+``index_grad(g, idx, shape, index=(Slot(0),))`` (the index array is the
+primitive's second input) is ``np.add.at(zeros(shape), idx, g)``:
 row ``idx[p]`` of the result gets row ``p`` of ``g`` added, for every
 position ``p`` of ``idx`` in order.  NumPy's ``add.at`` walks that
 element by element through a generic path; the C loop adds whole rows.  The
@@ -16,6 +17,7 @@ import warnings
 
 import numpy as np
 
+from ..ops.index import Slot
 from . import native
 
 _C = {np.dtype(np.float32): "float", np.dtype(np.float64): "double"}
@@ -57,16 +59,17 @@ class ScatterAddKernel:
         prm = {k: v for k, v in node.params.items() if k != "_prim"}
         fallback = _prim_step(Node("prim", node.params["_prim"], node.ins, prm,
                                    node.outs))
-        shape, (idx,) = prm["shape"], prm["index"]
-        idx = np.ascontiguousarray(idx, np.int64).reshape(-1)
+        shape = prm["shape"]
         rows, width = shape[0], int(np.prod(shape[1:], dtype=np.int64))
-        g_in, out_id, fn, dt = node.ins[0], node.outs[0], self.fn, self.dtype
+        g_in, idx_in, out_id = node.ins[0], node.ins[1], node.outs[0]
+        fn, dt = self.fn, self.dtype
 
         def run(env):
-            g = env[g_in]
-            if g.dtype != dt:
+            g, idx = env[g_in], env[idx_in]
+            if g.dtype != dt or idx.dtype.kind not in "iu":
                 return fallback(env)
             g = np.ascontiguousarray(g)
+            idx = np.ascontiguousarray(idx, np.int64).reshape(-1)
             out = np.zeros(shape, dt)
             if fn(idx.size, rows, width, idx.ctypes.data, g.ctypes.data,
                   out.ctypes.data):
@@ -77,13 +80,13 @@ class ScatterAddKernel:
 
 
 def _matches(node, vals):
-    if node.kind != "prim" or node.prim.name != "index_grad" or len(node.ins) != 1:
+    if node.kind != "prim" or node.prim.name != "index_grad" or len(node.ins) != 2:
         return False
     index, shape = node.params.get("index"), node.params.get("shape")
-    if type(index) is not tuple or len(index) != 1 or shape is None:
+    if index != (Slot(0),) or shape is None:
         return False
-    idx, g = index[0], vals[node.ins[0]]
-    return (isinstance(idx, np.ndarray) and idx.dtype.kind in "iu"
+    idx, g = vals[node.ins[1]], vals[node.ins[0]]
+    return (idx.dtype.kind in "iu"
             and g.dtype in _C and vals[node.outs[0]].dtype == g.dtype
             and len(shape) >= 1 and tuple(g.shape) == idx.shape + tuple(shape[1:]))
 
