@@ -67,7 +67,11 @@ def find_blas():
 
 
 def _flags():
-    return ["-I" + sysconfig.get_paths()["include"], "-I" + np.get_include()]
+    # -fno-trapping-math: gcc may then if-convert ``g * (float)(x > 0)`` (the
+    # ReLU gradient) and vectorise it; no result changes, only FP exception
+    # flags, which nothing reads.
+    return ["-fno-trapping-math", "-I" + sysconfig.get_paths()["include"],
+            "-I" + np.get_include()]
 
 
 class WholeStepKernel:
