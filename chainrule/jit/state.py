@@ -172,7 +172,7 @@ class Signature:
 
     def __init__(self, modules, optimizers):
         self.modules, self.optimizers = modules, optimizers
-        self._hyper_cache = {}
+        self._hyper_cache, self._state_cache = {}, {}
         self._walk()
 
     def _walk(self):
@@ -189,13 +189,27 @@ class Signature:
             name = type(o).__name__
             parts.append(("hyper-parameters of " + name, tuple(
                 [self._group_hyper(g) for g in o.param_groups])))
-            st = o.state
+            # keyed by id: a Parameter's __hash__ is Python code
+            st = {id(p): v for p, v in o.state.items()}
+            layout = self._layout
             parts.append(("parameters and state of " + name, tuple([
-                (id(p), p.grad is None, tuple([
-                    (k, id(v) if isinstance(v, Tensor) else _hyper(v))
-                    for k, v in st[p].items()]) if p in st else ())
+                (id(p), p.grad is None, layout(st[id(p)]) if id(p) in st else ())
                 for g in o.param_groups for p in g["params"]])))
         return tuple(parts)
+
+    def _layout(self, state):
+        """One parameter's optimizer state: (key, tensor identity or value)
+        pairs; the last result is reused while the same objects are there."""
+        vals = tuple(state.values())
+        hit = self._state_cache.get(id(state))
+        if hit is not None and hit[0] is state and len(hit[1]) == len(vals) and all(
+                map(operator.is_, vals, hit[1])) and tuple(state) == hit[3]:
+            return hit[2]
+        out = tuple([(k, id(v) if isinstance(v, Tensor) else _hyper(v))
+                     for k, v in state.items()])
+        if all(isinstance(v, (Tensor,) + _IMMUTABLE) for v in vals):
+            self._state_cache[id(state)] = (state, vals, out, tuple(state))
+        return out
 
     def _group_hyper(self, g):
         """A param group's hyper-parameters; the last result is reused while
