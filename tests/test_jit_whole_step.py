@@ -150,3 +150,14 @@ def test_bad_class_index_raises_eagers_error_and_writes_nothing():
         if isinstance(v, cr.Tensor)]
     for u, v in zip(before[:n] + before[2 * n:], after):
         np.testing.assert_array_equal(u, v)
+
+
+def test_nan_in_a_batch_propagates_as_in_eager():
+    def batch(i, dtype):
+        x, y = _batch(i, dtype)
+        if i == 2:
+            x._data[3, 1] = np.nan
+        return x, y
+
+    step = _compare(_ce, np.float32, steps=4, batch=batch)
+    assert _is_whole(step)

@@ -444,19 +444,22 @@ class Emitter:
         r, c = shape
         t = CTYPE[dt]
         pw = "pw_f" if dt == F32 else "pw_d"
-        e = self._new_scratch(t, c)
+        e, lse = self._new_scratch(t, r * c), self._new_scratch(t, r)
         o, p = self.ptr(out), self.ptr(x)
+        # As NumPy: s = x - max (NaN-propagating), s - log(sum(exp(s))); one
+        # exp over the array and one log over the row sums.
         self.lines.append(f"""    for (long i = 0; i < {r}; i++) {{
         const {t} *xi = {p} + i * {c};
         {t} *oi = {o} + i * {c};
         {t} top = xi[0];
-        for (long j = 1; j < {c}; j++) if (!(xi[j] <= top)) top = xi[j];
+        for (long j = 1; j < {c}; j++) if (!(xi[j] <= top) && top == top) top = xi[j];
         for (long j = 0; j < {c}; j++) oi[j] = xi[j] - top;
-        ucall({ufunc_slot("exp", dt)}, oi, {e}, {c}, {dt.itemsize});
-        {t} lse = {pw}({e}, {c}, 1);
-        ucall({ufunc_slot("log", dt)}, &lse, &lse, 1, {dt.itemsize});
-        for (long j = 0; j < {c}; j++) oi[j] -= lse;
-    }}""")
+    }}
+    ucall({ufunc_slot("exp", dt)}, {o}, {e}, {r * c}, {dt.itemsize});
+    for (long i = 0; i < {r}; i++) {lse}[i] = {pw}({e} + i * {c}, {c}, 1);
+    ucall({ufunc_slot("log", dt)}, {lse}, {lse}, {r}, {dt.itemsize});
+    for (long i = 0; i < {r}; i++) for (long j = 0; j < {c}; j++)
+        {o}[i * {c} + j] -= {lse}[i];""")
 
     def _targets(self, n, t, classes, ii):
         """Check the class indices ``t`` before anything is written: a bad
