@@ -103,7 +103,8 @@ static void ucall(int slot, const void *in, void *out, npy_intp n, npy_intp size
 static int check(PyObject *o, int nd, const npy_intp *dims, int type, int write) {
     PyArrayObject *a = (PyArrayObject *)o;
     if (PyArray_NDIM(a) != nd || PyArray_TYPE(a) != type
-            || !PyArray_CHKFLAGS(a, NPY_ARRAY_C_CONTIGUOUS | NPY_ARRAY_ALIGNED))
+            || !PyArray_CHKFLAGS(a, NPY_ARRAY_C_CONTIGUOUS | NPY_ARRAY_ALIGNED)
+            || !PyArray_ISNOTSWAPPED(a))
         return 1;
     if (write && !PyArray_CHKFLAGS(a, NPY_ARRAY_WRITEABLE))
         return 1;
