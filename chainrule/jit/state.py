@@ -189,27 +189,31 @@ class Signature:
             name = type(o).__name__
             parts.append(("hyper-parameters of " + name, tuple(
                 [self._group_hyper(g) for g in o.param_groups])))
-            # keyed by id: a Parameter's __hash__ is Python code
-            st = {id(p): v for p, v in o.state.items()}
-            layout = self._layout
-            parts.append(("parameters and state of " + name, tuple([
-                (id(p), p.grad is None, layout(st[id(p)]) if id(p) in st else ())
-                for g in o.param_groups for p in g["params"]])))
+            parts.append(("parameters and state of " + name, self._opt_state(o)))
         return tuple(parts)
 
-    def _layout(self, state):
-        """One parameter's optimizer state: (key, tensor identity or value)
-        pairs; the last result is reused while the same objects are there."""
-        vals = tuple(state.values())
-        hit = self._state_cache.get(id(state))
-        if hit is not None and hit[0] is state and len(hit[1]) == len(vals) and all(
-                map(operator.is_, vals, hit[1])) and tuple(state) == hit[3]:
-            return hit[2]
-        out = tuple([(k, id(v) if isinstance(v, Tensor) else _hyper(v))
-                     for k, v in state.items()])
-        if all(isinstance(v, (Tensor,) + _IMMUTABLE) for v in vals):
-            self._state_cache[id(state)] = (state, vals, out, tuple(state))
-        return out
+    def _opt_state(self, o):
+        """Per parameter: identity, grad presence and its state's layout
+        ((key, tensor identity or value) pairs).  The layouts are reused
+        while every state holds the very same objects under the same keys
+        (Adam updates its buffers in place), so a step checks identities."""
+        ps = [p for g in o.param_groups for p in g["params"]]
+        st = {id(p): v for p, v in o.state.items()}  # a Parameter hashes in Python
+        dicts = [st.get(id(p)) for p in ps]
+        flat = [v for d in dicts if d for v in d.values()]
+        names = [k for d in dicts if d for k in d]
+        hit = self._state_cache.get(id(o))
+        if (hit is not None and hit[0] is o and len(hit[1]) == len(dicts)
+                and all(map(operator.is_, dicts, hit[1])) and len(hit[2]) == len(flat)
+                and all(map(operator.is_, flat, hit[2])) and hit[3] == names):
+            layouts = hit[4]
+        else:
+            layouts = [() if d is None else tuple([
+                (k, id(v) if isinstance(v, Tensor) else _hyper(v))
+                for k, v in d.items()]) for d in dicts]
+            if all(isinstance(v, (Tensor,) + _IMMUTABLE) for v in flat):
+                self._state_cache[id(o)] = (o, dicts, flat, names, layouts)
+        return tuple([(id(p), p.grad is None, lay) for p, lay in zip(ps, layouts)])
 
     def _group_hyper(self, g):
         """A param group's hyper-parameters; the last result is reused while
