@@ -92,7 +92,6 @@ class WholeStepKernel:
         em = Emitter(graph, nodes)
         produced = [o for n in nodes for o in n.outs]
         em.emit([v for v in escaping if v in set(produced)])
-        self.src_emitter = em
         inputs = []
         for n in nodes:
             for i in n.ins:
@@ -209,6 +208,8 @@ class WholeStepKernel:
             np.empty(size, np.float32 if t == "float" else np.float64)
             for _, t, size in self.scratch)
         lock = threading.Lock()  # the workspace is one per kernel
+        # ctypes.CDLL lets go of the GIL during the call: the C code only
+        # reads the tuple (which holds every array) and the arrays' fields.
 
         def run(env):
             if lock.acquire(False):
