@@ -41,6 +41,9 @@ def _flatten(x, leaves):
     return "S"
 
 
+_PLAIN = {}  # n -> the structure of n tensor arguments and no keywords
+
+
 def _unflatten(tree, it):
     if tree == "T" or tree == "S":
         return next(it)
@@ -97,10 +100,17 @@ class CompiledFunction:
 
     # -- keys -------------------------------------------------------------------------
     def _key(self, args, kwargs):
-        leaves = []
-        tree = _flatten((args, kwargs), leaves)
-        sig = tuple((x._data.shape, x._data.dtype.str, x._rg) if isinstance(x, Tensor)
-                    else _static_key(x) for x in leaves)
+        if not kwargs and all([type(a) is Tensor for a in args]):
+            # the common call, tensors only: its structure without the walk
+            leaves = list(args)
+            tree = _PLAIN.get(len(args)) or _PLAIN.setdefault(
+                len(args), _flatten((args, {}), []))
+            sig = tuple([(x._data.shape, x._data.dtype, x._rg) for x in args])
+        else:
+            leaves = []
+            tree = _flatten((args, kwargs), leaves)
+            sig = tuple([(x._data.shape, x._data.dtype, x._rg) if isinstance(x, Tensor)
+                         else _static_key(x) for x in leaves])
         if self._captured is None:
             self._captured = discover(self.fn, args, kwargs)
             self._signature = Signature(*self._captured)

@@ -84,10 +84,12 @@ def source(kind, dtype, count_dtype):
                   f"#define KNAME {name}\n" + body)
 
 
-def build(name, src):
-    """Compile ``src`` (or reuse the cached library); returns (lib, path, hit)."""
+def build(name, src, extra_flags=()):
+    """Compile ``src`` (or reuse the cached library); returns (lib, path, hit).
+    ``extra_flags``: more compiler flags (include paths)."""
     cc = compiler()
-    key = hashlib.sha256("\0".join([src, cc] + CFLAGS).encode()).hexdigest()[:20]
+    flags = CFLAGS + list(extra_flags)
+    key = hashlib.sha256("\0".join([src, cc] + flags).encode()).hexdigest()[:20]
     path = os.path.join(cache_dir(), f"{name}-{key}.so")
     hit = os.path.exists(path)
     if not hit:
@@ -96,7 +98,7 @@ def build(name, src):
             with open(c, "w") as f:
                 f.write(src)
             out = os.path.join(tmp, name + ".so")
-            subprocess.run([cc, *CFLAGS, c, "-o", out, "-lm"], check=True,
+            subprocess.run([cc, *flags, c, "-o", out, "-lm"], check=True,
                            capture_output=True)
             with open(c) as f, open(path[:-3] + ".c", "w") as g:
                 g.write(f.read())
@@ -161,6 +163,18 @@ def lower(graph, required=False):
                           "steps aside and graphs run with NumPy replay",
                           RuntimeWarning, stacklevel=4)
         return graph
+    from .whole_step import lower as lower_whole
+
+    try:
+        whole = lower_whole(graph)
+    except (OSError, subprocess.CalledProcessError) as e:
+        if required:
+            raise
+        warnings.warn(f"chainrule.jit: whole-step kernel build failed ({e}); "
+                      "using per-node kernels", RuntimeWarning, stacklevel=4)
+        whole = None
+    if whole is not None:
+        return whole
     vals = graph.values
     kernels = {}
     for n in graph.nodes:

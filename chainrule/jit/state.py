@@ -9,6 +9,7 @@ if the call rebinds them, written back at its end.  The same discovery gives
 the guard: a signature of training modes, parameter identities, gradient
 presence, optimizer state layout and hyper-parameters.
 """
+import operator
 import types
 
 from ..tensor import Tensor
@@ -147,6 +148,7 @@ def slots_of(modules, optimizers):
 
 
 _SIMPLE = (int, float, bool, str, type(None))
+_IMMUTABLE = _SIMPLE + (tuple, frozenset)
 
 
 def _hyper(v):
@@ -170,6 +172,7 @@ class Signature:
 
     def __init__(self, modules, optimizers):
         self.modules, self.optimizers = modules, optimizers
+        self._hyper_cache, self._state_cache = {}, {}
         self._walk()
 
     def _walk(self):
@@ -179,45 +182,76 @@ class Signature:
 
     def __call__(self):
         parts = self._module_parts()
-        if any(p is None for p in parts):
+        if parts is None:
             self._walk()
             parts = self._module_parts()
         for o in self.optimizers:
             name = type(o).__name__
             parts.append(("hyper-parameters of " + name, tuple(
-                tuple((k, _hyper(v)) for k, v in g.items() if k != "params")
-                for g in o.param_groups)))
-            st = o.state
-            parts.append(("parameters and state of " + name, tuple(
-                (id(p), p.grad is None, tuple(
-                    (k, id(v) if isinstance(v, Tensor) else _hyper(v))
-                    for k, v in st[p].items()) if p in st else ())
-                for g in o.param_groups for p in g["params"])))
+                [self._group_hyper(g) for g in o.param_groups])))
+            parts.append(("parameters and state of " + name, self._opt_state(o)))
         return tuple(parts)
 
+    def _opt_state(self, o):
+        """Per parameter: identity, grad presence and its state's layout
+        ((key, tensor identity or value) pairs).  The layouts are reused
+        while every state holds the very same objects under the same keys
+        (Adam updates its buffers in place), so a step checks identities."""
+        ps = [p for g in o.param_groups for p in g["params"]]
+        st = {id(p): v for p, v in o.state.items()}  # a Parameter hashes in Python
+        dicts = [st.get(id(p)) for p in ps]
+        flat = [v for d in dicts if d for v in d.values()]
+        names = [k for d in dicts if d for k in d]
+        hit = self._state_cache.get(id(o))
+        if (hit is not None and hit[0] is o and len(hit[1]) == len(dicts)
+                and all(map(operator.is_, dicts, hit[1])) and len(hit[2]) == len(flat)
+                and all(map(operator.is_, flat, hit[2])) and hit[3] == names):
+            layouts = hit[4]
+        else:
+            layouts = [() if d is None else tuple([
+                (k, id(v) if isinstance(v, Tensor) else _hyper(v))
+                for k, v in d.items()]) for d in dicts]
+            if all(isinstance(v, (Tensor,) + _IMMUTABLE) for v in flat):
+                self._state_cache[id(o)] = (o, dicts, flat, names, layouts)
+        return tuple([(id(p), p.grad is None, lay) for p, lay in zip(ps, layouts)])
+
+    def _group_hyper(self, g):
+        """A param group's hyper-parameters; the last result is reused while
+        the group holds the very same (immutable) values."""
+        vals = tuple([v for k, v in g.items() if k != "params"])
+        hit = self._hyper_cache.get(id(g))
+        if hit is not None and hit[0] is g and len(hit[1]) == len(vals) and all(
+                map(operator.is_, vals, hit[1])):
+            return hit[2]
+        out = tuple([(k, _hyper(v)) for k, v in g.items() if k != "params"])
+        if all(isinstance(v, _IMMUTABLE) for v in vals):
+            self._hyper_cache[id(g)] = (g, vals, out)
+        return out
+
     def _module_parts(self):
-        parts = []
+        """Per module tree: training flags, then children, parameters (identity,
+        shape, dtype, requires_grad, grad presence) and buffers; None if a
+        child is not in the cached tree (walk again)."""
+        parts, ids = [], self.ids
         for m, tree in zip(self.modules, self.trees):
             name = type(m).__name__
-            parts.append(("training mode of " + name, tuple(s.training for s in tree)))
+            parts.append(("training mode of " + name, tuple([s.training
+                                                              for s in tree])))
             sig = []
             for s in tree:
                 sub = getattr(s, "_modules", None)
                 if sub is not None:
-                    sig.append(tuple(id(c) for c in sub.values()))
-                for p in getattr(s, "_parameters", {}).values():
-                    if p is not None:
-                        sig.append((id(p), p._data.shape, p._data.dtype.str, p._rg,
-                                    p.grad is None))
-                for b in getattr(s, "_buffers", {}).values():
-                    if b is not None:
-                        sig.append((id(b), b._data.shape, b._data.dtype.str))
+                    kids = [id(c) for c in sub.values() if c is not None]
+                    if not ids.issuperset(kids):
+                        return None
+                    sig.append(tuple([id(c) for c in sub.values()]))
+                ps = getattr(s, "_parameters", None)
+                if ps:
+                    sig += [(id(p), p._data.shape, p._data.dtype, p._rg,
+                             p.grad is None) for p in ps.values() if p is not None]
+                bs = getattr(s, "_buffers", None)
+                if bs:
+                    sig += [(id(b), b._data.shape, b._data.dtype)
+                            for b in bs.values() if b is not None]
             parts.append(("parameters and buffers of " + name, tuple(sig)))
-        # A child replaced: the cached tree is stale (walk again).
-        ids = self.ids
-        for tree in self.trees:
-            for s in tree:
-                for c in getattr(s, "_modules", {}).values():
-                    if c is not None and id(c) not in ids:
-                        return [None]
         return parts
