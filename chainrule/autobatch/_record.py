@@ -67,6 +67,16 @@ def _freeze(v):
         return ("id", id(v))
 
 
+def _pkey(params):
+    """A hashable key for a call's parameters."""
+    try:
+        key = tuple(params.items())
+        hash(key)
+        return key
+    except TypeError:
+        return tuple((k, _freeze(v)) for k, v in params.items())
+
+
 class Recorder(Interpreter):
     """Records calls on lazy tensors; see the module docstring."""
 
@@ -126,14 +136,7 @@ class Recorder(Interpreter):
                                                        t._data.dtype))
             if t._rg:
                 rg = True
-        if params:
-            try:
-                pkey = tuple(params.items())
-                hash(pkey)
-            except TypeError:
-                pkey = tuple((k, _freeze(v)) for k, v in params.items())
-        else:
-            pkey = ()
+        pkey = _pkey(params) if params else ()
         # One hash of the full signature per call: it maps to a small integer
         # and the outputs' avals, and nodes are grouped by (depth, that int).
         sig = (prim, pkey, grad, tuple(sig_in))
@@ -149,20 +152,33 @@ class Recorder(Interpreter):
             n_grad = len(avals) - prim.residuals if prim.vjp is not None else 0
             # per output: can it require grad (a differentiable float output)?
             diff = tuple(k < n_grad and a[1].kind == "f" for k, a in enumerate(avals))
-            entry = self.sigs[sig] = (len(self.sigs), avals, diff)
-        sid, avals, diff = entry
-        node = Node(prim, params, ins, avals, sig, depth or 1, grad)
-        group = self.groups.get((node.depth, sid))
+            entry = self.sigs[sig] = (len(self.sigs), avals, diff,
+                                      avals[0][1].kind == "f" and placeholder(avals[0]))
+        sid, avals, diff, ph = entry
+        depth = depth or 1
+        node = Node(prim, params, ins, avals, sig, depth, grad)
+        group = self.groups.get((depth, sid))
         if group is None:
-            self.groups[(node.depth, sid)] = [node]
+            self.groups[(depth, sid)] = [node]
         else:
             group.append(node)
-        self.stats.nodes += 1
-        rg = rg and grad
-        if len(avals) == 1:
-            return (_lazy(self, node, 0, avals[0], rg and diff[0]),)
-        return tuple(_lazy(self, node, k, aval, rg and diff[k])
-                     for k, aval in enumerate(avals))
+        if len(avals) > 1:
+            rg = rg and grad
+            return tuple(_lazy(self, node, k, aval, rg and diff[k])
+                         for k, aval in enumerate(avals))
+        if ph is False:
+            return (_lazy(self, node, 0, avals[0], rg and grad and diff[0]),)
+        # the common case inline: one floating-point output
+        o = _NEW(LazyTensor)
+        d = o.__dict__
+        d["_data"] = ph
+        d["_node"] = node
+        d["_k"] = 0
+        d["_aval"] = avals[0]
+        d["_rec"] = self
+        if rg and grad and diff[0]:
+            d["_rg"] = True
+        return (o,)
 
     def _take(self, table, idx, params):
         """``table[idx]`` for a shared table (an embedding lookup): recorded,
@@ -173,7 +189,6 @@ class Recorder(Interpreter):
         sig = ("take", id(table), np.ndim(idx), grad)
         node = Node(_GETITEM, params, (table,), (aval,), sig, 1, grad)
         self.groups.setdefault((1, sig), []).append(node)
-        self.stats.nodes += 1
         return (_lazy(self, node, 0, aval, grad and table._rg),)
 
     def leaves(self, tensors):
@@ -203,7 +218,7 @@ class Recorder(Interpreter):
                 and all(self.is_shared(t) for t in inputs))
         if memo:
             key = (prim, tuple(map(id, inputs)), tuple(t._vc[0] for t in inputs),
-                   tuple((k, _freeze(v)) for k, v in params.items()), _state.grad)
+                   _pkey(params), _state.grad)
             hit = self.memo.get(key)
             if hit is not None:
                 return hit
@@ -246,6 +261,7 @@ class Recorder(Interpreter):
         groups, self.groups = self.groups, {}
         if not groups:
             return
+        self.stats.nodes += sum(map(len, groups.values()))
         prev = _state.grad
         try:
             # nodes of one depth are independent; the sort is stable, so
@@ -518,14 +534,16 @@ def _gather(group, j):
 
 
 def _rows(b, rows):
-    """``b[rows]`` with one slice when the rows are consecutive."""
-    start = rows[0]
-    if rows[-1] - start == len(rows) - 1 and (
-            len(rows) < 3 or rows == list(range(start, start + len(rows)))):
-        if start == 0 and len(rows) == b._data.shape[0]:
+    """``b[rows]``: one slice, a view, when the rows are evenly spaced (the
+    rows of one example of several read in turn); else one gather."""
+    start, n = rows[0], len(rows)
+    step = rows[1] - start if n > 1 else 1
+    if step > 0 and rows[-1] == start + step * (n - 1) and (
+            n < 3 or rows == list(range(start, rows[-1] + 1, step))):
+        if step == 1 and start == 0 and n == b._data.shape[0]:
             return b
-        return apply(PRIMITIVES["getitem"], b, index=(slice(start, start + len(rows)),))
-    return apply(PRIMITIVES["getitem"], b, index=(np.asarray(rows),))
+        return apply(_GETITEM, b, index=(slice(start, rows[-1] + 1, step),))
+    return apply(_GETITEM, b, index=(np.asarray(rows),))
 
 
 def _stack(tensors):
