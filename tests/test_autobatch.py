@@ -153,3 +153,27 @@ def test_in_place_on_recorded_tensor_is_an_error():
     # silently lost write
     with pytest.raises(ChainruleError, match="in place"):
         autobatch(f)([(cr.ones(2),)])
+
+
+def test_integer_results_evaluate_when_read_and_reshapes_cancel():
+    # an argmax (an integer lazy tensor) used as an index is evaluated when
+    # read; an unsqueeze that undoes a squeeze records nothing and changes
+    # nothing
+    w = cr.randn(3, 3, dtype=cr.float64, requires_grad=True)
+
+    def f(x):
+        h = (x @ w).tanh()
+        i = h.sum(1).argmax()
+        return h[i].sum() * 2 + h.unsqueeze(0).squeeze(0).unsqueeze(0).sum()
+
+    data = [(cr.randn(n, 3, dtype=cr.float64),) for n in (2, 4, 3, 4)]
+    ref = [f(*ex) for ex in data]
+    sum(ref).backward()
+    g_ref, w.grad = w.grad.numpy().copy(), None
+    b = autobatch(f)
+    got = b(data)
+    np.testing.assert_allclose([g.item() for g in got], [r.item() for r in ref],
+                               rtol=1e-12)
+    sum(got).backward()
+    np.testing.assert_allclose(w.grad.numpy(), g_ref, rtol=1e-12)
+    assert b.stats.forced == len(data)

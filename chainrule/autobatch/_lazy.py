@@ -49,24 +49,11 @@ class LazyTensor(Tensor):
     """Output ``_k`` of the recorded node ``_node``; see the module docstring.
 
     Instance attributes: ``_node``, ``_k``, ``_rec`` (the recorder), ``_aval``
-    (``(shape, numpy dtype)``) and ``_rg`` (whether the value will require
-    grad).
+    (``(shape, numpy dtype)``), ``_rg`` (whether the value will require grad)
+    and, for floating-point values, ``_data``: a read-only zero-strided
+    placeholder of the right shape and dtype, so that metadata reads (ndim,
+    size, dtype) inside op wrappers cost a dict lookup and compute nothing.
     """
-
-    @property
-    def _data(self):
-        # Float placeholders answer metadata reads (ndim, size, dtype) inside
-        # op wrappers without computing; integer and bool tensors are the ones
-        # whose values steer indexing and control flow, so reading them
-        # evaluates.
-        shape, dtype = self._aval
-        if dtype.kind == "f":
-            ph = _PLACEHOLDERS.get(self._aval)
-            if ph is None:
-                ph = _PLACEHOLDERS[self._aval] = np.broadcast_to(
-                    np.zeros((), dtype), shape)
-            return ph
-        return self._force()._data
 
     @property
     def _vc(self):
@@ -122,10 +109,35 @@ for _name in _FORWARDED:
     setattr(LazyTensor, _name, _forwarding(_name))
 
 
+class LazyValue(LazyTensor):
+    """A lazy integer or boolean tensor: those are the ones whose values steer
+    indexing and control flow, so reading ``_data`` evaluates."""
+
+    @property
+    def _data(self):
+        return self._force()._data
+
+
+LAZY = frozenset({LazyTensor, LazyValue})
+"""The lazy classes (``t.__class__ in LAZY``: is ``t`` recorded, not computed)."""
+
+
+def placeholder(aval):
+    """The read-only zero-strided array of ``aval = (shape, dtype)``."""
+    ph = _PLACEHOLDERS.get(aval)
+    if ph is None:
+        ph = _PLACEHOLDERS[aval] = np.broadcast_to(np.zeros((), aval[1]), aval[0])
+    return ph
+
+
 def become(lazy, real):
     """Turn ``lazy`` into an ordinary Tensor holding ``real``'s value and
     autograd history (in place, so every reference the user kept sees it)."""
     d = lazy.__dict__
+    # Drop the recording: a kept result must not keep the recorder and the
+    # whole lazy graph alive (the cyclic collector would walk it again and
+    # again).
+    del d["_node"], d["_k"], d["_aval"], d["_rec"]
     d["_data"] = real._data
     d["_vc"] = real._vc
     d["_rg"] = real._rg

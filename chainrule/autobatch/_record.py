@@ -27,7 +27,7 @@ from ..ops._core import PRIMITIVES, apply
 from ..ops.index import static_index
 from ..tensor import Tensor
 from . import _rules
-from ._lazy import LazyTensor, Node, become
+from ._lazy import LAZY, LazyTensor, LazyValue, Node, become, placeholder
 from ._shapes import output_avals
 
 _NEW = object.__new__
@@ -68,6 +68,16 @@ def _freeze(v):
         return ("id", id(v))
 
 
+def _pkey(params):
+    """A hashable key for a call's parameters."""
+    try:
+        key = tuple(params.items())
+        hash(key)
+        return key
+    except TypeError:
+        return tuple((k, _freeze(v)) for k, v in params.items())
+
+
 class Recorder(Interpreter):
     """Records calls on lazy tensors; see the module docstring."""
 
@@ -76,11 +86,11 @@ class Recorder(Interpreter):
             raise ValueError(f"autobatch: on_value must be 'force' or 'error', got "
                              f"{on_value!r}")
         self.on_value = on_value
-        self.pending = []
+        self.groups = {}      # (depth, signature id) -> pending nodes, in order
         self.shared = set()   # ids of tensors every node may share (parameters)
         self.keep = []        # keeps shared results alive so their ids stay unique
         self.memo = {}
-        self.shapes = {}      # signature -> output avals
+        self.sigs = {}        # signature -> (its id, output avals, outputs with grad)
         self.stats = Stats()
 
     # -- recording -------------------------------------------------------------------
@@ -92,15 +102,13 @@ class Recorder(Interpreter):
     def process(self, prim, inputs, params):
         k = _INDEXED.get(prim.name)
         if k is not None and len(inputs) > k and all(
-                t.__class__ is not LazyTensor for t in inputs[k:]):
+                t.__class__ not in LAZY for t in inputs[k:]):
             # index Tensors at hand: their arrays go back into the index
             params, inputs = static_index(params, inputs[k:]), inputs[:k]
-        lazy = False
         for t in inputs:
-            if t.__class__ is LazyTensor:
-                lazy = True
+            if t.__class__ in LAZY:
                 break
-        if not lazy:
+        else:
             if prim is _GETITEM and self.is_shared(inputs[0]):
                 idx = params["index"]
                 i = idx[0] if len(idx) == 1 else None
@@ -109,13 +117,19 @@ class Recorder(Interpreter):
                         and i.dtype.kind in "iu"):
                     return self._take(inputs[0], i, params)
             return self._eager(prim, inputs, params)
-        if prim.mutates or prim.name in ("index_put",):
+        if prim.mutates or prim is _INDEX_PUT:
             raise AutobatchError(
                 f"autobatch: {prim.name} writes into a tensor in place; recorded "
                 "(lazy) tensors can only be used by out-of-place operations")
+        grad = _state.grad
+        if prim is _RESHAPE:
+            back = _unreshape(inputs[0], params["shape"], grad)
+            if back is not None:
+                return (back,)
         sig_in, ins, depth, rg = [], [], 0, False
+        shared = self.shared
         for t in inputs:
-            if t.__class__ is LazyTensor:
+            if t.__class__ in LAZY:
                 node = t._node
                 ins.append((node, t._k))
                 sig_in.append(t._aval)
@@ -123,22 +137,17 @@ class Recorder(Interpreter):
                     depth = node.depth + 1
             else:
                 ins.append(t)
-                sig_in.append(id(t) if self.is_shared(t) else
-                              ("C", t._data.shape, t._data.dtype))
+                sig_in.append(id(t) if id(t) in shared or (
+                    t._rg and t.grad_fn is None) else ("C", t._data.shape,
+                                                       t._data.dtype))
             if t._rg:
                 rg = True
-        grad = _state.grad
-        if params:
-            try:
-                pkey = tuple(params.items())
-                hash(pkey)
-            except TypeError:
-                pkey = tuple((k, _freeze(v)) for k, v in params.items())
-        else:
-            pkey = ()
+        pkey = _pkey(params) if params else ()
+        # One hash of the full signature per call: it maps to a small integer
+        # and the outputs' avals, and nodes are grouped by (depth, that int).
         sig = (prim, pkey, grad, tuple(sig_in))
-        avals = self.shapes.get(sig)
-        if avals is None:
+        entry = self.sigs.get(sig)
+        if entry is None:
             avals = output_avals(
                 prim, [None if i.__class__ is tuple else i for i in ins],
                 [i.__class__ is tuple and i[0].avals[i[1]] or
@@ -146,17 +155,36 @@ class Recorder(Interpreter):
             if avals is None:
                 return self._eager(prim, [self._value(t) for t in inputs], params,
                                    forced=True)
-            self.shapes[sig] = avals
-        node = Node(prim, params, ins, avals, sig, depth or 1, grad)
-        self.pending.append(node)
-        self.stats.nodes += 1
-        rg = rg and grad and prim.vjp is not None
-        n_grad = len(avals) - prim.residuals
-        outs = []
-        for k, aval in enumerate(avals):
-            outs.append(self._lazy(node, k, aval,
-                                   rg and k < n_grad and aval[1].kind == "f"))
-        return tuple(outs)
+            n_grad = len(avals) - prim.residuals if prim.vjp is not None else 0
+            # per output: can it require grad (a differentiable float output)?
+            diff = tuple(k < n_grad and a[1].kind == "f" for k, a in enumerate(avals))
+            entry = self.sigs[sig] = (len(self.sigs), avals, diff,
+                                      avals[0][1].kind == "f" and placeholder(avals[0]))
+        sid, avals, diff, ph = entry
+        depth = depth or 1
+        node = Node(prim, params, ins, avals, sig, depth, grad)
+        group = self.groups.get((depth, sid))
+        if group is None:
+            self.groups[(depth, sid)] = [node]
+        else:
+            group.append(node)
+        if len(avals) > 1:
+            rg = rg and grad
+            return tuple(_lazy(self, node, k, aval, rg and diff[k])
+                         for k, aval in enumerate(avals))
+        if ph is False:
+            return (_lazy(self, node, 0, avals[0], rg and grad and diff[0]),)
+        # the common case inline: one floating-point output
+        o = _NEW(LazyTensor)
+        d = o.__dict__
+        d["_data"] = ph
+        d["_node"] = node
+        d["_k"] = 0
+        d["_aval"] = avals[0]
+        d["_rec"] = self
+        if rg and grad and diff[0]:
+            d["_rg"] = True
+        return (o,)
 
     def _take(self, table, idx, params):
         """``table[idx]`` for a shared table (an embedding lookup): recorded,
@@ -164,22 +192,10 @@ class Recorder(Interpreter):
         d = table._data
         aval = (np.shape(idx) + d.shape[1:], d.dtype)
         grad = _state.grad
-        node = Node(_GETITEM, params, (table,), (aval,),
-                    ("take", id(table), np.ndim(idx), grad), 1, grad)
-        self.pending.append(node)
-        self.stats.nodes += 1
-        return (self._lazy(node, 0, aval, grad and table._rg),)
-
-    def _lazy(self, node, k, aval, rg):
-        o = _NEW(LazyTensor)
-        d = o.__dict__
-        d["_node"] = node
-        d["_k"] = k
-        d["_aval"] = aval
-        d["_rec"] = self
-        if rg:
-            d["_rg"] = True
-        return o
+        sig = ("take", id(table), np.ndim(idx), grad)
+        node = Node(_GETITEM, params, (table,), (aval,), sig, 1, grad)
+        self.groups.setdefault((1, sig), []).append(node)
+        return (_lazy(self, node, 0, aval, grad and table._rg),)
 
     def leaves(self, tensors):
         """Lazy stand-ins for the examples' floating-point tensors, already
@@ -198,7 +214,7 @@ class Recorder(Interpreter):
                 aval = (t._data.shape, t._data.dtype)
                 node = Node(None, None, (), (aval,), None, 0, _state.grad)
                 node.val = [(b, slice(off, off + n))]
-                out[id(t)] = self._lazy(node, 0, aval, t._rg)
+                out[id(t)] = _lazy(self, node, 0, aval, t._rg)
                 off += n
         return out
 
@@ -208,7 +224,7 @@ class Recorder(Interpreter):
                 and all(self.is_shared(t) for t in inputs))
         if memo:
             key = (prim, tuple(map(id, inputs)), tuple(t._vc[0] for t in inputs),
-                   tuple((k, _freeze(v)) for k, v in params.items()), _state.grad)
+                   _pkey(params), _state.grad)
             hit = self.memo.get(key)
             if hit is not None:
                 return hit
@@ -224,7 +240,7 @@ class Recorder(Interpreter):
     # -- values ----------------------------------------------------------------------
     def _value(self, t):
         """The concrete value of an operand (evaluating a lazy one)."""
-        if t.__class__ is LazyTensor:
+        if t.__class__ in LAZY:
             self.need_value(t, why=False)
         return t
 
@@ -248,18 +264,18 @@ class Recorder(Interpreter):
     # -- scheduling ------------------------------------------------------------------
     def run(self):
         """Evaluate every pending node, in batched calls."""
-        pending, self.pending = self.pending, []
-        if not pending:
+        groups, self.groups = self.groups, {}
+        if not groups:
             return
-        levels = defaultdict(dict)
-        for n in pending:
-            levels[n.depth].setdefault(n.sig, []).append(n)
+        self.stats.nodes += sum(map(len, groups.values()))
         prev = _state.grad
         try:
-            for depth in sorted(levels):
-                for group in levels[depth].values():
-                    _state.grad = group[0].grad
-                    self._run_group(group)
+            # nodes of one depth are independent; the sort is stable, so
+            # groups of one depth run in the order they were first recorded
+            for gkey in sorted(groups, key=_depth):
+                group = groups[gkey]
+                _state.grad = group[0].grad
+                self._run_group(group)
         finally:
             _state.grad = prev
 
@@ -277,7 +293,7 @@ class Recorder(Interpreter):
         if rule is not None:
             ins, dims = [], []
             for j in range(len(n0.inputs)):
-                x, d = _gather([n.inputs[j] for n in group])
+                x, d = _gather(group, j)
                 ins.append(x)
                 dims.append(d)
             if all(d is None for d in dims):
@@ -285,8 +301,9 @@ class Recorder(Interpreter):
                 self.stats.groups += 1
                 outs = apply(prim, *ins, **params)
                 outs = (outs,) if prim.n_out == 1 else outs
+                val = [(o, None) for o in outs]
                 for n in group:
-                    n.val = [(o, None) for o in outs]
+                    n.val = val
                 return
             try:
                 outs, out_dims = rule(tuple(ins), tuple(dims), **params)
@@ -294,15 +311,21 @@ class Recorder(Interpreter):
                 outs = None
             if outs is not None:
                 self.stats.groups += 1
-                for k, (o, d) in enumerate(zip(outs, out_dims)):
-                    if d is None:  # the same value for every node
+                outs = [o if d is None or d == 0 else _rules._front(o, d)
+                        for o, d in zip(outs, out_dims)]
+                if len(outs) == 1:
+                    o = outs[0]
+                    if out_dims[0] is None:  # the same value for every node
+                        val = [(o, None)]
                         for n in group:
-                            _set(n, k, o, None, len(outs))
-                        continue
-                    if d != 0:
-                        o = _rules._front(o, d)
-                    for i, n in enumerate(group):
-                        _set(n, k, o, i, len(outs))
+                            n.val = val
+                    else:
+                        for i, n in enumerate(group):
+                            n.val = [(o, i)]
+                    return
+                for i, n in enumerate(group):
+                    n.val = [(o, None if d is None else i)
+                             for o, d in zip(outs, out_dims)]
                 return
         for n in group:  # one by one
             self.stats.single += 1
@@ -330,7 +353,7 @@ class Recorder(Interpreter):
         batch when several rows of it are wanted)."""
         by_batch = defaultdict(list)
         for t in tensors:
-            if t.__class__ is not LazyTensor:
+            if t.__class__ not in LAZY:
                 continue
             b, row = t._node.val[t._k]
             if row is None:
@@ -355,6 +378,49 @@ _GETITEM = PRIMITIVES["getitem"]
 # The indexing primitives, by their number of data inputs (index inputs follow).
 _INDEXED = {"getitem": 1, "index_grad": 1, "index_put": 2, "store": 2}
 _SPLIT = PRIMITIVES["split_copy"]
+_RESHAPE = PRIMITIVES["reshape"]
+_INDEX_PUT = PRIMITIVES["index_put"]
+
+
+def _depth(key):
+    return key[0]
+
+
+def _lazy(rec, node, k, aval, rg):
+    """A new lazy tensor for output ``k`` of ``node``."""
+    if aval[1].kind == "f":
+        o = _NEW(LazyTensor)
+        d = o.__dict__
+        d["_data"] = placeholder(aval)
+    else:
+        o = _NEW(LazyValue)
+        d = o.__dict__
+    d["_node"] = node
+    d["_k"] = k
+    d["_aval"] = aval
+    d["_rec"] = rec
+    if rg:
+        d["_rg"] = True
+    return o
+
+
+def _unreshape(x, shape, grad):
+    """Undoing a pending reshape (``unsqueeze`` after ``squeeze``, as RNN cells
+    do on one example's state at every step) needs no node: a new lazy tensor
+    for the reshape's own operand.  None when that does not apply."""
+    if x.__class__ not in LAZY:
+        return None
+    node = x._node
+    if node.prim is not _RESHAPE or node.val is not None or node.grad != grad:
+        return None
+    src = node.inputs[0]
+    if src.__class__ is not tuple:
+        return None
+    srcnode, k = src
+    aval = srcnode.avals[k]
+    if aval[0] != shape or srcnode.grad != grad:
+        return None
+    return _lazy(x._rec, srcnode, k, aval, x._rg)
 
 
 def _rowrange(val):
@@ -408,12 +474,6 @@ def _view(node):
     return False
 
 
-def _set(node, k, b, row, n_out):
-    if node.val is None:
-        node.val = [None] * n_out
-    node.val[k] = (b, row)
-
-
 def _single(x):
     """One node's operand as a Tensor."""
     if x.__class__ is not tuple:
@@ -422,13 +482,32 @@ def _single(x):
     return b if row is None else apply(_GETITEM, b, index=(row,))
 
 
-def _gather(entries):
-    """Stack one operand of every node of a group: ``(tensor, batch axis)``."""
-    e0 = entries[0]
+def _gather(group, j):
+    """Operand ``j`` of every node of ``group`` as one tensor: ``(tensor,
+    batch axis)``, the axis None when every node reads the same tensor."""
+    e0 = group[0].inputs[j]
     if e0.__class__ is not tuple:  # concrete tensors
-        if all(e is e0 for e in entries):
-            return e0, None
-        return _stack(entries), 0
+        for n in group:
+            if n.inputs[j] is not e0:
+                return _stack([n.inputs[j] for n in group]), 0
+        return e0, None
+    b0, r0 = e0[0].val[e0[1]]
+    if r0.__class__ is int:
+        # The common case in one pass: the operands are consecutive rows of
+        # one batch (the output of one earlier batched call), read as a slice
+        # of it -- or the batch itself -- without copying.
+        r = r0
+        for n in group:
+            src, k = n.inputs[j]
+            b, row = src.val[k]
+            if b is not b0 or row != r:
+                break
+            r += 1
+        else:
+            if r0 == 0 and r == b0._data.shape[0]:
+                return b0, 0
+            return apply(_GETITEM, b0, index=(slice(r0, r),)), 0
+    entries = [n.inputs[j] for n in group]
     vals = [node.val[k] for node, k in entries]
     b0 = vals[0][0]
     if vals[0][1].__class__ is int and all(
@@ -438,29 +517,24 @@ def _gather(entries):
         return b0, None  # every node reads the same shared value
     # Several batches: one index per batch, one cat, then one index that
     # puts the rows back in the group's order.
-    by_b, pieces, order, pos = {}, [], [], 0
-    for b, row in vals:
+    by_b, pieces = {}, []
+    for i, (b, row) in enumerate(vals):
         if row.__class__ is int:
-            by_b.setdefault(id(b), (b, []))[1].append((row, len(order)))
+            by_b.setdefault(id(b), (b, []))[1].append((row, i))
         else:
             x = b if row is None else apply(_GETITEM, b, index=(row,))
-            pieces.append(apply(PRIMITIVES["reshape"], x, shape=(1,) + x.shape))
-        order.append(None)
+            pieces.append(apply(_RESHAPE, x, shape=(1,) + x.shape))
+    # the non-row values come first in ``pieces``, in group order
+    extra = [i for i, (b, row) in enumerate(vals) if row.__class__ is not int]
     where = [0] * len(vals)
-    k = 0
+    for p, i in enumerate(extra):
+        where[i] = p
+    p = len(extra)
     for b, items in by_b.values():
         pieces.append(_rows(b, [r for r, _ in items]))
         for _, i in items:
-            where[i] = k
-            k += 1
-    if len(by_b) < len(pieces):
-        # non-row values were appended first, in group order
-        extra = [i for i, (b, row) in enumerate(vals) if row.__class__ is not int]
-        n_extra = len(extra)
-        where = [w + n_extra for w in where]
-        for j, i in enumerate(extra):
-            where[i] = j
-    del pos
+            where[i] = p
+            p += 1
     out = pieces[0] if len(pieces) == 1 else apply(PRIMITIVES["cat"], *pieces, axis=0)
     if where != list(range(len(vals))):
         out = apply(_GETITEM, out, index=(np.asarray(where),))
@@ -468,14 +542,16 @@ def _gather(entries):
 
 
 def _rows(b, rows):
-    """``b[rows]`` with one slice when the rows are consecutive."""
-    start = rows[0]
-    if rows[-1] - start == len(rows) - 1 and (
-            len(rows) < 3 or rows == list(range(start, start + len(rows)))):
-        if start == 0 and len(rows) == b._data.shape[0]:
+    """``b[rows]``: one slice, a view, when the rows are evenly spaced (the
+    rows of one example of several read in turn); else one gather."""
+    start, n = rows[0], len(rows)
+    step = rows[1] - start if n > 1 else 1
+    if step > 0 and rows[-1] == start + step * (n - 1) and (
+            n < 3 or rows == list(range(start, rows[-1] + 1, step))):
+        if step == 1 and start == 0 and n == b._data.shape[0]:
             return b
-        return apply(PRIMITIVES["getitem"], b, index=(slice(start, start + len(rows)),))
-    return apply(PRIMITIVES["getitem"], b, index=(np.asarray(rows),))
+        return apply(_GETITEM, b, index=(slice(start, rows[-1] + 1, step),))
+    return apply(_GETITEM, b, index=(np.asarray(rows),))
 
 
 def _stack(tensors):

@@ -318,8 +318,20 @@ getitem_p = primitive(
 def _index_grad_fwd(g, *arrays, shape, index):
     index = fill(index, arrays)
     out = np.zeros(shape, g.dtype)
-    _put(out, index, g, _is_advanced(index), check=False)  # g is the selection's
+    # g is the selection's; repeated indices sum (np.add.at, slow), but an
+    # increasing index has no repeats, so plain assignment does
+    _put(out, index, g, _is_advanced(index) and not _increasing(index), check=False)
     return out
+
+
+def _increasing(index):
+    """Is ``index`` one strictly increasing non-negative integer array (rows
+    picked in order, each once)?"""
+    if type(index) is Split or len(index) != 1:
+        return False
+    i = index[0]
+    return (isinstance(i, np.ndarray) and i.ndim == 1 and i.dtype.kind in "iu"
+            and (i.size < 2 or bool(i[0] >= 0 and (i[1:] > i[:-1]).all())))
 
 
 index_grad_p = primitive(
