@@ -180,7 +180,10 @@ def lower(graph, required=False):
                     return graph
             n.params = dict(n.params, _prim=n.prim)
             n.kind, n.prim = "kernel", k
+    from . import native_conv
     from .fusion import fuse
+
+    graph = native_conv.lower(graph, required)
 
     try:
         return fuse(graph)
