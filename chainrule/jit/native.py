@@ -180,10 +180,10 @@ def lower(graph, required=False):
                     return graph
             n.params = dict(n.params, _prim=n.prim)
             n.kind, n.prim = "kernel", k
-    from . import native_conv
+    from . import native_conv, native_norm
     from .fusion import fuse
 
-    graph = native_conv.lower(graph, required)
+    graph = native_norm.lower(native_conv.lower(graph, required), required)
 
     try:
         return fuse(graph)
