@@ -116,6 +116,47 @@ void PFX_ln_bwd(long rows, long d, const T *restrict g, const T *restrict x,
         }
 }
 
+/* softmax over rows, in two halves around NumPy's exp: e = x - max (a
+   NaN wins the max; masked: a max that is not finite is taken as 0), then
+   e /= (0 + pairwise sum of e) (masked: a zero sum is taken as 1). */
+void PFX_softmax_shift(long rows, long d, const T *restrict x, T *restrict e,
+                       int masked) {
+    for (long r = 0; r < rows; r++) {
+        const T *xr = x + r * d;
+        T *er = e + r * d;
+        /* eight running maxima and a NaN flag: vectorisable */
+        T mm[8];
+        int nan = 0;
+        for (int q = 0; q < 8; q++) mm[q] = xr[0];
+        long j = 0;
+        for (; j + 8 <= d; j += 8)
+            for (int q = 0; q < 8; q++) {
+                const T v = xr[j + q];
+                mm[q] = v > mm[q] ? v : mm[q];
+                nan |= v != v;
+            }
+        for (; j < d; j++) {
+            const T v = xr[j];
+            mm[0] = v > mm[0] ? v : mm[0];
+            nan |= v != v;
+        }
+        T m = mm[0];
+        for (int q = 1; q < 8; q++) m = mm[q] > m ? mm[q] : m;
+        if (nan) m = (T)NAN;
+        if (masked && !(m - m == 0)) m = 0; /* inf or NaN */
+        for (long j = 0; j < d; j++) er[j] = xr[j] - m;
+    }
+}
+
+void PFX_softmax_scale(long rows, long d, T *restrict e, int masked) {
+    for (long r = 0; r < rows; r++) {
+        T *er = e + r * d;
+        T total = (T)0 + psum(er, d);
+        if (masked && total == 0) total = 1;
+        for (long j = 0; j < d; j++) er[j] = er[j] / total;
+    }
+}
+
 /* out (v, d) zeroed by the caller; out[idx[k]] += g[k] in index order */
 void PFX_index_add(long n, long v, long d, const T *restrict g,
                    const long long *restrict idx, T *restrict out) {
@@ -153,7 +194,12 @@ class NormKernels:
         self.ln_bwd.argtypes = [lng, lng, p, p, p, t, p, p, p, p]
         self.index_add = getattr(lib, self.name + "_index_add")
         self.index_add.argtypes = [lng, lng, lng, p, p, p]
-        for f in (self.ln_fwd, self.ln_bwd, self.index_add):
+        self.sm_shift = getattr(lib, self.name + "_softmax_shift")
+        self.sm_shift.argtypes = [lng, lng, p, p, ctypes.c_int]
+        self.sm_scale = getattr(lib, self.name + "_softmax_scale")
+        self.sm_scale.argtypes = [lng, lng, p, ctypes.c_int]
+        for f in (self.ln_fwd, self.ln_bwd, self.index_add, self.sm_shift,
+                  self.sm_scale):
             f.restype = None
 
 
@@ -171,7 +217,8 @@ class _Node:
         fwd = node.params["_prim"].forward
         ins, outs = tuple(node.ins), tuple(node.outs)
         make = {"layer_norm": _ln_fwd_step, "layer_norm_backward": _ln_bwd_step,
-                "index_grad": _index_grad_step}[self.prim_name]
+                "index_grad": _index_grad_step,
+                "softmax": _softmax_step}[self.prim_name]
         return make(self.k, prm, fwd, ins, outs)
 
 
@@ -312,8 +359,32 @@ def _index_grad_step(k, prm, fwd, ins, outs):
     return run
 
 
+def _softmax_step(k, prm, fwd, ins, outs):
+    fb = _fallback(fwd, prm, ins, outs)
+    dt, shift, scale = k.dtype, k.sm_shift, k.sm_scale
+    masked, dim, o = int(bool(prm.get("masked", False))), prm["dim"], outs[0]
+    exp = np.exp
+
+    def run(env):
+        x = env[ins[0]]
+        if x.dtype != dt or dim != x.ndim - 1 or not 0 < x.shape[-1] <= _MAX_ROW:
+            return fb(env)
+        x = _contig(x)
+        d = x.shape[-1]
+        e = np.empty(x.shape, dt)
+        shift(x.size // d, d, x.ctypes.data, e.ctypes.data, masked)
+        exp(e, out=e)  # NumPy's own exp: the result stays bit-identical
+        scale(x.size // d, d, e.ctypes.data, masked)
+        env[o] = e
+
+    return run
+
+
 def _lowerable(n, vals):
     name = n.prim.name
+    if name == "softmax":
+        v = vals[n.ins[0]]
+        return v.dtype in _CT and n.params.get("dim") == len(v.shape) - 1
     if name == "layer_norm" or name == "layer_norm_backward":
         return n.params.get("k") == 1 and vals[n.ins[0]].dtype in _CT
     if name == "index_grad":
