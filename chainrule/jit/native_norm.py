@@ -1,6 +1,7 @@
-"""Layer norm and the gather's gradient as generated C: ``layer_norm``,
-``layer_norm_backward`` (over the last dim) and ``index_grad`` with one
-integer index array (the embedding's backward).
+"""Layer norm, softmax and the gather's gradient as generated C:
+``layer_norm``, ``layer_norm_backward`` (over the last dim), ``softmax`` over
+the last dim and the four nodes of its backward, and ``index_grad`` with
+one integer index array (the embedding's backward).
 
 The native backend (``native.lower``) hands its graph here; such nodes of
 float32 or float64 become ``kernel`` nodes doing one pass per row instead of
@@ -12,6 +13,11 @@ a dozen NumPy passes over the whole array:
   statistics, ``x_hat`` and every output are bit-identical to the NumPy
   forwards; the weight and bias gradients are summed row after row, the
   order NumPy's reduction over the leading axes takes;
+- ``softmax``: one C pass for the row maxima and the shift, NumPy's own
+  ``exp`` (its SIMD exp is not reproduced), one C pass for the pairwise row
+  sums and the division; its backward ``g*y - y*sum(g*y)`` (a ``mul``, a
+  ``sum``, a ``mul`` and a ``sub`` node whose intermediates nothing else
+  reads) becomes one pass per row;
 - ``index_grad``: rows added in index order into zeros, as ``np.add.at``
   adds them (negative indices wrap).
 
@@ -157,6 +163,19 @@ void PFX_softmax_scale(long rows, long d, T *restrict e, int masked) {
     }
 }
 
+/* softmax's backward from its output y: gy = g * y, then
+   gy - y * (0 + pairwise sum of gy) per row, as the four NumPy passes. */
+void PFX_softmax_bwd(long rows, long d, const T *restrict g, const T *restrict y,
+                     T *restrict out) {
+    for (long r = 0; r < rows; r++) {
+        const T *gr = g + r * d, *yr = y + r * d;
+        T *o = out + r * d;
+        for (long j = 0; j < d; j++) o[j] = gr[j] * yr[j];
+        const T s = (T)0 + psum(o, d);
+        for (long j = 0; j < d; j++) o[j] = o[j] - yr[j] * s;
+    }
+}
+
 /* out (v, d) zeroed by the caller; out[idx[k]] += g[k] in index order */
 void PFX_index_add(long n, long v, long d, const T *restrict g,
                    const long long *restrict idx, T *restrict out) {
@@ -198,8 +217,10 @@ class NormKernels:
         self.sm_shift.argtypes = [lng, lng, p, p, ctypes.c_int]
         self.sm_scale = getattr(lib, self.name + "_softmax_scale")
         self.sm_scale.argtypes = [lng, lng, p, ctypes.c_int]
+        self.sm_bwd = getattr(lib, self.name + "_softmax_bwd")
+        self.sm_bwd.argtypes = [lng, lng, p, p, p]
         for f in (self.ln_fwd, self.ln_bwd, self.index_add, self.sm_shift,
-                  self.sm_scale):
+                  self.sm_scale, self.sm_bwd):
             f.restype = None
 
 
@@ -220,6 +241,38 @@ class _Node:
                 "index_grad": _index_grad_step,
                 "softmax": _softmax_step}[self.prim_name]
         return make(self.k, prm, fwd, ins, outs)
+
+
+class _SoftmaxBackward:
+    """The four nodes of softmax's vjp (``mul``, ``sum`` over the last dim,
+    ``mul``, ``sub``) as one kernel node: ``(g, y) -> g*y - y*sum(g*y)``."""
+
+    def __init__(self, kernels, nodes):
+        self.k, self.nodes = kernels, nodes
+        self.name = f"{kernels.name}:softmax_backward"
+        self.src, self.path, self.cache_hit = kernels.src, kernels.path, \
+            kernels.cache_hit
+
+    def step(self, node):
+        from .replay import step_for
+
+        fallback = [step_for(n) for n in self.nodes]
+        (g_id, y_id), o = node.ins, node.outs[0]
+        dt, run_c = self.k.dtype, self.k.sm_bwd
+
+        def run(env):
+            g, y = env[g_id], env[y_id]
+            if g.dtype != dt or y.dtype != dt or g.shape != y.shape \
+                    or not g.flags.c_contiguous or not y.flags.c_contiguous:
+                for f in fallback:
+                    f(env)
+                return
+            out = np.empty(g.shape, dt)
+            d = g.shape[-1]
+            run_c(g.size // d, d, g.ctypes.data, y.ctypes.data, out.ctypes.data)
+            env[o] = out
+
+        return run
 
 
 def _fallback(fwd, prm, ins, outs):
@@ -392,11 +445,77 @@ def _lowerable(n, vals):
     return False
 
 
+def _softmax_backwards(graph):
+    """``(mul, sum, mul, sub)`` runs that are softmax's vjp, found from the
+    softmax outputs: ``a = g * y``, ``s = sum(a, last, keepdim)``,
+    ``c = y * s``, ``d = a - c`` with a, s and c read by nothing else."""
+    vals, nodes = graph.values, graph.nodes
+    escaping = {o for o in graph.outputs if o is not None} | {
+        v for _, v in graph.writebacks if v is not None}
+    readers = {}
+    for n in nodes:
+        for i in set(n.ins):
+            readers.setdefault(i, []).append(n)
+    found = []
+    for sm in nodes:
+        if sm.kind != "prim" or sm.prim.name != "softmax":
+            continue
+        y = sm.outs[0]
+        last = len(vals[y].shape) - 1
+        if vals[y].dtype not in _CT or last < 0:
+            continue
+        for a in readers.get(y, ()):
+            if not (a.kind == "prim" and a.prim.name == "mul" and len(a.ins) == 2
+                    and a.ins[1] == y and a.ins[0] != y
+                    and vals[a.ins[0]].shape == vals[y].shape
+                    and vals[a.ins[0]].dtype == vals[y].dtype):
+                continue
+            ra = readers.get(a.outs[0], [])
+            sums = [n for n in ra if n.kind == "prim" and n.prim.name == "sum"
+                    and tuple(n.params.get("axis") or ()) == (last,)
+                    and n.params.get("keepdim") is True]
+            if len(ra) != 2 or len(sums) != 1:
+                continue
+            b = sums[0]
+            rb = readers.get(b.outs[0], [])
+            if len(rb) != 1 or not (rb[0].kind == "prim" and rb[0].prim.name == "mul"
+                                    and rb[0].ins == [y, b.outs[0]]):
+                continue
+            c = rb[0]
+            rc = readers.get(c.outs[0], [])
+            if len(rc) != 1 or not (rc[0].kind == "prim" and rc[0].prim.name == "sub"
+                                    and rc[0].ins == [a.outs[0], c.outs[0]]):
+                continue
+            d = rc[0]
+            if d not in ra or any(v in escaping for v in
+                                  (a.outs[0], b.outs[0], c.outs[0])):
+                continue
+            found.append((a, b, c, d))
+    return found
+
+
 def lower(graph, required=False):
-    """Replace layer norm and one-array ``index_grad`` nodes of float32/float64
-    with kernel nodes."""
+    """Replace layer norm, softmax (and the four nodes of its backward) and
+    one-array ``index_grad`` nodes of float32/float64 with kernel nodes."""
+    from .ir import Node
+
     vals = graph.values
     kernels = {}
+    for a, b, c, d in _softmax_backwards(graph):
+        dt = vals[d.outs[0]].dtype
+        k = kernels.get(dt)
+        if k is None:
+            try:
+                k = kernels[dt] = NormKernels(dt)
+            except (OSError, subprocess.CalledProcessError) as e:
+                if required:
+                    raise
+                warnings.warn(f"chainrule.jit: softmax kernel build failed ({e}); "
+                              "using replay", RuntimeWarning, stacklevel=5)
+                return graph
+        kn = Node("kernel", _SoftmaxBackward(k, [a, b, c, d]), a.ins, {}, d.outs)
+        gone = {id(b), id(c), id(d)}
+        graph.nodes = [kn if n is a else n for n in graph.nodes if id(n) not in gone]
     for n in graph.nodes:
         if n.kind != "prim" or not _lowerable(n, vals):
             continue
