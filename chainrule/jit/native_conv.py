@@ -38,6 +38,7 @@ import warnings
 
 import numpy as np
 
+from ..ops.conv import _weight_rows as _eager_weight_rows
 from . import native
 
 _CT = {np.dtype(np.float32): "float", np.dtype(np.float64): "double"}
@@ -380,9 +381,7 @@ def _contig(a):
 
 def _weight_rows(w):
     """(O, C, kh, kw) -> (kh*kw*C, O), as the eager primitive builds them."""
-    from ..ops.conv import _weight_rows
-
-    return _contig(_weight_rows(w))
+    return _contig(_eager_weight_rows(w))
 
 
 def _conv_fwd_step(k, prm, fwd, ins, outs, needed):
@@ -435,6 +434,7 @@ def _conv_bwd_step(k, prm, fwd, ins, outs, needed):
         d = geo.get(xs)
         if d is None:
             d = geo[xs] = _geometry(xs, o, prm)
+        g0 = g  # the bias gradient sums g in its own layout, as eager does
         g, cols, wr = _contig(g), _contig(cols), _weight_rows(w)
         m, kk = cols.shape
         g2 = np.empty((m, o), dt)
@@ -450,7 +450,7 @@ def _conv_bwd_step(k, prm, fwd, ins, outs, needed):
             env[outs[1]] = np.ascontiguousarray(
                 gwk.reshape(kh, kw, c, o).transpose(3, 2, 0, 1))
         if bias:
-            env[outs[2]] = g.sum(axis=(0, 2, 3))
+            env[outs[2]] = g0.sum(axis=(0, 2, 3))
 
     return run
 
