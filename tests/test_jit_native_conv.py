@@ -26,8 +26,9 @@ class Net(cr.nn.Module):
     """The input as a parameter (so its gradient is state the step writes),
     a convolution and a max pooling; ``input_grad`` False: a plain buffer."""
 
-    def __init__(self, x, conv, pool, input_grad=True):
+    def __init__(self, x, conv, pool, input_grad=True, relu=None):
         super().__init__()
+        self.relu = relu  # None, "only" (folded into the kernel), "shared"
         if input_grad:
             self.inp = cr.nn.Parameter(cr.tensor(x))
         else:
@@ -36,15 +37,20 @@ class Net(cr.nn.Module):
         self.pool = pool
 
     def forward(self, wts):
-        h = self.conv(self.inp)
+        h = pre = self.conv(self.inp)
+        if self.relu is not None:
+            h = cr.nn.functional.relu(h)
         if self.pool is not None:
             h = cr.nn.functional.max_pool2d(h, **self.pool)
-        return (h * wts).sum()
+        out = (h * wts).sum()
+        if self.relu == "shared":  # the pre-activation has a second reader
+            out = out + (pre * pre).sum()
+        return out
 
 
-def _build(x, conv, pool, dtype, input_grad=True, seed=0):
+def _build(x, conv, pool, dtype, input_grad=True, seed=0, relu=None):
     cr.manual_seed(seed)
-    net = Net(x, conv, pool, input_grad)
+    net = Net(x, conv, pool, input_grad, relu)
     return net.double() if dtype == np.float64 else net
 
 
@@ -66,14 +72,15 @@ def _out_shape(net, dtype):
     return h.shape
 
 
-def _run(x, conv, pool, dtype, input_grad=True, calls=3, backend="native"):
+def _run(x, conv, pool, dtype, input_grad=True, calls=3, backend="native",
+         relu=None):
     """(loss, {name: grad}) of eager and of the jitted step after ``calls``
     calls, and the jitted function."""
     rng = np.random.default_rng(1)
-    ref_net = _build(x, conv, pool, dtype, input_grad)
+    ref_net = _build(x, conv, pool, dtype, input_grad, relu=relu)
     wts = cr.tensor(rng.standard_normal(_out_shape(ref_net, dtype)).astype(dtype))
     ref = _step(ref_net)(wts)
-    net = _build(x, conv, pool, dtype, input_grad)
+    net = _build(x, conv, pool, dtype, input_grad, relu=relu)
     fn = cr.jit(_step(net), backend=backend)
     for _ in range(calls):
         out = fn(wts)
@@ -147,6 +154,25 @@ def test_native_conv_pool_gradients_match_torch(geom):
                                    rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.parametrize("dtype,rtol", [(np.float32, 1e-6), (np.float64, 1e-10)])
+@pytest.mark.parametrize("relu", ["only", "shared"])
+def test_relu_after_convolution(relu, dtype, rtol):
+    """A relu that is the convolution's only reader is folded into the
+    kernel's bias pass; one that shares the output with another reader is
+    not.  Both as eager."""
+    x = np.random.default_rng(0).standard_normal((2, 3, 7, 7)).astype(dtype)
+    x[1, 1] = -0.0
+    conv = dict(in_channels=3, out_channels=4, kernel_size=3, padding=1)
+    (l0, g0), (l1, g1), fn = _run(x, conv, dict(kernel_size=2), dtype, relu=relu)
+    names = [n.prim.name for n in fn.graphs()[-1].nodes if n.kind == "kernel"]
+    fused = [n for n in names if n.endswith("conv2d_relu")]
+    assert len(fused) == (1 if relu == "only" else 0)
+    np.testing.assert_allclose(l1, l0, rtol=rtol)
+    for n in g0:
+        np.testing.assert_allclose(g1[n], g0[n], rtol=rtol, atol=rtol *
+                                   np.abs(g0[n]).max(), err_msg=n)
+
+
 def test_input_gradient_nobody_reads_is_skipped():
     """The first layer's input needs no gradient: its col2im is not run, and
     the weight and bias gradients are still eager's."""
@@ -214,3 +240,27 @@ class _nothing:
 
     def __exit__(self, *a):
         return False
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_folded_into_convolution_keeps_nan_and_zeros(dtype):
+    x = np.random.default_rng(0).standard_normal((2, 2, 6, 6)).astype(dtype)
+    x[0, 1, 2, 2] = np.nan
+    cr.manual_seed(0)
+    conv = cr.nn.Conv2d(2, 3, 3, padding=1)
+    conv = conv.double() if dtype == np.float64 else conv
+    with cr.no_grad():
+        conv.bias.zero_()
+    xt = cr.tensor(x)
+    xt._data[1] = 0.0  # zero windows: outputs exactly 0
+    f = lambda t: cr.nn.functional.relu(conv(t))  # noqa: E731
+    fn = cr.jit(f, backend="native")
+    with cr.no_grad():
+        ref = f(xt)._data
+        for _ in range(2):
+            got = fn(xt)._data
+    assert any(n.kind == "kernel" and n.prim.name.endswith("conv2d_relu")
+               for n in fn.graphs()[-1].nodes)
+    assert np.isnan(ref).any()
+    np.testing.assert_array_equal(got, ref)
+    np.testing.assert_array_equal(np.signbit(got), np.signbit(ref))

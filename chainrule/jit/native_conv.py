@@ -8,7 +8,9 @@ of float32 or float64 becomes a ``kernel`` node:
   eager primitive lays them out) are copied straight from the ``(N, C, H,
   W)`` input through a small per-image padded scratch, one BLAS gemm
   multiplies them by the weight rows, and one tiled loop adds the bias while
-  turning the ``(N*oh*ow, O)`` product back to ``(N, O, oh, ow)``;
+  turning the ``(N*oh*ow, O)`` product back to ``(N, O, oh, ow)``.  A
+  ``relu`` node that is the output's only reader is folded into that loop
+  (``np.maximum(t, 0)`` branch-free: NaN stays, -0 becomes +0);
 - ``conv2d_backward``: the upstream gradient is turned channels last in one
   tiled loop, the weight gradient is one gemm, the input gradient one gemm
   plus col2im into a per-image scratch that is turned back to NCHW while
@@ -79,7 +81,7 @@ static void transpose(const T *restrict src, T *restrict dst, long rows,
    the eager order is the product, then the bias, then the transpose. */
 void PFX_conv_fwd(const long *d, const T *restrict x, const T *restrict wr,
                   const T *restrict bias, T *restrict cols, T *restrict tmp,
-                  T *restrict out, void *gemm) {
+                  T *restrict out, void *gemm, int relu) {
     GEOM
     T *pad = calloc((size_t)(hp * wp * c), sizeof(T));
     for (long i = 0; i < n; i++) {
@@ -114,8 +116,21 @@ void PFX_conv_fwd(const long *d, const T *restrict x, const T *restrict wr,
             long p1 = p0 + TILE < L ? p0 + TILE : L;
             for (long q = 0; q < o; q++) {
                 const T bq = bias ? bias[q] : (T)0;
-                if (bias)
+                if (bias && relu)
+                    for (long p = p0; p < p1; p++) {
+                        /* np.maximum(t, 0), branch-free: NaN stays, -0 -> +0 */
+                        const T t = ti[p * o + q] + bq;
+                        const T r = t > 0 ? t : (T)0;
+                        oi[q * L + p] = t != t ? t : r;
+                    }
+                else if (bias)
                     for (long p = p0; p < p1; p++) oi[q * L + p] = ti[p * o + q] + bq;
+                else if (relu)
+                    for (long p = p0; p < p1; p++) {
+                        const T t = ti[p * o + q];
+                        const T r = t > 0 ? t : (T)0;
+                        oi[q * L + p] = t != t ? t : r;
+                    }
                 else
                     for (long p = p0; p < p1; p++) oi[q * L + p] = ti[p * o + q];
             }
@@ -325,7 +340,7 @@ class ConvKernels:
         p, lng, i = ctypes.c_void_p, ctypes.c_long, ctypes.c_int
         self.gemm = gemm
         self.conv_fwd = getattr(lib, self.name + "_conv_fwd")
-        self.conv_fwd.argtypes = [p] * 8
+        self.conv_fwd.argtypes = [p] * 8 + [i]
         self.conv_bwd = getattr(lib, self.name + "_conv_bwd")
         self.conv_bwd.argtypes = [p] * 9
         self.conv_fwd.restype = self.conv_bwd.restype = None
@@ -337,11 +352,14 @@ class ConvKernels:
 
 
 class _Node:
-    """A lowered node: ``step(node)`` gives the closure the replay runs."""
+    """A lowered node: ``step(node)`` gives the closure the replay runs.
+    ``relu``: the convolution's only reader was a ``relu`` node, folded in
+    (``relu_node``, kept for the fallback)."""
 
-    def __init__(self, kernels, prim, needed):
+    def __init__(self, kernels, prim, needed, relu_node=None):
         self.k, self.prim_name, self.needed = kernels, prim.name, needed
-        self.name = f"{kernels.name}:{prim.name}"
+        self.relu_node = relu_node
+        self.name = f"{kernels.name}:{prim.name}" + ("_relu" if relu_node else "")
         self.src, self.path, self.cache_hit = kernels.src, kernels.path, \
             kernels.cache_hit
 
@@ -351,6 +369,9 @@ class _Node:
         ins, outs = tuple(node.ins), tuple(node.outs)
         make = {"conv2d": _conv_fwd_step, "conv2d_backward": _conv_bwd_step,
                 "max_pool": _max_pool_step, "pool_scatter": _scatter_step}
+        if self.relu_node is not None:
+            return _conv_fwd_step(self.k, prm, fwd, ins, outs, self.needed,
+                                  self.relu_node)
         return make[self.prim_name](self.k, prm, fwd, ins, outs, self.needed)
 
 
@@ -384,10 +405,22 @@ def _weight_rows(w):
     return _contig(_eager_weight_rows(w))
 
 
-def _conv_fwd_step(k, prm, fwd, ins, outs, needed):
+def _conv_fwd_step(k, prm, fwd, ins, outs, needed, relu_node=None):
     fb = _fallback(fwd, prm, ins, outs)
+    if relu_node is not None:  # the conv's own output, then the relu node
+        from .replay import step_for
+
+        conv_fb, relu_fb = fb, step_for(relu_node)
+        pre = relu_node.ins[0]
+
+        def fb(env):
+            conv_fb(env)
+            relu_fb(env)
+            env[pre] = None
+
     dt, run_c, gemm = k.dtype, k.conv_fwd, k.gemm
-    o_out, o_cols = outs
+    relu = int(relu_node is not None)
+    o_out, o_cols = (relu_node.outs[0], outs[1]) if relu else outs
     geo = {}
 
     def run(env):
@@ -407,7 +440,7 @@ def _conv_fwd_step(k, prm, fwd, ins, outs, needed):
         out = np.empty((n, o, oh, ow), dt)
         run_c(d.ctypes.data, x.ctypes.data, wr.ctypes.data,
               None if b is None else b.ctypes.data, cols.ctypes.data,
-              tmp.ctypes.data, out.ctypes.data, gemm)
+              tmp.ctypes.data, out.ctypes.data, gemm, relu)
         env[o_out] = out
         env[o_cols] = cols
 
@@ -533,6 +566,26 @@ def lower(graph, required=False):
                               f"({e}); using replay", RuntimeWarning, stacklevel=5)
                 return graph
         needed = [o in read for o in n.outs]
+        relu = _relu_after(n, graph) if n.prim.name == "conv2d" else None
         n.params = dict(n.params, _prim=n.prim)
-        n.kind, n.prim = "kernel", _Node(k, n.prim, needed)
+        n.kind, n.prim = "kernel", _Node(k, n.prim, needed, relu)
+        if relu is not None:
+            n.outs = [relu.outs[0], n.outs[1]]
+            graph.nodes = [m for m in graph.nodes if m is not relu]
     return graph
+
+
+def _relu_after(conv, graph):
+    """The ``relu`` node that is the only reader of ``conv``'s output (and
+    the output goes nowhere else), or None."""
+    out = conv.outs[0]
+    if out in {o for o in graph.outputs if o is not None} or out in {
+            v for _, v in graph.writebacks if v is not None}:
+        return None
+    readers = [n for n in graph.nodes if out in n.ins]
+    if len(readers) != 1:
+        return None
+    r = readers[0]
+    if r.kind != "prim" or r.prim.name != "relu" or r.ins != [out] or r.params:
+        return None
+    return r
