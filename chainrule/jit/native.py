@@ -180,10 +180,11 @@ def lower(graph, required=False):
                     return graph
             n.params = dict(n.params, _prim=n.prim)
             n.kind, n.prim = "kernel", k
-    from . import native_conv, native_norm
+    from . import native_conv, native_linear, native_norm
     from .fusion import fuse
 
-    graph = native_norm.lower(native_conv.lower(graph, required), required)
+    for mod in (native_conv, native_linear, native_norm):
+        graph = mod.lower(graph, required)
 
     try:
         return fuse(graph)
