@@ -207,9 +207,16 @@ def test_max_pool_ties_nan_and_padding_as_eager_and_torch(dtype):
     x = rng.integers(-2, 3, (2, 3, 9, 8)).astype(dtype)  # many ties
     x[0, 0, 1, 1] = x[1, 2, 4, 5] = np.nan
     x[0, 1, :3, :3] = -np.inf  # a window of -inf beside the padding
-    for pool in (dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1),
-                 dict(kernel_size=3, stride=1, padding=1, dilation=1),
-                 dict(kernel_size=2, stride=2, ceil_mode=True)):
+    even = x[:, :, :8, :6].copy()  # 2x2 windows tiling it: the kernel's fast path
+    even[1, 1, 2:4, 2:4] = [[0, 1], [1, 1]]  # ties across the window's rows
+    # one NaN per window: with several, PyTorch reports the last one and the
+    # eager primitive (which the kernel follows) the first
+    even[1, 0, 0:2, 0:2] = [[1, 1], [np.nan, 2]]
+    even[0, 2, 4:6, 0:2] = [[0, 1], [np.nan, 1]]
+    for x, pool in ((x, dict(kernel_size=2)), (even, dict(kernel_size=2)),
+                    (x, dict(kernel_size=3, stride=2, padding=1)),
+                    (x, dict(kernel_size=3, stride=1, padding=1, dilation=1)),
+                    (x, dict(kernel_size=2, stride=2, ceil_mode=True))):
         (v0, i0), (v1, i1) = _pool_eager_and_native(x, **pool)
         np.testing.assert_array_equal(i1, i0)
         np.testing.assert_array_equal(v1, v0)
@@ -217,6 +224,11 @@ def test_max_pool_ties_nan_and_padding_as_eager_and_torch(dtype):
                                                 return_indices=True, **pool)
         np.testing.assert_array_equal(i1, ti.numpy())
         np.testing.assert_array_equal(v1, tv.numpy())
+    multi = even.copy()  # several NaNs in a window: as eager (the first)
+    multi[1, 0, 0:2, 0:2] = [[1, np.nan], [np.nan, np.nan]]
+    (v0, i0), (v1, i1) = _pool_eager_and_native(multi, kernel_size=2)
+    np.testing.assert_array_equal(i1, i0)
+    np.testing.assert_array_equal(v1, v0)
 
 
 def test_native_off_replays_numpy(monkeypatch):

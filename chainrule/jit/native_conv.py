@@ -16,8 +16,10 @@ of float32 or float64 becomes a ``kernel`` node:
   plus col2im into a per-image scratch that is turned back to NCHW while
   still in cache.  An input gradient no node reads (the first layer's) is
   not computed at all;
-- ``max_pool``: one pass over each window (ties to the first maximum, NaN
-  wins, padding never reported) writing values and int64 indices;
+- ``max_pool``: one pass over each window (ties to the first maximum, the
+  first NaN wins, padding never reported) writing values and int64 indices;
+  2x2 windows tiling the image go through horizontal then vertical pairs,
+  in flat vectorisable passes over blocks of rows;
 - ``pool_scatter``: the gradient added (or, for non-overlapping windows,
   stored) at those indices.
 
@@ -173,6 +175,38 @@ void PFX_conv_bwd(const long *d, const T *restrict g, const T *restrict wr,
     free(pad);
 }
 
+/* 2x2 windows tiling the image (stride 2, no padding, h = 2 oh, w = 2 ow):
+   rows of windows in blocks; per block one flat pass over horizontal pairs
+   (the first of equals, the first NaN), then one over vertical pairs of
+   those winners -- together the window's first maximum in row-major order. */
+#define PBLOCK 64
+static void pool2x2(long rows, long ow, const T *restrict x, T *restrict val,
+                    long long *restrict idx, T *restrict hv, QT *restrict hq) {
+    const long w = 2 * ow;
+    for (long r0 = 0; r0 < rows; r0 += PBLOCK) {
+        const long nr = r0 + PBLOCK < rows ? PBLOCK : rows - r0;
+        const T *xb = x + r0 * 2 * w;
+        for (long i = 0; i < nr * 2 * ow; i++) {
+            const T a = xb[2 * i], b = xb[2 * i + 1];
+            const int t = (b > a) | ((b != b) & (a == a));
+            hv[i] = t ? b : a;
+            hq[i] = (QT)t;
+        }
+        for (long r = 0; r < nr; r++) {
+            const T *top = hv + 2 * r * ow, *bot = top + ow;
+            const QT *qt = hq + 2 * r * ow, *qbt = qt + ow;
+            T *vr = val + (r0 + r) * ow;
+            long long *ir = idx + (r0 + r) * ow;
+            for (long b = 0; b < ow; b++) {
+                const T m0 = top[b], m1 = bot[b];
+                const int t = (m1 > m0) | ((m1 != m1) & (m0 == m0));
+                vr[b] = t ? m1 : m0;
+                ir[b] = (long long)(t ? w + qbt[b] : qt[b]) + 2 * b;
+            }
+        }
+    }
+}
+
 /* Max pooling, d[]: nc h w kh kw dh dw pt pl sh sw oh ow.  Returns 1 if a
    window holds no input element (the NumPy forward then decides). */
 int PFX_max_pool(const long *d, const T *restrict x, T *restrict val,
@@ -180,6 +214,21 @@ int PFX_max_pool(const long *d, const T *restrict x, T *restrict val,
     const long nc = d[0], h = d[1], w = d[2], kh = d[3], kw = d[4], dh = d[5];
     const long dw = d[6], pt = d[7], pl = d[8], sh = d[9], sw = d[10];
     const long oh = d[11], ow = d[12];
+    if (kh == 2 && kw == 2 && sh == 2 && sw == 2 && dh == 1 && dw == 1 && pt == 0
+            && pl == 0 && h == 2 * oh && w == 2 * ow) {
+        T *hv = malloc((size_t)(PBLOCK * 2 * ow) * sizeof(T));
+        QT *hq = malloc((size_t)(PBLOCK * 2 * ow) * sizeof(QT));
+        pool2x2(nc * oh, ow, x, val, idx, hv, hq);
+        free(hv);
+        free(hq);
+        /* indices so far are within each row pair; add the rows above */
+        for (long q = 0; q < nc; q++)
+            for (long a = 0; a < oh; a++) {
+                long long *ir = idx + (q * oh + a) * ow;
+                for (long b = 0; b < ow; b++) ir[b] += 2 * a * w;
+            }
+        return 0;
+    }
     QT *qb = malloc((size_t)ow * sizeof(QT));
     long *step = malloc((size_t)(kh * kw) * sizeof(long));
     for (long u = 0; u < kh; u++)
