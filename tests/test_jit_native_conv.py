@@ -276,3 +276,32 @@ def test_relu_folded_into_convolution_keeps_nan_and_zeros(dtype):
     assert np.isnan(ref).any()
     np.testing.assert_array_equal(got, ref)
     np.testing.assert_array_equal(np.signbit(got), np.signbit(ref))
+
+
+def test_kernel_falls_back_to_numpy_on_another_dtype():
+    """A lowered convolution (with its relu folded in) handed arrays of a dtype
+    it was not built for runs the NumPy forwards instead."""
+    from chainrule.ops import conv as C
+    from chainrule.ops.elementwise import relu_p
+    from chainrule.jit.ir import Graph, Node
+
+    geom = dict(kernel=(3, 3), dilation=(1, 1), padding=(1, 1, 1, 1),
+                stride=(1, 1), windows=(5, 5), size=(5, 5))
+    g = Graph()
+    ids = [g.new_value("arg", i, s, np.dtype(np.float32), True)
+           for i, s in enumerate([(2, 3, 5, 5), (4, 3, 3, 3), (4,)])]
+    out, cols, act = (g.new_value("node", k, (), np.dtype(np.float32), True)
+                      for k in range(3))
+    g.nodes = [Node("prim", C.conv2d_p, ids, dict(geom), [out, cols]),
+               Node("prim", relu_p, [out], {}, [act])]
+    g.outputs = [act, cols]
+    native_conv.lower(g)
+    assert len(g.nodes) == 1 and g.nodes[0].prim.name.endswith("conv2d_relu")
+    rng = np.random.default_rng(0)
+    x, w, b = (rng.standard_normal(s) for s in [(2, 3, 5, 5), (4, 3, 3, 3), (4,)])
+    env = [x, w, b, None, None, None]
+    g.nodes[0].prim.step(g.nodes[0])(env)  # float64 arrays: the fallback
+    ref, ref_cols = C._conv2d_fwd(x, w, b, **geom)
+    np.testing.assert_array_equal(env[act], np.maximum(ref, 0))
+    np.testing.assert_array_equal(env[cols], ref_cols)
+    assert env[out] is None

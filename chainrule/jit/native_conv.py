@@ -459,8 +459,9 @@ def _conv_fwd_step(k, prm, fwd, ins, outs, needed, relu_node=None):
     if relu_node is not None:  # the conv's own output, then the relu node
         from .replay import step_for
 
-        conv_fb, relu_fb = fb, step_for(relu_node)
         pre = relu_node.ins[0]
+        conv_fb = _fallback(fwd, prm, ins, (pre, outs[1]))
+        relu_fb = step_for(relu_node)
 
         def fb(env):
             conv_fb(env)
