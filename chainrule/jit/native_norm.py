@@ -92,14 +92,15 @@ void PFX_ln_fwd(long rows, long d, const T *restrict x, const T *restrict w,
 /* gx (rows, d); gw, gb (d) zeroed by the caller, or NULL without weight.
    gw sums the rows in order (NumPy's g * x_hat is C-ordered), gb in the
    order ``order`` gives (the upstream gradient's memory order), or in
-   order when it is NULL. */
+   order when it is NULL.  Row r of g starts at g + goff[r] (or r * d). */
 void PFX_ln_bwd(long rows, long d, const T *restrict g, const T *restrict x,
                 const T *restrict w, T eps, T *restrict gx, T *restrict gw,
-                T *restrict gb, const long long *restrict order) {
+                T *restrict gb, const long long *restrict order,
+                const long long *restrict goff) {
     T *xh = malloc((size_t)(3 * d) * sizeof(T));
     T *tmp = xh + d, *gh = xh + 2 * d;
     for (long r = 0; r < rows; r++) {
-        const T *gr = g + r * d;
+        const T *gr = g + (goff ? goff[r] : r * d);
         T *o = gx + r * d;
         const T rstd = stats(x + r * d, d, eps, xh, tmp);
         for (long j = 0; j < d; j++) xh[j] = xh[j] * rstd;
@@ -117,7 +118,8 @@ void PFX_ln_bwd(long rows, long d, const T *restrict g, const T *restrict x,
     free(xh);
     if (w)
         for (long r = 0; r < rows; r++) {
-            const T *gr = g + (order ? order[r] : r) * d;
+            const long q = order ? order[r] : r;
+            const T *gr = g + (goff ? goff[q] : q * d);
             for (long j = 0; j < d; j++) gb[j] += gr[j];
         }
 }
@@ -210,7 +212,7 @@ class NormKernels:
         self.ln_fwd = getattr(lib, self.name + "_ln_fwd")
         self.ln_fwd.argtypes = [lng, lng, p, p, p, t, p]
         self.ln_bwd = getattr(lib, self.name + "_ln_bwd")
-        self.ln_bwd.argtypes = [lng, lng, p, p, p, t, p, p, p, p]
+        self.ln_bwd.argtypes = [lng, lng, p, p, p, t, p, p, p, p, p]
         self.index_add = getattr(lib, self.name + "_index_add")
         self.index_add.argtypes = [lng, lng, lng, p, p, p]
         self.sm_shift = getattr(lib, self.name + "_softmax_shift")
@@ -341,9 +343,22 @@ def _row_order(g):
     ).ravel()
 
 
+def _row_offsets(g):
+    """Element offset of each row of ``g`` (C-order row numbers), or None
+    when its last axis is not unit-stride or a stride is negative."""
+    st = g.strides
+    if st[-1] != g.itemsize or any(s < 0 for s in st):
+        return None
+    lead = g.shape[:-1]
+    idx = np.indices(lead, dtype=np.int64).reshape(len(lead), -1)
+    steps = np.array([s // g.itemsize for s in st[:-1]], np.int64)
+    return np.ascontiguousarray(steps @ idx)
+
+
 def _ln_bwd_step(k, prm, fwd, ins, outs):
     fb = _fallback(fwd, prm, ins, outs)
     dt, run_c, eps = k.dtype, k.ln_bwd, prm["eps"]
+    layouts = {}  # strides of a non-contiguous g -> (row order, row offsets)
 
     def run(env):
         arrs = [env[i] for i in ins]
@@ -351,12 +366,17 @@ def _ln_bwd_step(k, prm, fwd, ins, outs):
         if not _ok(arrs, dt) or g.shape != x.shape or (
                 len(arrs) > 2 and arrs[2].shape != x.shape[-1:]):
             return fb(env)
-        order = None
-        if len(arrs) > 2 and not g.flags.c_contiguous:
-            order = _row_order(g)
+        order = goff = None
+        if not g.flags.c_contiguous:
+            # read g in place, row by row: no copy of a permuted gradient
+            key = g.strides
+            got = layouts.get(key)
+            if got is None:
+                got = layouts[key] = (_row_order(g), _row_offsets(g))
+            order, goff = got
             if order is None:
                 return fb(env)
-        g, x = _contig(g), _contig(x)
+        x = _contig(x)
         d = x.shape[-1]
         gx = np.empty(x.shape, dt)
         if len(arrs) > 2:
@@ -364,11 +384,13 @@ def _ln_bwd_step(k, prm, fwd, ins, outs):
             gw, gb = np.zeros(d, dt), np.zeros(d, dt)
             run_c(x.size // d, d, g.ctypes.data, x.ctypes.data, w.ctypes.data, eps,
                   gx.ctypes.data, gw.ctypes.data, gb.ctypes.data,
-                  None if order is None else order.ctypes.data)
+                  None if order is None else order.ctypes.data,
+                  None if goff is None else goff.ctypes.data)
             env[outs[0]], env[outs[1]], env[outs[2]] = gx, gw, gb
         else:
             run_c(x.size // d, d, g.ctypes.data, x.ctypes.data, None, eps,
-                  gx.ctypes.data, None, None, None)
+                  gx.ctypes.data, None, None, None,
+                  None if goff is None else goff.ctypes.data)
             env[outs[0]] = gx
 
     return run
