@@ -194,12 +194,16 @@ def lower(graph, required=False):
                     return graph
             n.params = dict(n.params, _prim=n.prim)
             n.kind, n.prim = "kernel", k
+    from . import native_conv, native_linear, native_norm
     from .fusion import fuse
     from .native_lstm import lower as lower_lstm
     from .native_scatter import lower as lower_scatter
 
     lower_lstm(graph, required)
     lower_scatter(graph, required)
+    for mod in (native_conv, native_linear, native_norm):
+        graph = mod.lower(graph, required)
+
     try:
         return fuse(graph)
     except (OSError, subprocess.CalledProcessError) as e:
