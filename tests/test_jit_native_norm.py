@@ -193,7 +193,9 @@ class Gather(cr.nn.Module):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_gather_gradient_matches_eager_and_torch(dtype):
     a, b, fn = _eager_and_jit(Gather, lambda m: m(), dtype)
-    assert "index_grad" in _kernels(fn)
+    # the gather's gradient is native_scatter's row loop
+    assert any(n.kind == "kernel" and n.prim.name.startswith("scatter_add")
+               for n in fn.graphs()[-1].nodes)
     _close(a, b, TOL[dtype])
     if dtype == np.float64:
         cr.manual_seed(0)

@@ -1,7 +1,7 @@
-"""Layer norm, softmax and the gather's gradient as generated C:
-``layer_norm``, ``layer_norm_backward`` (over the last dim), ``softmax`` over
-the last dim and the four nodes of its backward, and ``index_grad`` with
-one integer index array (the embedding's backward).
+"""Layer norm and softmax as generated C: ``layer_norm``,
+``layer_norm_backward`` (over the last dim), ``softmax`` over the last dim
+and the four nodes of its backward.  (The gather's gradient, ``index_grad``,
+is ``native_scatter.py``'s.)
 
 The native backend (``native.lower``) hands its graph here; such nodes of
 float32 or float64 become ``kernel`` nodes doing one pass per row instead of
@@ -17,12 +17,10 @@ a dozen NumPy passes over the whole array:
   ``exp`` (its SIMD exp is not reproduced), one C pass for the pairwise row
   sums and the division; its backward ``g*y - y*sum(g*y)`` (a ``mul``, a
   ``sum``, a ``mul`` and a ``sub`` node whose intermediates nothing else
-  reads) becomes one pass per row;
-- ``index_grad``: rows added in index order into zeros, as ``np.add.at``
-  adds them (negative indices wrap).
+  reads) becomes one pass per row.
 
 Rows longer than 8192 (where NumPy's reduction may work in buffered
-chunks), other dtypes, an index that is not one integer array, or inputs
+chunks), other dtypes, or inputs
 of another shape at run time: the NumPy forward runs instead.
 """
 import ctypes
@@ -178,17 +176,6 @@ void PFX_softmax_bwd(long rows, long d, const T *restrict g, const T *restrict y
     }
 }
 
-/* out (v, d) zeroed by the caller; out[idx[k]] += g[k] in index order */
-void PFX_index_add(long n, long v, long d, const T *restrict g,
-                   const long long *restrict idx, T *restrict out) {
-    for (long k = 0; k < n; k++) {
-        long long i = idx[k];
-        i += i < 0 ? v : 0;
-        T *o = out + i * d;
-        const T *s = g + k * d;
-        for (long j = 0; j < d; j++) o[j] += s[j];
-    }
-}
 """
 
 
@@ -213,15 +200,13 @@ class NormKernels:
         self.ln_fwd.argtypes = [lng, lng, p, p, p, t, p]
         self.ln_bwd = getattr(lib, self.name + "_ln_bwd")
         self.ln_bwd.argtypes = [lng, lng, p, p, p, t, p, p, p, p, p]
-        self.index_add = getattr(lib, self.name + "_index_add")
-        self.index_add.argtypes = [lng, lng, lng, p, p, p]
         self.sm_shift = getattr(lib, self.name + "_softmax_shift")
         self.sm_shift.argtypes = [lng, lng, p, p, ctypes.c_int]
         self.sm_scale = getattr(lib, self.name + "_softmax_scale")
         self.sm_scale.argtypes = [lng, lng, p, ctypes.c_int]
         self.sm_bwd = getattr(lib, self.name + "_softmax_bwd")
         self.sm_bwd.argtypes = [lng, lng, p, p, p]
-        for f in (self.ln_fwd, self.ln_bwd, self.index_add, self.sm_shift,
+        for f in (self.ln_fwd, self.ln_bwd, self.sm_shift,
                   self.sm_scale, self.sm_bwd):
             f.restype = None
 
@@ -240,7 +225,6 @@ class _Node:
         fwd = node.params["_prim"].forward
         ins, outs = tuple(node.ins), tuple(node.outs)
         make = {"layer_norm": _ln_fwd_step, "layer_norm_backward": _ln_bwd_step,
-                "index_grad": _index_grad_step,
                 "softmax": _softmax_step}[self.prim_name]
         return make(self.k, prm, fwd, ins, outs)
 
@@ -396,44 +380,6 @@ def _ln_bwd_step(k, prm, fwd, ins, outs):
     return run
 
 
-def _index_of(prm):
-    """The index of an ``index_grad`` node as a C-contiguous int64 array with
-    negative entries kept (the kernel wraps them), or None when it is not one
-    integer array within range of the first dim."""
-    index, shape = prm["index"], tuple(prm["shape"])
-    if type(index) is not tuple or len(index) != 1 or not shape:
-        return None
-    idx = index[0]
-    if not isinstance(idx, np.ndarray) or idx.dtype.kind not in "iu" or idx.size == 0:
-        return None
-    v = shape[0]
-    if idx.max() >= v or idx.min() < -v:
-        return None
-    return np.ascontiguousarray(idx, dtype=np.int64)
-
-
-def _index_grad_step(k, prm, fwd, ins, outs):
-    fb = _fallback(fwd, prm, ins, outs)
-    dt, run_c = k.dtype, k.index_add
-    idx, shape = _index_of(prm), tuple(prm["shape"])
-    if idx is None:
-        return fb
-    want = idx.shape + shape[1:]
-    d = int(np.prod(shape[1:]))
-    o = outs[0]
-
-    def run(env):
-        g = env[ins[0]]
-        if g.dtype != dt or g.shape != want:
-            return fb(env)
-        g = _contig(g)
-        out = np.zeros(shape, dt)
-        run_c(idx.size, shape[0], d, g.ctypes.data, idx.ctypes.data, out.ctypes.data)
-        env[o] = out
-
-    return run
-
-
 def _softmax_step(k, prm, fwd, ins, outs):
     fb = _fallback(fwd, prm, ins, outs)
     dt, shift, scale = k.dtype, k.sm_shift, k.sm_scale
@@ -462,8 +408,6 @@ def _lowerable(n, vals):
         return v.dtype in _CT and n.params.get("dim") == len(v.shape) - 1
     if name == "layer_norm" or name == "layer_norm_backward":
         return n.params.get("k") == 1 and vals[n.ins[0]].dtype in _CT
-    if name == "index_grad":
-        return vals[n.ins[0]].dtype in _CT and _index_of(n.params) is not None
     return False
 
 
@@ -517,8 +461,8 @@ def _softmax_backwards(graph):
 
 
 def lower(graph, required=False):
-    """Replace layer norm, softmax (and the four nodes of its backward) and
-    one-array ``index_grad`` nodes of float32/float64 with kernel nodes."""
+    """Replace layer norm and softmax nodes (and the four nodes of softmax's
+    backward) of float32/float64 with kernel nodes."""
     from .ir import Node
 
     vals = graph.values
