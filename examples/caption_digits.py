@@ -14,7 +14,20 @@ The model follows "Show, Attend and Tell" (Xu et al., 2015):
 - an LSTM decoder starts from a state computed from the mean feature, and
   at each word attends (additive, soft attention) over the 20 locations and
   reads the previous word and the attended context; it is trained by
-  teacher forcing with gradient clipping.
+  teacher forcing with gradient clipping, label smoothing (0.1), dropout
+  before the output layer and weight decay (AdamW).
+
+One addition to the paper: a learned location prior.  Word ``t``'s
+attention scores get an additive bias ``step_bias[t, location]``,
+initialised to ``-sweep * (column - 2t - 1/2)**2`` (columns 0-9 of the grid;
+digit ``t`` covers columns ``2t`` and ``2t + 1``), so at the start word
+``t`` leans towards digit ``t``.  Why: without it the loss sits on a plateau
+(about 1.8) for the first few hundred steps, until the attention learns by
+itself to step from digit to digit -- the short mode ends on that plateau
+(0.3% exact match with ``--sweep 0``).  The prior is a parameter learned
+with the rest, and the content scores ``v^T tanh(W_k k + W_q h)`` are added
+to it: the prior sets where the attention starts, not where it must end
+up looking.  ``--sweep 0`` turns it off.
 
 Greedy decoding is scored by exact caption match on held-out strips, and
 the attention map of each generated word is drawn over the image
@@ -23,12 +36,11 @@ the attention map of each generated word is drawn over the image
     python examples/caption_digits.py
 
 Asserted result: >= 95% exact caption match on held-out images (full run);
-the short mode (``CHAINRULE_QUICK=1``) expects >= 30% (chance is far below
-1%).  Status: the full run reaches 92.0% in 1,000 steps (107 s of CPU), so
-it does not yet meet its target; the loss sits on a plateau (about 1.8) for
-the first few hundred steps, until the attention learns to step from digit
-to digit, and 250 short-mode steps end before that, so no test runs the
-short mode yet.
+the short mode (``CHAINRULE_QUICK=1``, run by ``tests/test_examples_seq.py``)
+expects >= 45% (chance is far below 1%).  Status: the full run
+(``python examples/caption_digits.py``, 1,000 steps) reaches 95.9% with
+``--seed 0`` and 96.0% with ``--seed 1`` (106-114 s of CPU); the short mode
+(250 steps, 28 s of CPU) reaches 74.0%, 65.7% and 75.0% with seeds 0, 1, 2.
 """
 import argparse
 import os
@@ -40,7 +52,7 @@ import chainrule as cr
 from chainrule import nn, optim, text
 
 QUICK = os.environ.get("CHAINRULE_QUICK") == "1"
-TARGET = 30.0 if QUICK else 95.0
+TARGET = 45.0 if QUICK else 95.0
 WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight",
          "nine"]
 PAD, BOS, EOS = 10, 11, 12
@@ -105,35 +117,54 @@ class Encoder(nn.Module):
 
 class AttentiveDecoder(nn.Module):
     """An LSTM cell reading ``[embed(previous word), context]``; the context
-    is soft attention over the encoder's locations, queried by ``h``."""
+    is soft attention over the encoder's locations, queried by ``h``, with a
+    learned location prior ``step_bias`` ``(MAX_LEN, 20)`` added to the
+    scores of word ``t``."""
 
-    def __init__(self, feat, hidden=128, embed=32, attn=64):
+    def __init__(self, feat, hidden=128, embed=32, attn=64, sweep=1.5):
         super().__init__()
         self.embed = nn.Embedding(len(VOCAB), embed)
         self.init_h = nn.Linear(feat, hidden)
         self.init_c = nn.Linear(feat, hidden)
         self.attention = text.AdditiveAttention(hidden, feat, attn)
+        self.step_bias = nn.Parameter(cr.tensor(sweep_prior(sweep)))
         self.cell = nn.LSTMCell(embed + feat, hidden)
         self.out = nn.Linear(hidden + feat, len(VOCAB))
+        # 1,437 training digits are few: dropout before the word's logits.
+        self.drop = nn.Dropout(0.3)
 
     def start(self, feats):
         """The initial ``(h, c)`` from the mean feature over locations."""
         mean = feats.mean(1)
         return cr.tanh(self.init_h(mean)), cr.tanh(self.init_c(mean))
 
-    def step(self, word, state, feats, keys):
-        """One word ``(N,)`` -> ``(logits (N, V), state, weights (N, L))``."""
+    def step(self, t, word, state, feats, keys):
+        """Word ``t``: previous word ``(N,)`` -> ``(logits (N, V), state,
+        weights (N, L))``."""
         h, c = state
-        context, weights = self.attention(h, feats, feats, projected_keys=keys)
+        att = self.attention
+        # Bahdanau's score v^T tanh(W_k k + W_q h), plus the prior for word t.
+        scores = att.v(cr.tanh(keys + att.w_q(h).unsqueeze(1))).squeeze(-1)
+        context, weights = text.attend(scores + self.step_bias[t], feats)
         h, c = self.cell(cr.cat([self.embed(word), context], 1), (h, c))
-        return self.out(cr.cat([h, context], 1)), (h, c), weights
+        return self.out(self.drop(cr.cat([h, context], 1))), (h, c), weights
+
+
+def sweep_prior(sweep):
+    """The initial ``step_bias`` ``(MAX_LEN, 20)``: ``-sweep * (c - 2t - 1/2)**2``
+    for a location in column ``c`` (0-9) of the 2x10 grid and word ``t``:
+    word ``t`` leans towards digit ``t``, whose columns are ``2t`` and
+    ``2t + 1``."""
+    col = np.tile(np.arange(2 * MAX_DIGITS, dtype=np.float32), 2)  # both rows
+    t = np.arange(MAX_LEN, dtype=np.float32)[:, None]
+    return (-sweep * (col - 2 * t - 0.5) ** 2).astype(np.float32)
 
 
 class Captioner(nn.Module):
-    def __init__(self):
+    def __init__(self, sweep=1.5):
         super().__init__()
         self.encoder = Encoder()
-        self.decoder = AttentiveDecoder(64)
+        self.decoder = AttentiveDecoder(64, sweep=sweep)
 
     def forward(self, images, captions):
         """Teacher forcing: ``(N, T)`` captions -> logits ``(N, T, V)``, each
@@ -144,7 +175,7 @@ class Captioner(nn.Module):
         word = cr.full((images.shape[0],), BOS, dtype=cr.int64)
         logits = []
         for t in range(captions.shape[1]):
-            out, state, _ = self.decoder.step(word, state, feats, keys)
+            out, state, _ = self.decoder.step(t, word, state, feats, keys)
             logits.append(out)
             word = captions[:, t]
         return cr.stack(logits, 1)
@@ -156,8 +187,8 @@ class Captioner(nn.Module):
         state = self.decoder.start(feats)
         word = cr.full((images.shape[0],), BOS, dtype=cr.int64)
         words, maps = [], []
-        for _ in range(MAX_LEN):
-            out, state, w = self.decoder.step(word, state, feats, keys)
+        for t in range(MAX_LEN):
+            out, state, w = self.decoder.step(t, word, state, feats, keys)
             word = out.argmax(-1)
             words.append(word)
             maps.append(w)
@@ -220,6 +251,9 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--steps", type=int, default=None)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--sweep", type=float, default=1.5,
+                   help="strength of the initial left-to-right location prior "
+                        "(0: none)")
     p.add_argument("--out", default="caption_attention.png")
     args = p.parse_args()
     cr.manual_seed(args.seed)
@@ -228,15 +262,15 @@ def main():
     x_test, y_test = make_strips(te_img, te_lab, 300 if QUICK else 1000, rng)
     steps = args.steps or (250 if QUICK else 1000)
     batch = 64
-    model = Captioner()
-    opt = optim.Adam(model.parameters(), lr=2e-3)
+    model = Captioner(args.sweep)
+    opt = optim.AdamW(model.parameters(), lr=2e-3, weight_decay=0.05)
     sched = optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=steps,
                                           pct_start=0.2)
     t0, c0 = time.perf_counter(), time.process_time()
     model.train()
     for step in range(1, steps + 1):
         x, y = make_strips(tr_img, tr_lab, batch, rng, jitter=True)
-        loss = text.sequence_loss(model(x, y), y, pad_id=PAD)
+        loss = text.sequence_loss(model(x, y), y, pad_id=PAD, label_smoothing=0.1)
         opt.zero_grad()
         loss.backward()
         nn.utils.clip_grad_norm_(model.parameters(), 5.0)

@@ -14,3 +14,11 @@ def test_char_lm(tmp_path):
     uni = _number(r"unigram perplexity (\S+),", out)
     for name in ("lstm", "transformer"):
         assert _number(rf"{name}: trained .* validation perplexity (\S+) ", out) < uni
+
+
+def test_caption_digits(tmp_path):
+    out = run_example("caption_digits.py", tmp_path)
+    # The short mode reached 74.0%, 65.7% and 75.0% with seeds 0-2; without the
+    # location prior (--sweep 0) it stays on the loss plateau, under 1%.
+    assert _number(r"held-out exact caption match (\S+)% \(target 45%\)", out) >= 45
+    assert (tmp_path / "caption_attention.png").stat().st_size > 10_000
