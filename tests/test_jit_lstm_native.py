@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule.jit import native, native_lstm
+from chainrule.jit import blas, native, native_lstm
 from chainrule.ops.fused import lstm_seq
 
-needs_cc = pytest.mark.skipif(not native.available() or not native_lstm.blas(),
+needs_cc = pytest.mark.skipif(not native.available() or not blas.gemms(),
                               reason="no C compiler or no CBLAS gemm found")
 
 

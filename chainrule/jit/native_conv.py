@@ -35,18 +35,15 @@ float32/float64, or an index out of range at run time (``pool_scatter``):
 the NumPy forward runs instead.
 """
 import ctypes
-import glob
-import os
 import subprocess
 import warnings
 
 import numpy as np
 
 from ..ops.conv import _weight_rows as _eager_weight_rows
-from . import native
+from . import blas, native
 
 _CT = {np.dtype(np.float32): "float", np.dtype(np.float64): "double"}
-_GEMM = {np.dtype(np.float32): "sgemm", np.dtype(np.float64): "dgemm"}
 
 _SRC = r"""
 #include <stdlib.h>
@@ -324,52 +321,6 @@ int PFX_pool_scatter(long nc, long per, long hw, const T *restrict g,
 """
 
 
-# -- finding the BLAS NumPy uses ------------------------------------------------------
-_blas_cache = []
-
-
-def _candidate_libs():
-    """Shared libraries that may hold CBLAS: NumPy's bundled ones first, then
-    whatever this process has loaded with 'blas' in its name."""
-    here = os.path.dirname(np.__file__)
-    libs = []
-    for pat in ("../numpy.libs/*blas*", ".dylibs/*blas*"):
-        libs += sorted(glob.glob(os.path.join(here, pat)))
-    try:
-        with open("/proc/self/maps") as f:
-            for line in f:
-                path = line.split()[-1]
-                if "blas" in os.path.basename(path) and path not in libs:
-                    libs.append(path)
-    except OSError:
-        pass
-    return libs
-
-
-def blas():
-    """``{dtype: (gemm address, C type of its integers)}`` for float32 and
-    float64, or ``{}`` when no CBLAS gemm is found."""
-    if _blas_cache:
-        return _blas_cache[0]
-    found = {}
-    for path in _candidate_libs():
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for dt, g in _GEMM.items():
-            # ILP64 builds suffix their symbols with 64_ and take 64-bit ints.
-            for sym, bint in ((f"scipy_cblas_{g}64_", "long long"),
-                              (f"cblas_{g}64_", "long long"), (f"cblas_{g}", "int")):
-                if dt not in found and hasattr(lib, sym):
-                    found[dt] = (ctypes.cast(getattr(lib, sym), ctypes.c_void_p).value,
-                                 bint)
-        if len(found) == len(_GEMM):
-            break
-    _blas_cache.append(found)
-    return found
-
-
 def source(dtype, bint):
     """(name, C source) of the convolution and pooling kernels for ``dtype``."""
     t = _CT[np.dtype(dtype)]
@@ -596,7 +547,7 @@ def lower(graph, required=False):
              and vals[n.ins[0]].dtype in _CT]
     if not cands:
         return graph
-    gemms = blas()
+    gemms = blas.gemms()
     read = {i for n in graph.nodes for i in n.ins}
     read |= {o for o in graph.outputs if o is not None}
     read |= {v for _, v in graph.writebacks if v is not None}

@@ -1,6 +1,6 @@
 """A ``linear`` node whose only reader is a ``relu`` (through reshapes) as one
 generated C kernel: the gemm NumPy's ``x @ w.T`` makes (same CBLAS call,
-found by ``native_conv.blas``), then one pass adding the bias and applying
+found by ``blas.gemms``), then one pass adding the bias and applying
 ``np.maximum(t, 0)`` (branch-free: NaN stays, -0 becomes +0) instead of
 NumPy's bias pass and a separate relu pass.  Bit-identical to the replay.
 
@@ -14,7 +14,7 @@ import warnings
 
 import numpy as np
 
-from . import native, native_conv
+from . import blas, native
 
 _CT = {np.dtype(np.float32): "float", np.dtype(np.float64): "double"}
 
@@ -139,7 +139,7 @@ def lower(graph, required=False):
     chains = _chains(graph)
     if not chains:
         return graph
-    gemms = native_conv.blas()
+    gemms = blas.gemms()
     vals = graph.values
     kernels = {}
     for chain in chains:

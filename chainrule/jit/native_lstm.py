@@ -32,14 +32,12 @@ nodes stay NumPy replay nodes.  At run time, inputs of another dtype or an
 empty dimension run the NumPy steps the kernel node stands for.
 """
 import ctypes
-import glob
-import os
 import subprocess
 import warnings
 
 import numpy as np
 
-from . import native
+from . import blas, native
 
 # Per dtype: C type, the exp range clamp, the tanh argument clamp, the
 # "1.5 * 2^mantissa bits" constant whose addition rounds to an integer, the
@@ -242,53 +240,6 @@ def source(dtype, bint):
                 BWD=name + "_bwd")
     head = "".join(f"#define {k} {v}\n" for k, v in defs.items())
     return name, head + _SRC.replace("POLY", _poly(p["DEGREE"]))
-
-
-# -- finding the BLAS NumPy uses ------------------------------------------------------
-_blas_cache = []
-_GEMM = {np.dtype(np.float32): "sgemm", np.dtype(np.float64): "dgemm"}
-
-
-def _candidate_libs():
-    """Shared libraries that may hold CBLAS: NumPy's bundled ones first, then
-    whatever this process has loaded with 'blas' in its name."""
-    here = os.path.dirname(np.__file__)
-    libs = []
-    for pat in ("../numpy.libs/*blas*", ".dylibs/*blas*", "../numpy.libs/*mkl*"):
-        libs += sorted(glob.glob(os.path.join(here, pat)))
-    try:
-        with open("/proc/self/maps") as f:
-            for line in f:
-                path = line.split()[-1]
-                if "blas" in os.path.basename(path) and path not in libs:
-                    libs.append(path)
-    except OSError:
-        pass
-    return libs
-
-
-def blas():
-    """``{dtype: (gemm address, C type of its integers)}`` for float32 and
-    float64, or ``{}`` when no CBLAS gemm is found."""
-    if _blas_cache:
-        return _blas_cache[0]
-    found = {}
-    for path in _candidate_libs():
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for dt, g in _GEMM.items():
-            # ILP64 builds suffix their symbols with 64_ and take 64-bit ints.
-            for sym, bint in ((f"scipy_cblas_{g}64_", "long long"),
-                              (f"cblas_{g}64_", "long long"), (f"cblas_{g}", "int")):
-                if dt not in found and hasattr(lib, sym):
-                    found[dt] = (ctypes.cast(getattr(lib, sym), ctypes.c_void_p).value,
-                                 bint)
-        if len(found) == len(_GEMM):
-            break
-    _blas_cache.append(found)
-    return found
 
 
 # -- the kernel objects ---------------------------------------------------------------
@@ -544,7 +495,7 @@ def lower(graph, required=False):
             and vals[n.ins[0]].dtype in _TYPES]
     if not todo:
         return graph
-    gemms = blas()
+    gemms = blas.gemms()
     kernels, lowered = {}, set()
     for n in todo:
         dt = vals[n.ins[0]].dtype
