@@ -108,6 +108,32 @@ def build(name, src, extra_flags=()):
     return _libs[path], path, hit
 
 
+def build_or_warn(make, what, required, instead="replay", stacklevel=5):
+    """``make()`` -- a kernel build -- or None after a warning when the
+    compiler fails; with ``required`` (``backend='native'`` asked for
+    explicitly) the error propagates.  ``stacklevel``: as the caller would
+    pass it to ``warnings.warn`` (the user's call, through the lowering)."""
+    try:
+        return make()
+    except (OSError, subprocess.CalledProcessError) as e:
+        if required:
+            raise
+        warnings.warn(f"chainrule.jit: {what} build failed ({e}); using {instead}",
+                      RuntimeWarning, stacklevel=stacklevel + 1)
+        return None
+
+
+def cached_kernel(kernels, key, make, what, required, stacklevel=5):
+    """``kernels[key]``, built by ``make()`` the first time it is asked for;
+    None when that build fails (see :func:`build_or_warn`)."""
+    k = kernels.get(key)
+    if k is None:
+        k = build_or_warn(make, what, required, stacklevel=stacklevel + 1)
+        if k is not None:
+            kernels[key] = k
+    return k
+
+
 class AdamKernel:
     """The fused Adam update of one parameter as a C loop."""
 
@@ -165,14 +191,8 @@ def lower(graph, required=False):
         return graph
     from .whole_step import lower as lower_whole
 
-    try:
-        whole = lower_whole(graph)
-    except (OSError, subprocess.CalledProcessError) as e:
-        if required:
-            raise
-        warnings.warn(f"chainrule.jit: whole-step kernel build failed ({e}); "
-                      "using per-node kernels", RuntimeWarning, stacklevel=4)
-        whole = None
+    whole = build_or_warn(lambda: lower_whole(graph), "whole-step kernel",
+                          required, "per-node kernels", stacklevel=4)
     if whole is not None:
         return whole
     vals = graph.values
@@ -182,16 +202,10 @@ def lower(graph, required=False):
             dt, ct = vals[n.ins[0]].dtype, vals[n.ins[4]].dtype
             if dt not in _CTYPES or ct not in _CTYPES:
                 continue
-            k = kernels.get((dt, ct))
+            k = cached_kernel(kernels, (dt, ct), lambda: AdamKernel(dt, ct),
+                              "kernel", required, stacklevel=4)
             if k is None:
-                try:
-                    k = kernels[dt, ct] = AdamKernel(dt, ct)
-                except (OSError, subprocess.CalledProcessError) as e:
-                    if required:
-                        raise
-                    warnings.warn(f"chainrule.jit: kernel build failed ({e}); "
-                                  "using replay", RuntimeWarning, stacklevel=4)
-                    return graph
+                return graph
             n.params = dict(n.params, _prim=n.prim)
             n.kind, n.prim = "kernel", k
     from . import native_conv, native_linear, native_norm
@@ -204,11 +218,6 @@ def lower(graph, required=False):
     for mod in (native_conv, native_linear, native_norm):
         graph = mod.lower(graph, required)
 
-    try:
-        return fuse(graph)
-    except (OSError, subprocess.CalledProcessError) as e:
-        if required:
-            raise
-        warnings.warn(f"chainrule.jit: fused kernel build failed ({e}); using "
-                      "replay for elementwise chains", RuntimeWarning, stacklevel=4)
-        return graph
+    fused = build_or_warn(lambda: fuse(graph), "fused kernel", required,
+                          "replay for elementwise chains", stacklevel=4)
+    return graph if fused is None else fused

@@ -35,8 +35,6 @@ float32/float64, or an index out of range at run time (``pool_scatter``):
 the NumPy forward runs instead.
 """
 import ctypes
-import subprocess
-import warnings
 
 import numpy as np
 
@@ -556,16 +554,10 @@ def lower(graph, required=False):
         dt = vals[n.ins[0]].dtype
         if dt not in gemms:
             continue
-        k = kernels.get(dt)
+        k = native.cached_kernel(kernels, dt, lambda: ConvKernels(dt, *gemms[dt]),
+                                 "convolution kernel", required)
         if k is None:
-            try:
-                k = kernels[dt] = ConvKernels(dt, *gemms[dt])
-            except (OSError, subprocess.CalledProcessError) as e:
-                if required:
-                    raise
-                warnings.warn(f"chainrule.jit: convolution kernel build failed "
-                              f"({e}); using replay", RuntimeWarning, stacklevel=5)
-                return graph
+            return graph
         needed = [o in read for o in n.outs]
         relu = _relu_after(n, graph) if n.prim.name == "conv2d" else None
         n.params = dict(n.params, _prim=n.prim)

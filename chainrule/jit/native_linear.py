@@ -9,8 +9,6 @@ columns of one (NumPy then calls gemv), other dtypes, or other shapes at
 run time: the replay's nodes run instead.
 """
 import ctypes
-import subprocess
-import warnings
 
 import numpy as np
 
@@ -146,16 +144,10 @@ def lower(graph, required=False):
         dt = vals[chain[0].outs[0]].dtype
         if dt not in gemms:
             continue
-        k = kernels.get(dt)
+        k = native.cached_kernel(kernels, dt, lambda: LinearKernels(dt, *gemms[dt]),
+                                 "linear kernel", required)
         if k is None:
-            try:
-                k = kernels[dt] = LinearKernels(dt, *gemms[dt])
-            except (OSError, subprocess.CalledProcessError) as e:
-                if required:
-                    raise
-                warnings.warn(f"chainrule.jit: linear kernel build failed ({e}); "
-                              "using replay", RuntimeWarning, stacklevel=5)
-                return graph
+            return graph
         relu_out = chain[-1].outs[0]
         kern = _LinearRelu(k, chain, vals[relu_out].shape)
         node = Node("kernel", kern, chain[0].ins, {}, [relu_out])

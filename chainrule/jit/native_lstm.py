@@ -32,8 +32,6 @@ nodes stay NumPy replay nodes.  At run time, inputs of another dtype or an
 empty dimension run the NumPy steps the kernel node stands for.
 """
 import ctypes
-import subprocess
-import warnings
 
 import numpy as np
 
@@ -501,16 +499,10 @@ def lower(graph, required=False):
         dt = vals[n.ins[0]].dtype
         if dt not in gemms:
             continue
-        k = kernels.get(dt)
+        k = native.cached_kernel(kernels, dt, lambda: LstmKernel(dt, *gemms[dt]),
+                                 "LSTM kernel", required)
         if k is None:
-            try:
-                k = kernels[dt] = LstmKernel(dt, *gemms[dt])
-            except (OSError, subprocess.CalledProcessError) as e:
-                if required:
-                    raise
-                warnings.warn(f"chainrule.jit: LSTM kernel build failed ({e}); "
-                              "using replay", RuntimeWarning, stacklevel=5)
-                return graph
+            return graph
         n.params = dict(n.params, _prim=n.prim)
         n.kind, n.prim = "kernel", k
         lowered.add(id(n))

@@ -24,8 +24,6 @@ chunks), other dtypes, or inputs
 of another shape at run time: the NumPy forward runs instead.
 """
 import ctypes
-import subprocess
-import warnings
 
 import numpy as np
 
@@ -469,16 +467,10 @@ def lower(graph, required=False):
     kernels = {}
     for a, b, c, d in _softmax_backwards(graph):
         dt = vals[d.outs[0]].dtype
-        k = kernels.get(dt)
+        k = native.cached_kernel(kernels, dt, lambda: NormKernels(dt),
+                                 "softmax kernel", required)
         if k is None:
-            try:
-                k = kernels[dt] = NormKernels(dt)
-            except (OSError, subprocess.CalledProcessError) as e:
-                if required:
-                    raise
-                warnings.warn(f"chainrule.jit: softmax kernel build failed ({e}); "
-                              "using replay", RuntimeWarning, stacklevel=5)
-                return graph
+            return graph
         kn = Node("kernel", _SoftmaxBackward(k, [a, b, c, d]), a.ins, {}, d.outs)
         gone = {id(b), id(c), id(d)}
         graph.nodes = [kn if n is a else n for n in graph.nodes if id(n) not in gone]
@@ -486,16 +478,10 @@ def lower(graph, required=False):
         if n.kind != "prim" or not _lowerable(n, vals):
             continue
         dt = vals[n.ins[0]].dtype
-        k = kernels.get(dt)
+        k = native.cached_kernel(kernels, dt, lambda: NormKernels(dt),
+                                 "layer norm kernel", required)
         if k is None:
-            try:
-                k = kernels[dt] = NormKernels(dt)
-            except (OSError, subprocess.CalledProcessError) as e:
-                if required:
-                    raise
-                warnings.warn(f"chainrule.jit: layer norm kernel build failed ({e}); "
-                              "using replay", RuntimeWarning, stacklevel=5)
-                return graph
+            return graph
         n.params = dict(n.params, _prim=n.prim)
         n.kind, n.prim = "kernel", _Node(k, n.prim)
     return graph

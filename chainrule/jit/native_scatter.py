@@ -12,8 +12,6 @@ another dtype) hands the call to the NumPy forward, which raises as eager
 does.
 """
 import ctypes
-import subprocess
-import warnings
 
 import numpy as np
 
@@ -98,16 +96,10 @@ def lower(graph, required=False):
         if not _matches(n, graph.values):
             continue
         dt = graph.values[n.ins[0]].dtype
-        k = kernels.get(dt)
+        k = native.cached_kernel(kernels, dt, lambda: ScatterAddKernel(dt),
+                                 "scatter kernel", required)
         if k is None:
-            try:
-                k = kernels[dt] = ScatterAddKernel(dt)
-            except (OSError, subprocess.CalledProcessError) as e:
-                if required:
-                    raise
-                warnings.warn(f"chainrule.jit: scatter kernel build failed ({e}); "
-                              "using replay", RuntimeWarning, stacklevel=5)
-                return graph
+            return graph
         n.params = dict(n.params, _prim=n.prim)
         n.kind, n.prim = "kernel", k
     return graph
