@@ -546,9 +546,7 @@ def lower(graph, required=False):
     if not cands:
         return graph
     gemms = blas.gemms()
-    read = {i for n in graph.nodes for i in n.ins}
-    read |= {o for o in graph.outputs if o is not None}
-    read |= {v for _, v in graph.writebacks if v is not None}
+    read = {i for n in graph.nodes for i in n.ins} | graph.escaping()
     kernels = {}
     for n in cands:
         dt = vals[n.ins[0]].dtype
@@ -572,8 +570,7 @@ def _relu_after(conv, graph):
     """The ``relu`` node that is the only reader of ``conv``'s output (and
     the output goes nowhere else), or None."""
     out = conv.outs[0]
-    if out in {o for o in graph.outputs if o is not None} or out in {
-            v for _, v in graph.writebacks if v is not None}:
+    if out in graph.escaping():
         return None
     readers = [n for n in graph.nodes if out in n.ins]
     if len(readers) != 1:

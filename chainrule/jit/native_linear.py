@@ -101,12 +101,7 @@ def _chains(graph):
     """``linear -> reshape* -> relu`` runs whose intermediates nothing else
     reads (nor returns, nor writes back)."""
     vals, nodes = graph.values, graph.nodes
-    escaping = {o for o in graph.outputs if o is not None} | {
-        v for _, v in graph.writebacks if v is not None}
-    readers = {}
-    for n in nodes:
-        for i in set(n.ins):
-            readers.setdefault(i, []).append(n)
+    escaping, readers = graph.escaping(), graph.readers()
     found = []
     for lin in nodes:
         if lin.kind != "prim" or lin.prim.name != "linear" or lin.params \

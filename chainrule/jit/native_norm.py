@@ -414,12 +414,7 @@ def _softmax_backwards(graph):
     softmax outputs: ``a = g * y``, ``s = sum(a, last, keepdim)``,
     ``c = y * s``, ``d = a - c`` with a, s and c read by nothing else."""
     vals, nodes = graph.values, graph.nodes
-    escaping = {o for o in graph.outputs if o is not None} | {
-        v for _, v in graph.writebacks if v is not None}
-    readers = {}
-    for n in nodes:
-        for i in set(n.ins):
-            readers.setdefault(i, []).append(n)
+    escaping, readers = graph.escaping(), graph.readers()
     found = []
     for sm in nodes:
         if sm.kind != "prim" or sm.prim.name != "softmax":

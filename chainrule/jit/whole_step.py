@@ -50,8 +50,7 @@ class WholeStepKernel:
         vals = graph.values
         nodes = list(graph.nodes)
         self.nodes = nodes
-        escaping = {o for o in graph.outputs if o is not None} | {
-            v for _, v in graph.writebacks if v is not None}
+        escaping = graph.escaping()
         em = Emitter(graph, nodes)
         produced = [o for n in nodes for o in n.outs]
         em.emit([v for v in escaping if v in set(produced)])
