@@ -134,6 +134,20 @@ def cached_kernel(kernels, key, make, what, required, stacklevel=5):
     return k
 
 
+def prim_fallback(node, outs=None, ins=None):
+    """The replay step of the primitive a kernel ``node`` stands for (kept in
+    ``node.params["_prim"]``; params starting with ``_`` are the lowering's
+    own), reading ``ins`` and writing ``outs`` (default: the node's): what
+    the kernel hands a call it does not cover."""
+    from .ir import Node
+    from .replay import _prim_step
+
+    prm = {k: v for k, v in node.params.items() if k[0] != "_"}
+    return _prim_step(Node("prim", node.params["_prim"],
+                           node.ins if ins is None else ins, prm,
+                           node.outs if outs is None else list(outs)))
+
+
 class AdamKernel:
     """The fused Adam update of one parameter as a C loop."""
 

@@ -35,6 +35,7 @@ float32/float64, or an index out of range at run time (``pool_scatter``):
 the NumPy forward runs instead.
 """
 import ctypes
+import functools
 
 import numpy as np
 
@@ -363,26 +364,14 @@ class _Node:
 
     def step(self, node):
         prm = {k: v for k, v in node.params.items() if k != "_prim"}
-        fwd = node.params["_prim"].forward
+        fallback = functools.partial(native.prim_fallback, node)
         ins, outs = tuple(node.ins), tuple(node.outs)
         make = {"conv2d": _conv_fwd_step, "conv2d_backward": _conv_bwd_step,
                 "max_pool": _max_pool_step, "pool_scatter": _scatter_step}
         if self.relu_node is not None:
-            return _conv_fwd_step(self.k, prm, fwd, ins, outs, self.needed,
+            return _conv_fwd_step(self.k, prm, fallback, ins, outs, self.needed,
                                   self.relu_node)
-        return make[self.prim_name](self.k, prm, fwd, ins, outs, self.needed)
-
-
-def _fallback(fwd, prm, ins, outs):
-    def run(env):
-        res = fwd(*[env[i] for i in ins], **prm)
-        if len(outs) == 1:
-            env[outs[0]] = np.asarray(res)
-        else:
-            for o, a in zip(outs, res):
-                env[o] = np.asarray(a)
-
-    return run
+        return make[self.prim_name](self.k, prm, fallback, ins, outs, self.needed)
 
 
 def _geometry(x_shape, o, prm):
@@ -403,13 +392,13 @@ def _weight_rows(w):
     return _contig(_eager_weight_rows(w))
 
 
-def _conv_fwd_step(k, prm, fwd, ins, outs, needed, relu_node=None):
-    fb = _fallback(fwd, prm, ins, outs)
+def _conv_fwd_step(k, prm, fallback, ins, outs, needed, relu_node=None):
+    fb = fallback(outs)
     if relu_node is not None:  # the conv's own output, then the relu node
         from .replay import step_for
 
         pre = relu_node.ins[0]
-        conv_fb = _fallback(fwd, prm, ins, (pre, outs[1]))
+        conv_fb = fallback((pre, outs[1]))
         relu_fb = step_for(relu_node)
 
         def fb(env):
@@ -446,8 +435,8 @@ def _conv_fwd_step(k, prm, fwd, ins, outs, needed, relu_node=None):
     return run
 
 
-def _conv_bwd_step(k, prm, fwd, ins, outs, needed):
-    fb = _fallback(fwd, prm, ins, outs)
+def _conv_bwd_step(k, prm, fallback, ins, outs, needed):
+    fb = fallback(outs)
     dt, run_c, gemm = k.dtype, k.conv_bwd, k.gemm
     want_gx, want_gw = needed[0], needed[1]
     bias = prm["bias"]
@@ -487,8 +476,8 @@ def _conv_bwd_step(k, prm, fwd, ins, outs, needed):
     return run
 
 
-def _max_pool_step(k, prm, fwd, ins, outs, needed):
-    fb = _fallback(fwd, prm, ins, outs)
+def _max_pool_step(k, prm, fallback, ins, outs, needed):
+    fb = fallback(outs)
     dt, run_c = k.dtype, k.max_pool
     (kh, kw), (dh, dw), (sh, sw), (oh, ow) = (prm["kernel"], prm["dilation"],
                                               prm["stride"], prm["windows"])
@@ -511,8 +500,8 @@ def _max_pool_step(k, prm, fwd, ins, outs, needed):
     return run
 
 
-def _scatter_step(k, prm, fwd, ins, outs, needed):
-    fb = _fallback(fwd, prm, ins, outs)
+def _scatter_step(k, prm, fallback, ins, outs, needed):
+    fb = fallback(outs)
     dt, run_c = k.dtype, k.scatter
     size, unique = tuple(prm["size"]), int(bool(prm.get("unique", False)))
     hw = int(np.prod(size))

@@ -277,14 +277,11 @@ class LstmKernel:
     def _fallback(node):
         """The NumPy steps the kernel node stands for (the projection's
         matmul, bias add and reshape first, when it absorbed them)."""
-        from .ir import Node
-        from .replay import _prim_step, step_for
+        from .replay import step_for
 
-        prm = {k: v for k, v in node.params.items() if k[0] != "_"}
         steps = [step_for(n) for n in node.params.get("_proj", ())]
         outs = node.outs[:node.params["_prim"].n_out]
-        steps.append(_prim_step(Node("prim", node.params["_prim"],
-                                     node.params.get("_ins", node.ins), prm, outs)))
+        steps.append(native.prim_fallback(node, outs, node.params.get("_ins")))
         steps += [step_for(n) for n in node.params.get("_bias_grad", ())]
 
         def run(env):

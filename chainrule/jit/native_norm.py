@@ -24,6 +24,7 @@ chunks), other dtypes, or inputs
 of another shape at run time: the NumPy forward runs instead.
 """
 import ctypes
+import functools
 
 import numpy as np
 
@@ -220,11 +221,11 @@ class _Node:
 
     def step(self, node):
         prm = {k: v for k, v in node.params.items() if k != "_prim"}
-        fwd = node.params["_prim"].forward
+        fallback = functools.partial(native.prim_fallback, node)
         ins, outs = tuple(node.ins), tuple(node.outs)
         make = {"layer_norm": _ln_fwd_step, "layer_norm_backward": _ln_bwd_step,
                 "softmax": _softmax_step}[self.prim_name]
-        return make(self.k, prm, fwd, ins, outs)
+        return make(self.k, prm, fallback, ins, outs)
 
 
 class _SoftmaxBackward:
@@ -259,24 +260,6 @@ class _SoftmaxBackward:
         return run
 
 
-def _fallback(fwd, prm, ins, outs):
-    from ..ops._core import _quiet_enter, _quiet_exit
-
-    def run(env):
-        tok = _quiet_enter()  # the layer norms are quiet primitives
-        try:
-            res = fwd(*[env[i] for i in ins], **prm)
-        finally:
-            _quiet_exit(tok)
-        if len(outs) == 1:
-            env[outs[0]] = np.asarray(res[0] if isinstance(res, tuple) else res)
-        else:
-            for o, a in zip(outs, res):
-                env[o] = np.asarray(a)
-
-    return run
-
-
 def _contig(a):
     return a if a.flags.c_contiguous else np.ascontiguousarray(a)
 
@@ -286,8 +269,8 @@ def _ok(arrs, dt):
         and 0 < arrs[0].shape[-1] <= _MAX_ROW and arrs[0].size > 0
 
 
-def _ln_fwd_step(k, prm, fwd, ins, outs):
-    fb = _fallback(fwd, prm, ins, outs)
+def _ln_fwd_step(k, prm, fallback, ins, outs):
+    fb = fallback(outs)
     dt, run_c, eps = k.dtype, k.ln_fwd, prm["eps"]
     out_id = outs[0]
 
@@ -337,8 +320,8 @@ def _row_offsets(g):
     return np.ascontiguousarray(steps @ idx)
 
 
-def _ln_bwd_step(k, prm, fwd, ins, outs):
-    fb = _fallback(fwd, prm, ins, outs)
+def _ln_bwd_step(k, prm, fallback, ins, outs):
+    fb = fallback(outs)
     dt, run_c, eps = k.dtype, k.ln_bwd, prm["eps"]
     layouts = {}  # strides of a non-contiguous g -> (row order, row offsets)
 
@@ -378,8 +361,8 @@ def _ln_bwd_step(k, prm, fwd, ins, outs):
     return run
 
 
-def _softmax_step(k, prm, fwd, ins, outs):
-    fb = _fallback(fwd, prm, ins, outs)
+def _softmax_step(k, prm, fallback, ins, outs):
+    fb = fallback(outs)
     dt, shift, scale = k.dtype, k.sm_shift, k.sm_scale
     masked, dim, o = int(bool(prm.get("masked", False))), prm["dim"], outs[0]
     exp = np.exp

@@ -51,13 +51,8 @@ class ScatterAddKernel:
         self.fn.restype = ctypes.c_int
 
     def step(self, node):
-        from .ir import Node
-        from .replay import _prim_step
-
-        prm = {k: v for k, v in node.params.items() if k != "_prim"}
-        fallback = _prim_step(Node("prim", node.params["_prim"], node.ins, prm,
-                                   node.outs))
-        shape = prm["shape"]
+        fallback = native.prim_fallback(node)
+        shape = node.params["shape"]
         rows, width = shape[0], int(np.prod(shape[1:], dtype=np.int64))
         g_in, idx_in, out_id = node.ins[0], node.ins[1], node.outs[0]
         fn, dt = self.fn, self.dtype
