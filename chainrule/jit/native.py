@@ -134,6 +134,12 @@ def cached_kernel(kernels, key, make, what, required, stacklevel=5):
     return k
 
 
+def contiguous(a):
+    """``a`` when C-contiguous, else a C-contiguous copy: what a kernel's
+    pointer arithmetic needs."""
+    return a if a.flags.c_contiguous else np.ascontiguousarray(a)
+
+
 def prim_fallback(node, outs=None, ins=None):
     """The replay step of the primitive a kernel ``node`` stands for (kept in
     ``node.params["_prim"]``; params starting with ``_`` are the lowering's

@@ -41,6 +41,7 @@ import numpy as np
 
 from ..ops.conv import _weight_rows as _eager_weight_rows
 from . import blas, native
+from .native import contiguous
 
 _CT = {np.dtype(np.float32): "float", np.dtype(np.float64): "double"}
 
@@ -383,13 +384,9 @@ def _geometry(x_shape, o, prm):
                      h + pt + pb, w + pl + pr], np.int64)
 
 
-def _contig(a):
-    return a if a.flags.c_contiguous else np.ascontiguousarray(a)
-
-
 def _weight_rows(w):
     """(O, C, kh, kw) -> (kh*kw*C, O), as the eager primitive builds them."""
-    return _contig(_eager_weight_rows(w))
+    return contiguous(_eager_weight_rows(w))
 
 
 def _conv_fwd_step(k, prm, fallback, ins, outs, needed, relu_node=None):
@@ -421,8 +418,8 @@ def _conv_fwd_step(k, prm, fallback, ins, outs, needed, relu_node=None):
         if d is None:
             d = geo[x.shape] = _geometry(x.shape, w.shape[0], prm)
         n, o, (oh, ow) = x.shape[0], w.shape[0], prm["windows"]
-        x, wr = _contig(x), _weight_rows(w)
-        b = None if b is None else _contig(b)
+        x, wr = contiguous(x), _weight_rows(w)
+        b = None if b is None else contiguous(b)
         cols = np.empty((n * oh * ow, wr.shape[0]), dt)
         tmp = np.empty((n * oh * ow, o), dt)
         out = np.empty((n, o, oh, ow), dt)
@@ -456,7 +453,7 @@ def _conv_bwd_step(k, prm, fallback, ins, outs, needed):
         if d is None:
             d = geo[xs] = _geometry(xs, o, prm)
         g0 = g  # the bias gradient sums g in its own layout, as eager does
-        g, cols, wr = _contig(g), _contig(cols), _weight_rows(w)
+        g, cols, wr = contiguous(g), contiguous(cols), _weight_rows(w)
         m, kk = cols.shape
         g2 = np.empty((m, o), dt)
         gwk = np.empty((kk, o), dt) if want_gw else None
@@ -488,7 +485,7 @@ def _max_pool_step(k, prm, fallback, ins, outs, needed):
         if x.dtype != dt or x.ndim != 4 or 0 in x.shape:
             return fb(env)
         n, c, h, w = x.shape
-        x = _contig(x)
+        x = contiguous(x)
         d = np.array([n * c, h, w, kh, kw, dh, dw, pt, pl, sh, sw, oh, ow], np.int64)
         val = np.empty((n, c, oh, ow), dt)
         idx = np.empty((n, c, oh, ow), np.int64)
@@ -512,7 +509,7 @@ def _scatter_step(k, prm, fallback, ins, outs, needed):
                 or g.ndim < 2:
             return fb(env)
         n, c = g.shape[:2]
-        g, idx = _contig(g), _contig(idx)
+        g, idx = contiguous(g), contiguous(idx)
         out = np.zeros((n, c) + size, dt)
         per = g.size // (n * c) if n * c else 0
         if run_c(n * c, per, hw, g.ctypes.data, idx.ctypes.data, out.ctypes.data,

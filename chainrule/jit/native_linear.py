@@ -13,6 +13,7 @@ import ctypes
 import numpy as np
 
 from . import blas, native
+from .native import contiguous
 
 _CT = {np.dtype(np.float32): "float", np.dtype(np.float64): "double"}
 
@@ -85,8 +86,8 @@ class _LinearRelu:
                     or x.shape[1] == 0 or (b is not None and (
                         b.dtype != dt or b.shape != (w.shape[0],))):
                 return fb(env)
-            x = x if x.flags.c_contiguous else np.ascontiguousarray(x)
-            w = w if w.flags.c_contiguous else np.ascontiguousarray(w)
+            x = contiguous(x)
+            w = contiguous(w)
             m, k = x.shape
             n = w.shape[0]
             out = np.empty((m, n), dt)

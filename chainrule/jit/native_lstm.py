@@ -36,6 +36,7 @@ import ctypes
 import numpy as np
 
 from . import blas, native
+from .native import contiguous
 
 # Per dtype: C type, the exp range clamp, the tanh argument clamp, the
 # "1.5 * 2^mantissa bits" constant whose addition rounds to an integer, the
@@ -271,7 +272,7 @@ class LstmKernel:
         dt = self.dtype
         if any(a.dtype != dt for a in arrays) or any(0 in a.shape for a in arrays):
             return None
-        return [a if a.flags.c_contiguous else np.ascontiguousarray(a) for a in arrays]
+        return [contiguous(a) for a in arrays]
 
     @staticmethod
     def _fallback(node):

@@ -29,6 +29,7 @@ import functools
 import numpy as np
 
 from . import native
+from .native import contiguous
 
 _CT = {np.dtype(np.float32): ("float", "sqrtf"),
        np.dtype(np.float64): ("double", "sqrt")}
@@ -260,10 +261,6 @@ class _SoftmaxBackward:
         return run
 
 
-def _contig(a):
-    return a if a.flags.c_contiguous else np.ascontiguousarray(a)
-
-
 def _ok(arrs, dt):
     return all(a.dtype == dt for a in arrs) and arrs[0].ndim >= 1 \
         and 0 < arrs[0].shape[-1] <= _MAX_ROW and arrs[0].size > 0
@@ -280,11 +277,11 @@ def _ln_fwd_step(k, prm, fallback, ins, outs):
         if not _ok(arrs, dt) or (len(arrs) > 1 and (
                 arrs[1].shape != x.shape[-1:] or arrs[2].shape != x.shape[-1:])):
             return fb(env)
-        x = _contig(x)
+        x = contiguous(x)
         d = x.shape[-1]
         out = np.empty(x.shape, dt)
         if len(arrs) > 1:
-            w, b = _contig(arrs[1]), _contig(arrs[2])
+            w, b = contiguous(arrs[1]), contiguous(arrs[2])
             run_c(x.size // d, d, x.ctypes.data, w.ctypes.data, b.ctypes.data, eps,
                   out.ctypes.data)
         else:
@@ -341,11 +338,11 @@ def _ln_bwd_step(k, prm, fallback, ins, outs):
             order, goff = got
             if order is None:
                 return fb(env)
-        x = _contig(x)
+        x = contiguous(x)
         d = x.shape[-1]
         gx = np.empty(x.shape, dt)
         if len(arrs) > 2:
-            w = _contig(arrs[2])
+            w = contiguous(arrs[2])
             gw, gb = np.zeros(d, dt), np.zeros(d, dt)
             run_c(x.size // d, d, g.ctypes.data, x.ctypes.data, w.ctypes.data, eps,
                   gx.ctypes.data, gw.ctypes.data, gb.ctypes.data,
@@ -371,7 +368,7 @@ def _softmax_step(k, prm, fallback, ins, outs):
         x = env[ins[0]]
         if x.dtype != dt or dim != x.ndim - 1 or not 0 < x.shape[-1] <= _MAX_ROW:
             return fb(env)
-        x = _contig(x)
+        x = contiguous(x)
         d = x.shape[-1]
         e = np.empty(x.shape, dt)
         shift(x.size // d, d, x.ctypes.data, e.ctypes.data, masked)
