@@ -16,6 +16,7 @@ Without a C compiler the backend steps aside with one notice and the replay
 backend runs.
 """
 import ctypes
+import functools
 import hashlib
 import os
 import shutil
@@ -152,6 +153,25 @@ def prim_fallback(node, outs=None, ins=None):
     return _prim_step(Node("prim", node.params["_prim"],
                            node.ins if ins is None else ins, prm,
                            node.outs if outs is None else list(outs)))
+
+
+class LibraryNode:
+    """What a kernel node runs when its functions live in a shared library
+    of kernels (``kernels``: one dtype's library, with its ``name``, ``src``,
+    ``path`` and ``cache_hit``): ``name`` is what ``explain`` prints."""
+
+    def __init__(self, kernels, name):
+        self.k, self.name = kernels, f"{kernels.name}:{name}"
+        self.src, self.path, self.cache_hit = kernels.src, kernels.path, \
+            kernels.cache_hit
+
+    @staticmethod
+    def step_args(node):
+        """(params, fallback, ins, outs) of a lowered primitive ``node``:
+        ``fallback(outs)`` is its replay step writing ``outs``."""
+        prm = {k: v for k, v in node.params.items() if k != "_prim"}
+        return (prm, functools.partial(prim_fallback, node), tuple(node.ins),
+                tuple(node.outs))
 
 
 class AdamKernel:

@@ -35,7 +35,6 @@ float32/float64, or an index out of range at run time (``pool_scatter``):
 the NumPy forward runs instead.
 """
 import ctypes
-import functools
 
 import numpy as np
 
@@ -351,28 +350,22 @@ class ConvKernels:
         self.max_pool.restype = self.scatter.restype = i
 
 
-class _Node:
+class _Node(native.LibraryNode):
     """A lowered node: ``step(node)`` gives the closure the replay runs.
     ``relu``: the convolution's only reader was a ``relu`` node, folded in
     (``relu_node``, kept for the fallback)."""
 
     def __init__(self, kernels, prim, needed, relu_node=None):
-        self.k, self.prim_name, self.needed = kernels, prim.name, needed
-        self.relu_node = relu_node
-        self.name = f"{kernels.name}:{prim.name}" + ("_relu" if relu_node else "")
-        self.src, self.path, self.cache_hit = kernels.src, kernels.path, \
-            kernels.cache_hit
+        super().__init__(kernels, prim.name + ("_relu" if relu_node else ""))
+        self.prim_name, self.needed, self.relu_node = prim.name, needed, relu_node
 
     def step(self, node):
-        prm = {k: v for k, v in node.params.items() if k != "_prim"}
-        fallback = functools.partial(native.prim_fallback, node)
-        ins, outs = tuple(node.ins), tuple(node.outs)
+        args = self.step_args(node)
+        if self.relu_node is not None:
+            return _conv_fwd_step(self.k, *args, self.needed, self.relu_node)
         make = {"conv2d": _conv_fwd_step, "conv2d_backward": _conv_bwd_step,
                 "max_pool": _max_pool_step, "pool_scatter": _scatter_step}
-        if self.relu_node is not None:
-            return _conv_fwd_step(self.k, prm, fallback, ins, outs, self.needed,
-                                  self.relu_node)
-        return make[self.prim_name](self.k, prm, fallback, ins, outs, self.needed)
+        return make[self.prim_name](self.k, *args, self.needed)
 
 
 def _geometry(x_shape, o, prm):

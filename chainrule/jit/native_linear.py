@@ -55,14 +55,12 @@ class LinearKernels:
         self.gemm = gemm
 
 
-class _LinearRelu:
+class _LinearRelu(native.LibraryNode):
     """``linear -> reshape* -> relu`` as one kernel node."""
 
     def __init__(self, kernels, nodes, out_shape):
-        self.k, self.nodes, self.out_shape = kernels, nodes, out_shape
-        self.name = f"{kernels.name}:linear_relu"
-        self.src, self.path, self.cache_hit = kernels.src, kernels.path, \
-            kernels.cache_hit
+        super().__init__(kernels, "linear_relu")
+        self.nodes, self.out_shape = nodes, out_shape
 
     def step(self, node):
         from .replay import step_for

@@ -24,7 +24,6 @@ chunks), other dtypes, or inputs
 of another shape at run time: the NumPy forward runs instead.
 """
 import ctypes
-import functools
 
 import numpy as np
 
@@ -211,33 +210,26 @@ class NormKernels:
             f.restype = None
 
 
-class _Node:
+class _Node(native.LibraryNode):
     """A lowered node: ``step(node)`` gives the closure the replay runs."""
 
     def __init__(self, kernels, prim):
-        self.k, self.prim_name = kernels, prim.name
-        self.name = f"{kernels.name}:{prim.name}"
-        self.src, self.path, self.cache_hit = kernels.src, kernels.path, \
-            kernels.cache_hit
+        super().__init__(kernels, prim.name)
+        self.prim_name = prim.name
 
     def step(self, node):
-        prm = {k: v for k, v in node.params.items() if k != "_prim"}
-        fallback = functools.partial(native.prim_fallback, node)
-        ins, outs = tuple(node.ins), tuple(node.outs)
         make = {"layer_norm": _ln_fwd_step, "layer_norm_backward": _ln_bwd_step,
                 "softmax": _softmax_step}[self.prim_name]
-        return make(self.k, prm, fallback, ins, outs)
+        return make(self.k, *self.step_args(node))
 
 
-class _SoftmaxBackward:
+class _SoftmaxBackward(native.LibraryNode):
     """The four nodes of softmax's vjp (``mul``, ``sum`` over the last dim,
     ``mul``, ``sub``) as one kernel node: ``(g, y) -> g*y - y*sum(g*y)``."""
 
     def __init__(self, kernels, nodes):
-        self.k, self.nodes = kernels, nodes
-        self.name = f"{kernels.name}:softmax_backward"
-        self.src, self.path, self.cache_hit = kernels.src, kernels.path, \
-            kernels.cache_hit
+        super().__init__(kernels, "softmax_backward")
+        self.nodes = nodes
 
     def step(self, node):
         from .replay import step_for
