@@ -155,6 +155,19 @@ def prim_fallback(node, outs=None, ins=None):
                            node.outs if outs is None else list(outs)))
 
 
+def run_steps(steps, drop=()):
+    """One step running ``steps`` in order (the replay of the nodes a kernel
+    node stands for), then forgetting the values ``drop`` (intermediates the
+    kernel does not keep)."""
+    def run(env):
+        for st in steps:
+            st(env)
+        for v in drop:
+            env[v] = None
+
+    return run
+
+
 class LibraryNode:
     """What a kernel node runs when its functions live in a shared library
     of kernels (``kernels``: one dtype's library, with its ``name``, ``src``,

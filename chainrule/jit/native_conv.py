@@ -388,13 +388,8 @@ def _conv_fwd_step(k, prm, fallback, ins, outs, needed, relu_node=None):
         from .replay import step_for
 
         pre = relu_node.ins[0]
-        conv_fb = fallback((pre, outs[1]))
-        relu_fb = step_for(relu_node)
-
-        def fb(env):
-            conv_fb(env)
-            relu_fb(env)
-            env[pre] = None
+        fb = native.run_steps([fallback((pre, outs[1])), step_for(relu_node)],
+                              drop=(pre,))
 
     dt, run_c, gemm = k.dtype, k.conv_fwd, k.gemm
     relu = int(relu_node is not None)

@@ -65,16 +65,10 @@ class _LinearRelu(native.LibraryNode):
     def step(self, node):
         from .replay import step_for
 
-        fallback = [step_for(n) for n in self.nodes]
-        drop = [o for n in self.nodes[:-1] for o in n.outs]
+        fb = native.run_steps([step_for(n) for n in self.nodes],
+                              drop=[o for n in self.nodes[:-1] for o in n.outs])
         ins, o, shape = tuple(node.ins), node.outs[0], self.out_shape
         dt, fn, gemm = self.k.dtype, self.k.fn, self.k.gemm
-
-        def fb(env):
-            for f in fallback:
-                f(env)
-            for v in drop:
-                env[v] = None
 
         def run(env):
             x, w = env[ins[0]], env[ins[1]]

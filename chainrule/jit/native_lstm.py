@@ -284,12 +284,7 @@ class LstmKernel:
         outs = node.outs[:node.params["_prim"].n_out]
         steps.append(native.prim_fallback(node, outs, node.params.get("_ins")))
         steps += [step_for(n) for n in node.params.get("_bias_grad", ())]
-
-        def run(env):
-            for st in steps:
-                st(env)
-
-        return run
+        return native.run_steps(steps)
 
     def _outputs(self, steps, batch, hid):
         """Fresh (out, h_T, c_T, acts, cs)."""

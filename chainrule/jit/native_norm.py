@@ -234,7 +234,7 @@ class _SoftmaxBackward(native.LibraryNode):
     def step(self, node):
         from .replay import step_for
 
-        fallback = [step_for(n) for n in self.nodes]
+        fallback = native.run_steps([step_for(n) for n in self.nodes])
         (g_id, y_id), o = node.ins, node.outs[0]
         dt, run_c = self.k.dtype, self.k.sm_bwd
 
@@ -242,9 +242,7 @@ class _SoftmaxBackward(native.LibraryNode):
             g, y = env[g_id], env[y_id]
             if g.dtype != dt or y.dtype != dt or g.shape != y.shape \
                     or not g.flags.c_contiguous or not y.flags.c_contiguous:
-                for f in fallback:
-                    f(env)
-                return
+                return fallback(env)
             out = np.empty(g.shape, dt)
             d = g.shape[-1]
             run_c(g.size // d, d, g.ctypes.data, y.ctypes.data, out.ctypes.data)
