@@ -13,6 +13,13 @@ import os
 import numpy as np
 
 GEMM = {np.dtype(np.float32): "sgemm", np.dtype(np.float64): "dgemm"}
+# The C type of one gemm, for kernel sources that define ``T`` (float or
+# double) and ``BINT`` (the integer type :func:`gemms` reports): the kernel
+# gets the address and casts it.  CBLAS enums: row-major 101, no transpose
+# 111, transpose 112.
+GEMM_T = """typedef void (*gemm_t)(int, int, int, BINT, BINT, BINT, T, const T *, BINT,
+                       const T *, BINT, T, T *, BINT);
+"""
 _cache = []
 
 

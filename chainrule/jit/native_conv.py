@@ -48,8 +48,6 @@ _SRC = r"""
 #include <stdlib.h>
 #include <string.h>
 
-typedef void (*gemm_t)(int, int, int, BINT, BINT, BINT, T, const T *, BINT,
-                       const T *, BINT, T, T *, BINT);
 enum { ROW = 101, NT = 111, TR = 112 };
 #define TILE 32
 
@@ -326,7 +324,7 @@ def source(dtype, bint):
     name = f"conv_{t}_{bint.replace(' ', '')}"
     qt = "int" if t == "float" else "long long"
     return name, (f"#define T {t}\n#define QT {qt}\n#define BINT {bint}\n"
-                  + _SRC.replace("PFX_", name + "_"))
+                  + blas.GEMM_T + _SRC.replace("PFX_", name + "_"))
 
 
 class ConvKernels:

@@ -18,9 +18,6 @@ from .native import contiguous
 _CT = {np.dtype(np.float32): "float", np.dtype(np.float64): "double"}
 
 _SRC = r"""
-typedef void (*gemm_t)(int, int, int, BINT, BINT, BINT, T, const T *, BINT,
-                       const T *, BINT, T, T *, BINT);
-
 /* out (m, n) = relu(x (m, k) @ w (n, k)^T + b (n) or no bias) */
 void PFX_linear_relu(long m, long n, long k, const T *restrict x,
                      const T *restrict w, const T *restrict b, T *restrict out,
@@ -45,7 +42,7 @@ class LinearKernels:
         self.dtype = np.dtype(dtype)
         t = _CT[self.dtype]
         self.name = f"linear_{t}_{bint.replace(' ', '')}"
-        self.src = (f"#define T {t}\n#define BINT {bint}\n"
+        self.src = (f"#define T {t}\n#define BINT {bint}\n" + blas.GEMM_T
                     + _SRC.replace("PFX_", self.name + "_"))
         lib, self.path, self.cache_hit = native.build(self.name, self.src)
         p, lng = ctypes.c_void_p, ctypes.c_long

@@ -70,9 +70,6 @@ _SRC = r"""
 #define MADD(a, b, c) ((a) * (b) + (c))
 #endif
 
-typedef BINT bint;
-typedef void (*gemm_t)(int, int, int, bint, bint, bint, T, const T *, bint,
-                       const T *, bint, T, T *, bint);
 enum { ROW = 101, NOTR = 111, TR = 112 };
 
 /* expm1(r) for |r| <= ln2/2: Taylor polynomial, relative error < ulp/2. */
@@ -238,7 +235,7 @@ def source(dtype, bint):
     defs.update(BINT=bint, FWD=name + "_fwd", FWDP=name + "_fwd_proj",
                 BWD=name + "_bwd")
     head = "".join(f"#define {k} {v}\n" for k, v in defs.items())
-    return name, head + _SRC.replace("POLY", _poly(p["DEGREE"]))
+    return name, head + blas.GEMM_T + _SRC.replace("POLY", _poly(p["DEGREE"]))
 
 
 # -- the kernel objects ---------------------------------------------------------------
