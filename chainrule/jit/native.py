@@ -141,6 +141,13 @@ def contiguous(a):
     return a if a.flags.c_contiguous else np.ascontiguousarray(a)
 
 
+def make_kernel_node(node, kernel):
+    """Turn primitive ``node`` into a kernel node running ``kernel`` (in
+    place); its primitive stays in ``params["_prim"]`` for the fallback."""
+    node.params = dict(node.params, _prim=node.prim)
+    node.kind, node.prim = "kernel", kernel
+
+
 def prim_fallback(node, outs=None, ins=None):
     """The replay step of the primitive a kernel ``node`` stands for (kept in
     ``node.params["_prim"]``; params starting with ``_`` are the lowering's
@@ -259,8 +266,7 @@ def lower(graph, required=False):
                               "kernel", required, stacklevel=4)
             if k is None:
                 return graph
-            n.params = dict(n.params, _prim=n.prim)
-            n.kind, n.prim = "kernel", k
+            make_kernel_node(n, k)
     from . import native_conv, native_linear, native_norm
     from .fusion import fuse
     from .native_lstm import lower as lower_lstm

@@ -530,8 +530,7 @@ def lower(graph, required=False):
             return graph
         needed = [o in read for o in n.outs]
         relu = _relu_after(n, graph) if n.prim.name == "conv2d" else None
-        n.params = dict(n.params, _prim=n.prim)
-        n.kind, n.prim = "kernel", _Node(k, n.prim, needed, relu)
+        native.make_kernel_node(n, _Node(k, n.prim, needed, relu))
         if relu is not None:
             n.outs = [relu.outs[0], n.outs[1]]
             graph.nodes = [m for m in graph.nodes if m is not relu]

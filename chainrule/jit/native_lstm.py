@@ -493,8 +493,7 @@ def lower(graph, required=False):
                                  "LSTM kernel", required)
         if k is None:
             return graph
-        n.params = dict(n.params, _prim=n.prim)
-        n.kind, n.prim = "kernel", k
+        native.make_kernel_node(n, k)
         lowered.add(id(n))
     _fuse_projections(graph, lowered)
     _fuse_bias_grads(graph, lowered)

@@ -447,6 +447,5 @@ def lower(graph, required=False):
                                  "layer norm kernel", required)
         if k is None:
             return graph
-        n.params = dict(n.params, _prim=n.prim)
-        n.kind, n.prim = "kernel", _Node(k, n.prim)
+        native.make_kernel_node(n, _Node(k, n.prim))
     return graph

@@ -95,6 +95,5 @@ def lower(graph, required=False):
                                  "scatter kernel", required)
         if k is None:
             return graph
-        n.params = dict(n.params, _prim=n.prim)
-        n.kind, n.prim = "kernel", k
+        native.make_kernel_node(n, k)
     return graph
