@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule.jit import native, native_lstm
+from chainrule.jit import blas, native, native_lstm
 from chainrule.ops.fused import lstm_seq
 
-needs_cc = pytest.mark.skipif(not native.available() or not native_lstm.blas(),
+needs_cc = pytest.mark.skipif(not native.available() or not blas.gemms(),
                               reason="no C compiler or no CBLAS gemm found")
 
 
@@ -213,7 +213,7 @@ def test_failed_build_leaves_replay_nodes(monkeypatch, tmp_path):
 def test_no_blas_leaves_replay_nodes(monkeypatch):
     if not native.available():
         pytest.skip("no C compiler")
-    monkeypatch.setattr(native_lstm, "blas", lambda: {})
+    monkeypatch.setattr(blas, "gemms", lambda: {})
     fn = _exact_with()
     assert not _lstm_kernels(fn)
     assert any(n.name == "lstm_seq_backward" for g in fn.graphs() for n in g.nodes)

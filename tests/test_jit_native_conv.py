@@ -9,10 +9,10 @@ import pytest
 import torch
 
 import chainrule as cr
-from chainrule.jit import native, native_conv
+from chainrule.jit import blas, native, native_conv
 
 pytestmark = pytest.mark.skipif(
-    not native.available() or not native_conv.blas(),
+    not native.available() or not blas.gemms(),
     reason="no C compiler or no CBLAS gemm")
 
 

@@ -8,10 +8,10 @@ import pytest
 import torch
 
 import chainrule as cr
-from chainrule.jit import native, native_conv
+from chainrule.jit import blas, native
 
 pytestmark = pytest.mark.skipif(
-    not native.available() or not native_conv.blas(),
+    not native.available() or not blas.gemms(),
     reason="no C compiler or no CBLAS gemm")
 TOL = {np.float32: 1e-6, np.float64: 1e-10}
 

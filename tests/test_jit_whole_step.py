@@ -7,14 +7,14 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule.jit import native, whole_step
+from chainrule.jit import blas, native
 
 
 @pytest.fixture(autouse=True)
 def _kernel_cache(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("CHAINRULE_JIT_CACHE", str(tmp_path_factory.getbasetemp()
                                                   / "jit-cache"))
-    if not native.available() or whole_step.find_blas() is None:
+    if not native.available() or blas.gemm_pair() is None:
         pytest.skip("no C compiler or no CBLAS in NumPy's BLAS")
 
 

@@ -140,8 +140,7 @@ def fuse(graph):
     for n in graph.nodes:
         for i in n.ins:
             uses.setdefault(i, []).append(n)
-    escaping = {o for o in graph.outputs if o is not None} | {
-        v for _, v in graph.writebacks if v is not None}
+    escaping = graph.escaping()
     out, run, shape = [], [], None
 
     def flush():

@@ -120,6 +120,19 @@ class Graph:
         self.values.append(v)
         return v.id
 
+    def escaping(self):
+        """Ids of the values that leave the call: results and rebound state."""
+        return {o for o in self.outputs if o is not None} | {
+            v for _, v in self.writebacks if v is not None}
+
+    def readers(self):
+        """``{value id: [nodes that read it]}``, in node order, each node once."""
+        readers = {}
+        for n in self.nodes:
+            for i in set(n.ins):
+                readers.setdefault(i, []).append(n)
+        return readers
+
     def mutated_values(self):
         """Ids of values some node writes in place."""
         return {n.ins[i] for n in self.nodes for i in n.mutates}

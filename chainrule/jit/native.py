@@ -16,6 +16,7 @@ Without a C compiler the backend steps aside with one notice and the replay
 backend runs.
 """
 import ctypes
+import functools
 import hashlib
 import os
 import shutil
@@ -108,6 +109,91 @@ def build(name, src, extra_flags=()):
     return _libs[path], path, hit
 
 
+def build_or_warn(make, what, required, instead="replay", stacklevel=5):
+    """``make()`` -- a kernel build -- or None after a warning when the
+    compiler fails; with ``required`` (``backend='native'`` asked for
+    explicitly) the error propagates.  ``stacklevel``: as the caller would
+    pass it to ``warnings.warn`` (the user's call, through the lowering)."""
+    try:
+        return make()
+    except (OSError, subprocess.CalledProcessError) as e:
+        if required:
+            raise
+        warnings.warn(f"chainrule.jit: {what} build failed ({e}); using {instead}",
+                      RuntimeWarning, stacklevel=stacklevel + 1)
+        return None
+
+
+def cached_kernel(kernels, key, make, what, required, stacklevel=5):
+    """``kernels[key]``, built by ``make()`` the first time it is asked for;
+    None when that build fails (see :func:`build_or_warn`)."""
+    k = kernels.get(key)
+    if k is None:
+        k = build_or_warn(make, what, required, stacklevel=stacklevel + 1)
+        if k is not None:
+            kernels[key] = k
+    return k
+
+
+def contiguous(a):
+    """``a`` when C-contiguous, else a C-contiguous copy: what a kernel's
+    pointer arithmetic needs."""
+    return a if a.flags.c_contiguous else np.ascontiguousarray(a)
+
+
+def make_kernel_node(node, kernel):
+    """Turn primitive ``node`` into a kernel node running ``kernel`` (in
+    place); its primitive stays in ``params["_prim"]`` for the fallback."""
+    node.params = dict(node.params, _prim=node.prim)
+    node.kind, node.prim = "kernel", kernel
+
+
+def prim_fallback(node, outs=None, ins=None):
+    """The replay step of the primitive a kernel ``node`` stands for (kept in
+    ``node.params["_prim"]``; params starting with ``_`` are the lowering's
+    own), reading ``ins`` and writing ``outs`` (default: the node's): what
+    the kernel hands a call it does not cover."""
+    from .ir import Node
+    from .replay import _prim_step
+
+    prm = {k: v for k, v in node.params.items() if k[0] != "_"}
+    return _prim_step(Node("prim", node.params["_prim"],
+                           node.ins if ins is None else ins, prm,
+                           node.outs if outs is None else list(outs)))
+
+
+def run_steps(steps, drop=()):
+    """One step running ``steps`` in order (the replay of the nodes a kernel
+    node stands for), then forgetting the values ``drop`` (intermediates the
+    kernel does not keep)."""
+    def run(env):
+        for st in steps:
+            st(env)
+        for v in drop:
+            env[v] = None
+
+    return run
+
+
+class LibraryNode:
+    """What a kernel node runs when its functions live in a shared library
+    of kernels (``kernels``: one dtype's library, with its ``name``, ``src``,
+    ``path`` and ``cache_hit``): ``name`` is what ``explain`` prints."""
+
+    def __init__(self, kernels, name):
+        self.k, self.name = kernels, f"{kernels.name}:{name}"
+        self.src, self.path, self.cache_hit = kernels.src, kernels.path, \
+            kernels.cache_hit
+
+    @staticmethod
+    def step_args(node):
+        """(params, fallback, ins, outs) of a lowered primitive ``node``:
+        ``fallback(outs)`` is its replay step writing ``outs``."""
+        prm = {k: v for k, v in node.params.items() if k != "_prim"}
+        return (prm, functools.partial(prim_fallback, node), tuple(node.ins),
+                tuple(node.outs))
+
+
 class AdamKernel:
     """The fused Adam update of one parameter as a C loop."""
 
@@ -165,14 +251,8 @@ def lower(graph, required=False):
         return graph
     from .whole_step import lower as lower_whole
 
-    try:
-        whole = lower_whole(graph)
-    except (OSError, subprocess.CalledProcessError) as e:
-        if required:
-            raise
-        warnings.warn(f"chainrule.jit: whole-step kernel build failed ({e}); "
-                      "using per-node kernels", RuntimeWarning, stacklevel=4)
-        whole = None
+    whole = build_or_warn(lambda: lower_whole(graph), "whole-step kernel",
+                          required, "per-node kernels", stacklevel=4)
     if whole is not None:
         return whole
     vals = graph.values
@@ -182,18 +262,11 @@ def lower(graph, required=False):
             dt, ct = vals[n.ins[0]].dtype, vals[n.ins[4]].dtype
             if dt not in _CTYPES or ct not in _CTYPES:
                 continue
-            k = kernels.get((dt, ct))
+            k = cached_kernel(kernels, (dt, ct), lambda: AdamKernel(dt, ct),
+                              "kernel", required, stacklevel=4)
             if k is None:
-                try:
-                    k = kernels[dt, ct] = AdamKernel(dt, ct)
-                except (OSError, subprocess.CalledProcessError) as e:
-                    if required:
-                        raise
-                    warnings.warn(f"chainrule.jit: kernel build failed ({e}); "
-                                  "using replay", RuntimeWarning, stacklevel=4)
-                    return graph
-            n.params = dict(n.params, _prim=n.prim)
-            n.kind, n.prim = "kernel", k
+                return graph
+            make_kernel_node(n, k)
     from . import native_conv, native_linear, native_norm
     from .fusion import fuse
     from .native_lstm import lower as lower_lstm
@@ -204,11 +277,6 @@ def lower(graph, required=False):
     for mod in (native_conv, native_linear, native_norm):
         graph = mod.lower(graph, required)
 
-    try:
-        return fuse(graph)
-    except (OSError, subprocess.CalledProcessError) as e:
-        if required:
-            raise
-        warnings.warn(f"chainrule.jit: fused kernel build failed ({e}); using "
-                      "replay for elementwise chains", RuntimeWarning, stacklevel=4)
-        return graph
+    fused = build_or_warn(lambda: fuse(graph), "fused kernel", required,
+                          "replay for elementwise chains", stacklevel=4)
+    return graph if fused is None else fused

@@ -35,25 +35,19 @@ float32/float64, or an index out of range at run time (``pool_scatter``):
 the NumPy forward runs instead.
 """
 import ctypes
-import glob
-import os
-import subprocess
-import warnings
 
 import numpy as np
 
 from ..ops.conv import _weight_rows as _eager_weight_rows
-from . import native
+from . import blas, native
+from .native import contiguous
 
 _CT = {np.dtype(np.float32): "float", np.dtype(np.float64): "double"}
-_GEMM = {np.dtype(np.float32): "sgemm", np.dtype(np.float64): "dgemm"}
 
 _SRC = r"""
 #include <stdlib.h>
 #include <string.h>
 
-typedef void (*gemm_t)(int, int, int, BINT, BINT, BINT, T, const T *, BINT,
-                       const T *, BINT, T, T *, BINT);
 enum { ROW = 101, NT = 111, TR = 112 };
 #define TILE 32
 
@@ -324,59 +318,13 @@ int PFX_pool_scatter(long nc, long per, long hw, const T *restrict g,
 """
 
 
-# -- finding the BLAS NumPy uses ------------------------------------------------------
-_blas_cache = []
-
-
-def _candidate_libs():
-    """Shared libraries that may hold CBLAS: NumPy's bundled ones first, then
-    whatever this process has loaded with 'blas' in its name."""
-    here = os.path.dirname(np.__file__)
-    libs = []
-    for pat in ("../numpy.libs/*blas*", ".dylibs/*blas*"):
-        libs += sorted(glob.glob(os.path.join(here, pat)))
-    try:
-        with open("/proc/self/maps") as f:
-            for line in f:
-                path = line.split()[-1]
-                if "blas" in os.path.basename(path) and path not in libs:
-                    libs.append(path)
-    except OSError:
-        pass
-    return libs
-
-
-def blas():
-    """``{dtype: (gemm address, C type of its integers)}`` for float32 and
-    float64, or ``{}`` when no CBLAS gemm is found."""
-    if _blas_cache:
-        return _blas_cache[0]
-    found = {}
-    for path in _candidate_libs():
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for dt, g in _GEMM.items():
-            # ILP64 builds suffix their symbols with 64_ and take 64-bit ints.
-            for sym, bint in ((f"scipy_cblas_{g}64_", "long long"),
-                              (f"cblas_{g}64_", "long long"), (f"cblas_{g}", "int")):
-                if dt not in found and hasattr(lib, sym):
-                    found[dt] = (ctypes.cast(getattr(lib, sym), ctypes.c_void_p).value,
-                                 bint)
-        if len(found) == len(_GEMM):
-            break
-    _blas_cache.append(found)
-    return found
-
-
 def source(dtype, bint):
     """(name, C source) of the convolution and pooling kernels for ``dtype``."""
     t = _CT[np.dtype(dtype)]
     name = f"conv_{t}_{bint.replace(' ', '')}"
     qt = "int" if t == "float" else "long long"
     return name, (f"#define T {t}\n#define QT {qt}\n#define BINT {bint}\n"
-                  + _SRC.replace("PFX_", name + "_"))
+                  + blas.GEMM_T + _SRC.replace("PFX_", name + "_"))
 
 
 class ConvKernels:
@@ -400,40 +348,22 @@ class ConvKernels:
         self.max_pool.restype = self.scatter.restype = i
 
 
-class _Node:
+class _Node(native.LibraryNode):
     """A lowered node: ``step(node)`` gives the closure the replay runs.
     ``relu``: the convolution's only reader was a ``relu`` node, folded in
     (``relu_node``, kept for the fallback)."""
 
     def __init__(self, kernels, prim, needed, relu_node=None):
-        self.k, self.prim_name, self.needed = kernels, prim.name, needed
-        self.relu_node = relu_node
-        self.name = f"{kernels.name}:{prim.name}" + ("_relu" if relu_node else "")
-        self.src, self.path, self.cache_hit = kernels.src, kernels.path, \
-            kernels.cache_hit
+        super().__init__(kernels, prim.name + ("_relu" if relu_node else ""))
+        self.prim_name, self.needed, self.relu_node = prim.name, needed, relu_node
 
     def step(self, node):
-        prm = {k: v for k, v in node.params.items() if k != "_prim"}
-        fwd = node.params["_prim"].forward
-        ins, outs = tuple(node.ins), tuple(node.outs)
+        args = self.step_args(node)
+        if self.relu_node is not None:
+            return _conv_fwd_step(self.k, *args, self.needed, self.relu_node)
         make = {"conv2d": _conv_fwd_step, "conv2d_backward": _conv_bwd_step,
                 "max_pool": _max_pool_step, "pool_scatter": _scatter_step}
-        if self.relu_node is not None:
-            return _conv_fwd_step(self.k, prm, fwd, ins, outs, self.needed,
-                                  self.relu_node)
-        return make[self.prim_name](self.k, prm, fwd, ins, outs, self.needed)
-
-
-def _fallback(fwd, prm, ins, outs):
-    def run(env):
-        res = fwd(*[env[i] for i in ins], **prm)
-        if len(outs) == 1:
-            env[outs[0]] = np.asarray(res)
-        else:
-            for o, a in zip(outs, res):
-                env[o] = np.asarray(a)
-
-    return run
+        return make[self.prim_name](self.k, *args, self.needed)
 
 
 def _geometry(x_shape, o, prm):
@@ -445,28 +375,19 @@ def _geometry(x_shape, o, prm):
                      h + pt + pb, w + pl + pr], np.int64)
 
 
-def _contig(a):
-    return a if a.flags.c_contiguous else np.ascontiguousarray(a)
-
-
 def _weight_rows(w):
     """(O, C, kh, kw) -> (kh*kw*C, O), as the eager primitive builds them."""
-    return _contig(_eager_weight_rows(w))
+    return contiguous(_eager_weight_rows(w))
 
 
-def _conv_fwd_step(k, prm, fwd, ins, outs, needed, relu_node=None):
-    fb = _fallback(fwd, prm, ins, outs)
+def _conv_fwd_step(k, prm, fallback, ins, outs, needed, relu_node=None):
+    fb = fallback(outs)
     if relu_node is not None:  # the conv's own output, then the relu node
         from .replay import step_for
 
         pre = relu_node.ins[0]
-        conv_fb = _fallback(fwd, prm, ins, (pre, outs[1]))
-        relu_fb = step_for(relu_node)
-
-        def fb(env):
-            conv_fb(env)
-            relu_fb(env)
-            env[pre] = None
+        fb = native.run_steps([fallback((pre, outs[1])), step_for(relu_node)],
+                              drop=(pre,))
 
     dt, run_c, gemm = k.dtype, k.conv_fwd, k.gemm
     relu = int(relu_node is not None)
@@ -483,8 +404,8 @@ def _conv_fwd_step(k, prm, fwd, ins, outs, needed, relu_node=None):
         if d is None:
             d = geo[x.shape] = _geometry(x.shape, w.shape[0], prm)
         n, o, (oh, ow) = x.shape[0], w.shape[0], prm["windows"]
-        x, wr = _contig(x), _weight_rows(w)
-        b = None if b is None else _contig(b)
+        x, wr = contiguous(x), _weight_rows(w)
+        b = None if b is None else contiguous(b)
         cols = np.empty((n * oh * ow, wr.shape[0]), dt)
         tmp = np.empty((n * oh * ow, o), dt)
         out = np.empty((n, o, oh, ow), dt)
@@ -497,8 +418,8 @@ def _conv_fwd_step(k, prm, fwd, ins, outs, needed, relu_node=None):
     return run
 
 
-def _conv_bwd_step(k, prm, fwd, ins, outs, needed):
-    fb = _fallback(fwd, prm, ins, outs)
+def _conv_bwd_step(k, prm, fallback, ins, outs, needed):
+    fb = fallback(outs)
     dt, run_c, gemm = k.dtype, k.conv_bwd, k.gemm
     want_gx, want_gw = needed[0], needed[1]
     bias = prm["bias"]
@@ -518,7 +439,7 @@ def _conv_bwd_step(k, prm, fwd, ins, outs, needed):
         if d is None:
             d = geo[xs] = _geometry(xs, o, prm)
         g0 = g  # the bias gradient sums g in its own layout, as eager does
-        g, cols, wr = _contig(g), _contig(cols), _weight_rows(w)
+        g, cols, wr = contiguous(g), contiguous(cols), _weight_rows(w)
         m, kk = cols.shape
         g2 = np.empty((m, o), dt)
         gwk = np.empty((kk, o), dt) if want_gw else None
@@ -538,8 +459,8 @@ def _conv_bwd_step(k, prm, fwd, ins, outs, needed):
     return run
 
 
-def _max_pool_step(k, prm, fwd, ins, outs, needed):
-    fb = _fallback(fwd, prm, ins, outs)
+def _max_pool_step(k, prm, fallback, ins, outs, needed):
+    fb = fallback(outs)
     dt, run_c = k.dtype, k.max_pool
     (kh, kw), (dh, dw), (sh, sw), (oh, ow) = (prm["kernel"], prm["dilation"],
                                               prm["stride"], prm["windows"])
@@ -550,7 +471,7 @@ def _max_pool_step(k, prm, fwd, ins, outs, needed):
         if x.dtype != dt or x.ndim != 4 or 0 in x.shape:
             return fb(env)
         n, c, h, w = x.shape
-        x = _contig(x)
+        x = contiguous(x)
         d = np.array([n * c, h, w, kh, kw, dh, dw, pt, pl, sh, sw, oh, ow], np.int64)
         val = np.empty((n, c, oh, ow), dt)
         idx = np.empty((n, c, oh, ow), np.int64)
@@ -562,8 +483,8 @@ def _max_pool_step(k, prm, fwd, ins, outs, needed):
     return run
 
 
-def _scatter_step(k, prm, fwd, ins, outs, needed):
-    fb = _fallback(fwd, prm, ins, outs)
+def _scatter_step(k, prm, fallback, ins, outs, needed):
+    fb = fallback(outs)
     dt, run_c = k.dtype, k.scatter
     size, unique = tuple(prm["size"]), int(bool(prm.get("unique", False)))
     hw = int(np.prod(size))
@@ -574,7 +495,7 @@ def _scatter_step(k, prm, fwd, ins, outs, needed):
                 or g.ndim < 2:
             return fb(env)
         n, c = g.shape[:2]
-        g, idx = _contig(g), _contig(idx)
+        g, idx = contiguous(g), contiguous(idx)
         out = np.zeros((n, c) + size, dt)
         per = g.size // (n * c) if n * c else 0
         if run_c(n * c, per, hw, g.ctypes.data, idx.ctypes.data, out.ctypes.data,
@@ -596,29 +517,20 @@ def lower(graph, required=False):
              and vals[n.ins[0]].dtype in _CT]
     if not cands:
         return graph
-    gemms = blas()
-    read = {i for n in graph.nodes for i in n.ins}
-    read |= {o for o in graph.outputs if o is not None}
-    read |= {v for _, v in graph.writebacks if v is not None}
+    gemms = blas.gemms()
+    read = {i for n in graph.nodes for i in n.ins} | graph.escaping()
     kernels = {}
     for n in cands:
         dt = vals[n.ins[0]].dtype
         if dt not in gemms:
             continue
-        k = kernels.get(dt)
+        k = native.cached_kernel(kernels, dt, lambda: ConvKernels(dt, *gemms[dt]),
+                                 "convolution kernel", required)
         if k is None:
-            try:
-                k = kernels[dt] = ConvKernels(dt, *gemms[dt])
-            except (OSError, subprocess.CalledProcessError) as e:
-                if required:
-                    raise
-                warnings.warn(f"chainrule.jit: convolution kernel build failed "
-                              f"({e}); using replay", RuntimeWarning, stacklevel=5)
-                return graph
+            return graph
         needed = [o in read for o in n.outs]
         relu = _relu_after(n, graph) if n.prim.name == "conv2d" else None
-        n.params = dict(n.params, _prim=n.prim)
-        n.kind, n.prim = "kernel", _Node(k, n.prim, needed, relu)
+        native.make_kernel_node(n, _Node(k, n.prim, needed, relu))
         if relu is not None:
             n.outs = [relu.outs[0], n.outs[1]]
             graph.nodes = [m for m in graph.nodes if m is not relu]
@@ -629,8 +541,7 @@ def _relu_after(conv, graph):
     """The ``relu`` node that is the only reader of ``conv``'s output (and
     the output goes nowhere else), or None."""
     out = conv.outs[0]
-    if out in {o for o in graph.outputs if o is not None} or out in {
-            v for _, v in graph.writebacks if v is not None}:
+    if out in graph.escaping():
         return None
     readers = [n for n in graph.nodes if out in n.ins]
     if len(readers) != 1:

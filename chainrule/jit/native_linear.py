@@ -1,6 +1,6 @@
 """A ``linear`` node whose only reader is a ``relu`` (through reshapes) as one
 generated C kernel: the gemm NumPy's ``x @ w.T`` makes (same CBLAS call,
-found by ``native_conv.blas``), then one pass adding the bias and applying
+found by ``blas.gemms``), then one pass adding the bias and applying
 ``np.maximum(t, 0)`` (branch-free: NaN stays, -0 becomes +0) instead of
 NumPy's bias pass and a separate relu pass.  Bit-identical to the replay.
 
@@ -9,19 +9,15 @@ columns of one (NumPy then calls gemv), other dtypes, or other shapes at
 run time: the replay's nodes run instead.
 """
 import ctypes
-import subprocess
-import warnings
 
 import numpy as np
 
-from . import native, native_conv
+from . import blas, native
+from .native import contiguous
 
 _CT = {np.dtype(np.float32): "float", np.dtype(np.float64): "double"}
 
 _SRC = r"""
-typedef void (*gemm_t)(int, int, int, BINT, BINT, BINT, T, const T *, BINT,
-                       const T *, BINT, T, T *, BINT);
-
 /* out (m, n) = relu(x (m, k) @ w (n, k)^T + b (n) or no bias) */
 void PFX_linear_relu(long m, long n, long k, const T *restrict x,
                      const T *restrict w, const T *restrict b, T *restrict out,
@@ -46,7 +42,7 @@ class LinearKernels:
         self.dtype = np.dtype(dtype)
         t = _CT[self.dtype]
         self.name = f"linear_{t}_{bint.replace(' ', '')}"
-        self.src = (f"#define T {t}\n#define BINT {bint}\n"
+        self.src = (f"#define T {t}\n#define BINT {bint}\n" + blas.GEMM_T
                     + _SRC.replace("PFX_", self.name + "_"))
         lib, self.path, self.cache_hit = native.build(self.name, self.src)
         p, lng = ctypes.c_void_p, ctypes.c_long
@@ -56,28 +52,20 @@ class LinearKernels:
         self.gemm = gemm
 
 
-class _LinearRelu:
+class _LinearRelu(native.LibraryNode):
     """``linear -> reshape* -> relu`` as one kernel node."""
 
     def __init__(self, kernels, nodes, out_shape):
-        self.k, self.nodes, self.out_shape = kernels, nodes, out_shape
-        self.name = f"{kernels.name}:linear_relu"
-        self.src, self.path, self.cache_hit = kernels.src, kernels.path, \
-            kernels.cache_hit
+        super().__init__(kernels, "linear_relu")
+        self.nodes, self.out_shape = nodes, out_shape
 
     def step(self, node):
         from .replay import step_for
 
-        fallback = [step_for(n) for n in self.nodes]
-        drop = [o for n in self.nodes[:-1] for o in n.outs]
+        fb = native.run_steps([step_for(n) for n in self.nodes],
+                              drop=[o for n in self.nodes[:-1] for o in n.outs])
         ins, o, shape = tuple(node.ins), node.outs[0], self.out_shape
         dt, fn, gemm = self.k.dtype, self.k.fn, self.k.gemm
-
-        def fb(env):
-            for f in fallback:
-                f(env)
-            for v in drop:
-                env[v] = None
 
         def run(env):
             x, w = env[ins[0]], env[ins[1]]
@@ -87,8 +75,8 @@ class _LinearRelu:
                     or x.shape[1] == 0 or (b is not None and (
                         b.dtype != dt or b.shape != (w.shape[0],))):
                 return fb(env)
-            x = x if x.flags.c_contiguous else np.ascontiguousarray(x)
-            w = w if w.flags.c_contiguous else np.ascontiguousarray(w)
+            x = contiguous(x)
+            w = contiguous(w)
             m, k = x.shape
             n = w.shape[0]
             out = np.empty((m, n), dt)
@@ -103,12 +91,7 @@ def _chains(graph):
     """``linear -> reshape* -> relu`` runs whose intermediates nothing else
     reads (nor returns, nor writes back)."""
     vals, nodes = graph.values, graph.nodes
-    escaping = {o for o in graph.outputs if o is not None} | {
-        v for _, v in graph.writebacks if v is not None}
-    readers = {}
-    for n in nodes:
-        for i in set(n.ins):
-            readers.setdefault(i, []).append(n)
+    escaping, readers = graph.escaping(), graph.readers()
     found = []
     for lin in nodes:
         if lin.kind != "prim" or lin.prim.name != "linear" or lin.params \
@@ -139,23 +122,17 @@ def lower(graph, required=False):
     chains = _chains(graph)
     if not chains:
         return graph
-    gemms = native_conv.blas()
+    gemms = blas.gemms()
     vals = graph.values
     kernels = {}
     for chain in chains:
         dt = vals[chain[0].outs[0]].dtype
         if dt not in gemms:
             continue
-        k = kernels.get(dt)
+        k = native.cached_kernel(kernels, dt, lambda: LinearKernels(dt, *gemms[dt]),
+                                 "linear kernel", required)
         if k is None:
-            try:
-                k = kernels[dt] = LinearKernels(dt, *gemms[dt])
-            except (OSError, subprocess.CalledProcessError) as e:
-                if required:
-                    raise
-                warnings.warn(f"chainrule.jit: linear kernel build failed ({e}); "
-                              "using replay", RuntimeWarning, stacklevel=5)
-                return graph
+            return graph
         relu_out = chain[-1].outs[0]
         kern = _LinearRelu(k, chain, vals[relu_out].shape)
         node = Node("kernel", kern, chain[0].ins, {}, [relu_out])

@@ -32,14 +32,11 @@ nodes stay NumPy replay nodes.  At run time, inputs of another dtype or an
 empty dimension run the NumPy steps the kernel node stands for.
 """
 import ctypes
-import glob
-import os
-import subprocess
-import warnings
 
 import numpy as np
 
-from . import native
+from . import blas, native
+from .native import contiguous
 
 # Per dtype: C type, the exp range clamp, the tanh argument clamp, the
 # "1.5 * 2^mantissa bits" constant whose addition rounds to an integer, the
@@ -73,9 +70,6 @@ _SRC = r"""
 #define MADD(a, b, c) ((a) * (b) + (c))
 #endif
 
-typedef BINT bint;
-typedef void (*gemm_t)(int, int, int, bint, bint, bint, T, const T *, bint,
-                       const T *, bint, T, T *, bint);
 enum { ROW = 101, NOTR = 111, TR = 112 };
 
 /* expm1(r) for |r| <= ln2/2: Taylor polynomial, relative error < ulp/2. */
@@ -241,54 +235,7 @@ def source(dtype, bint):
     defs.update(BINT=bint, FWD=name + "_fwd", FWDP=name + "_fwd_proj",
                 BWD=name + "_bwd")
     head = "".join(f"#define {k} {v}\n" for k, v in defs.items())
-    return name, head + _SRC.replace("POLY", _poly(p["DEGREE"]))
-
-
-# -- finding the BLAS NumPy uses ------------------------------------------------------
-_blas_cache = []
-_GEMM = {np.dtype(np.float32): "sgemm", np.dtype(np.float64): "dgemm"}
-
-
-def _candidate_libs():
-    """Shared libraries that may hold CBLAS: NumPy's bundled ones first, then
-    whatever this process has loaded with 'blas' in its name."""
-    here = os.path.dirname(np.__file__)
-    libs = []
-    for pat in ("../numpy.libs/*blas*", ".dylibs/*blas*", "../numpy.libs/*mkl*"):
-        libs += sorted(glob.glob(os.path.join(here, pat)))
-    try:
-        with open("/proc/self/maps") as f:
-            for line in f:
-                path = line.split()[-1]
-                if "blas" in os.path.basename(path) and path not in libs:
-                    libs.append(path)
-    except OSError:
-        pass
-    return libs
-
-
-def blas():
-    """``{dtype: (gemm address, C type of its integers)}`` for float32 and
-    float64, or ``{}`` when no CBLAS gemm is found."""
-    if _blas_cache:
-        return _blas_cache[0]
-    found = {}
-    for path in _candidate_libs():
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for dt, g in _GEMM.items():
-            # ILP64 builds suffix their symbols with 64_ and take 64-bit ints.
-            for sym, bint in ((f"scipy_cblas_{g}64_", "long long"),
-                              (f"cblas_{g}64_", "long long"), (f"cblas_{g}", "int")):
-                if dt not in found and hasattr(lib, sym):
-                    found[dt] = (ctypes.cast(getattr(lib, sym), ctypes.c_void_p).value,
-                                 bint)
-        if len(found) == len(_GEMM):
-            break
-    _blas_cache.append(found)
-    return found
+    return name, head + blas.GEMM_T + _SRC.replace("POLY", _poly(p["DEGREE"]))
 
 
 # -- the kernel objects ---------------------------------------------------------------
@@ -322,27 +269,19 @@ class LstmKernel:
         dt = self.dtype
         if any(a.dtype != dt for a in arrays) or any(0 in a.shape for a in arrays):
             return None
-        return [a if a.flags.c_contiguous else np.ascontiguousarray(a) for a in arrays]
+        return [contiguous(a) for a in arrays]
 
     @staticmethod
     def _fallback(node):
         """The NumPy steps the kernel node stands for (the projection's
         matmul, bias add and reshape first, when it absorbed them)."""
-        from .ir import Node
-        from .replay import _prim_step, step_for
+        from .replay import step_for
 
-        prm = {k: v for k, v in node.params.items() if k[0] != "_"}
         steps = [step_for(n) for n in node.params.get("_proj", ())]
         outs = node.outs[:node.params["_prim"].n_out]
-        steps.append(_prim_step(Node("prim", node.params["_prim"],
-                                     node.params.get("_ins", node.ins), prm, outs)))
+        steps.append(native.prim_fallback(node, outs, node.params.get("_ins")))
         steps += [step_for(n) for n in node.params.get("_bias_grad", ())]
-
-        def run(env):
-            for st in steps:
-                st(env)
-
-        return run
+        return native.run_steps(steps)
 
     def _outputs(self, steps, batch, hid):
         """Fresh (out, h_T, c_T, acts, cs)."""
@@ -544,24 +483,17 @@ def lower(graph, required=False):
             and vals[n.ins[0]].dtype in _TYPES]
     if not todo:
         return graph
-    gemms = blas()
+    gemms = blas.gemms()
     kernels, lowered = {}, set()
     for n in todo:
         dt = vals[n.ins[0]].dtype
         if dt not in gemms:
             continue
-        k = kernels.get(dt)
+        k = native.cached_kernel(kernels, dt, lambda: LstmKernel(dt, *gemms[dt]),
+                                 "LSTM kernel", required)
         if k is None:
-            try:
-                k = kernels[dt] = LstmKernel(dt, *gemms[dt])
-            except (OSError, subprocess.CalledProcessError) as e:
-                if required:
-                    raise
-                warnings.warn(f"chainrule.jit: LSTM kernel build failed ({e}); "
-                              "using replay", RuntimeWarning, stacklevel=5)
-                return graph
-        n.params = dict(n.params, _prim=n.prim)
-        n.kind, n.prim = "kernel", k
+            return graph
+        native.make_kernel_node(n, k)
         lowered.add(id(n))
     _fuse_projections(graph, lowered)
     _fuse_bias_grads(graph, lowered)

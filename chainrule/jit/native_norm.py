@@ -24,12 +24,11 @@ chunks), other dtypes, or inputs
 of another shape at run time: the NumPy forward runs instead.
 """
 import ctypes
-import subprocess
-import warnings
 
 import numpy as np
 
 from . import native
+from .native import contiguous
 
 _CT = {np.dtype(np.float32): ("float", "sqrtf"),
        np.dtype(np.float64): ("double", "sqrt")}
@@ -211,38 +210,31 @@ class NormKernels:
             f.restype = None
 
 
-class _Node:
+class _Node(native.LibraryNode):
     """A lowered node: ``step(node)`` gives the closure the replay runs."""
 
     def __init__(self, kernels, prim):
-        self.k, self.prim_name = kernels, prim.name
-        self.name = f"{kernels.name}:{prim.name}"
-        self.src, self.path, self.cache_hit = kernels.src, kernels.path, \
-            kernels.cache_hit
+        super().__init__(kernels, prim.name)
+        self.prim_name = prim.name
 
     def step(self, node):
-        prm = {k: v for k, v in node.params.items() if k != "_prim"}
-        fwd = node.params["_prim"].forward
-        ins, outs = tuple(node.ins), tuple(node.outs)
         make = {"layer_norm": _ln_fwd_step, "layer_norm_backward": _ln_bwd_step,
                 "softmax": _softmax_step}[self.prim_name]
-        return make(self.k, prm, fwd, ins, outs)
+        return make(self.k, *self.step_args(node))
 
 
-class _SoftmaxBackward:
+class _SoftmaxBackward(native.LibraryNode):
     """The four nodes of softmax's vjp (``mul``, ``sum`` over the last dim,
     ``mul``, ``sub``) as one kernel node: ``(g, y) -> g*y - y*sum(g*y)``."""
 
     def __init__(self, kernels, nodes):
-        self.k, self.nodes = kernels, nodes
-        self.name = f"{kernels.name}:softmax_backward"
-        self.src, self.path, self.cache_hit = kernels.src, kernels.path, \
-            kernels.cache_hit
+        super().__init__(kernels, "softmax_backward")
+        self.nodes = nodes
 
     def step(self, node):
         from .replay import step_for
 
-        fallback = [step_for(n) for n in self.nodes]
+        fallback = native.run_steps([step_for(n) for n in self.nodes])
         (g_id, y_id), o = node.ins, node.outs[0]
         dt, run_c = self.k.dtype, self.k.sm_bwd
 
@@ -250,9 +242,7 @@ class _SoftmaxBackward:
             g, y = env[g_id], env[y_id]
             if g.dtype != dt or y.dtype != dt or g.shape != y.shape \
                     or not g.flags.c_contiguous or not y.flags.c_contiguous:
-                for f in fallback:
-                    f(env)
-                return
+                return fallback(env)
             out = np.empty(g.shape, dt)
             d = g.shape[-1]
             run_c(g.size // d, d, g.ctypes.data, y.ctypes.data, out.ctypes.data)
@@ -261,35 +251,13 @@ class _SoftmaxBackward:
         return run
 
 
-def _fallback(fwd, prm, ins, outs):
-    from ..ops._core import _quiet_enter, _quiet_exit
-
-    def run(env):
-        tok = _quiet_enter()  # the layer norms are quiet primitives
-        try:
-            res = fwd(*[env[i] for i in ins], **prm)
-        finally:
-            _quiet_exit(tok)
-        if len(outs) == 1:
-            env[outs[0]] = np.asarray(res[0] if isinstance(res, tuple) else res)
-        else:
-            for o, a in zip(outs, res):
-                env[o] = np.asarray(a)
-
-    return run
-
-
-def _contig(a):
-    return a if a.flags.c_contiguous else np.ascontiguousarray(a)
-
-
 def _ok(arrs, dt):
     return all(a.dtype == dt for a in arrs) and arrs[0].ndim >= 1 \
         and 0 < arrs[0].shape[-1] <= _MAX_ROW and arrs[0].size > 0
 
 
-def _ln_fwd_step(k, prm, fwd, ins, outs):
-    fb = _fallback(fwd, prm, ins, outs)
+def _ln_fwd_step(k, prm, fallback, ins, outs):
+    fb = fallback(outs)
     dt, run_c, eps = k.dtype, k.ln_fwd, prm["eps"]
     out_id = outs[0]
 
@@ -299,11 +267,11 @@ def _ln_fwd_step(k, prm, fwd, ins, outs):
         if not _ok(arrs, dt) or (len(arrs) > 1 and (
                 arrs[1].shape != x.shape[-1:] or arrs[2].shape != x.shape[-1:])):
             return fb(env)
-        x = _contig(x)
+        x = contiguous(x)
         d = x.shape[-1]
         out = np.empty(x.shape, dt)
         if len(arrs) > 1:
-            w, b = _contig(arrs[1]), _contig(arrs[2])
+            w, b = contiguous(arrs[1]), contiguous(arrs[2])
             run_c(x.size // d, d, x.ctypes.data, w.ctypes.data, b.ctypes.data, eps,
                   out.ctypes.data)
         else:
@@ -339,8 +307,8 @@ def _row_offsets(g):
     return np.ascontiguousarray(steps @ idx)
 
 
-def _ln_bwd_step(k, prm, fwd, ins, outs):
-    fb = _fallback(fwd, prm, ins, outs)
+def _ln_bwd_step(k, prm, fallback, ins, outs):
+    fb = fallback(outs)
     dt, run_c, eps = k.dtype, k.ln_bwd, prm["eps"]
     layouts = {}  # strides of a non-contiguous g -> (row order, row offsets)
 
@@ -360,11 +328,11 @@ def _ln_bwd_step(k, prm, fwd, ins, outs):
             order, goff = got
             if order is None:
                 return fb(env)
-        x = _contig(x)
+        x = contiguous(x)
         d = x.shape[-1]
         gx = np.empty(x.shape, dt)
         if len(arrs) > 2:
-            w = _contig(arrs[2])
+            w = contiguous(arrs[2])
             gw, gb = np.zeros(d, dt), np.zeros(d, dt)
             run_c(x.size // d, d, g.ctypes.data, x.ctypes.data, w.ctypes.data, eps,
                   gx.ctypes.data, gw.ctypes.data, gb.ctypes.data,
@@ -380,8 +348,8 @@ def _ln_bwd_step(k, prm, fwd, ins, outs):
     return run
 
 
-def _softmax_step(k, prm, fwd, ins, outs):
-    fb = _fallback(fwd, prm, ins, outs)
+def _softmax_step(k, prm, fallback, ins, outs):
+    fb = fallback(outs)
     dt, shift, scale = k.dtype, k.sm_shift, k.sm_scale
     masked, dim, o = int(bool(prm.get("masked", False))), prm["dim"], outs[0]
     exp = np.exp
@@ -390,7 +358,7 @@ def _softmax_step(k, prm, fwd, ins, outs):
         x = env[ins[0]]
         if x.dtype != dt or dim != x.ndim - 1 or not 0 < x.shape[-1] <= _MAX_ROW:
             return fb(env)
-        x = _contig(x)
+        x = contiguous(x)
         d = x.shape[-1]
         e = np.empty(x.shape, dt)
         shift(x.size // d, d, x.ctypes.data, e.ctypes.data, masked)
@@ -416,12 +384,7 @@ def _softmax_backwards(graph):
     softmax outputs: ``a = g * y``, ``s = sum(a, last, keepdim)``,
     ``c = y * s``, ``d = a - c`` with a, s and c read by nothing else."""
     vals, nodes = graph.values, graph.nodes
-    escaping = {o for o in graph.outputs if o is not None} | {
-        v for _, v in graph.writebacks if v is not None}
-    readers = {}
-    for n in nodes:
-        for i in set(n.ins):
-            readers.setdefault(i, []).append(n)
+    escaping, readers = graph.escaping(), graph.readers()
     found = []
     for sm in nodes:
         if sm.kind != "prim" or sm.prim.name != "softmax":
@@ -469,16 +432,10 @@ def lower(graph, required=False):
     kernels = {}
     for a, b, c, d in _softmax_backwards(graph):
         dt = vals[d.outs[0]].dtype
-        k = kernels.get(dt)
+        k = native.cached_kernel(kernels, dt, lambda: NormKernels(dt),
+                                 "softmax kernel", required)
         if k is None:
-            try:
-                k = kernels[dt] = NormKernels(dt)
-            except (OSError, subprocess.CalledProcessError) as e:
-                if required:
-                    raise
-                warnings.warn(f"chainrule.jit: softmax kernel build failed ({e}); "
-                              "using replay", RuntimeWarning, stacklevel=5)
-                return graph
+            return graph
         kn = Node("kernel", _SoftmaxBackward(k, [a, b, c, d]), a.ins, {}, d.outs)
         gone = {id(b), id(c), id(d)}
         graph.nodes = [kn if n is a else n for n in graph.nodes if id(n) not in gone]
@@ -486,16 +443,9 @@ def lower(graph, required=False):
         if n.kind != "prim" or not _lowerable(n, vals):
             continue
         dt = vals[n.ins[0]].dtype
-        k = kernels.get(dt)
+        k = native.cached_kernel(kernels, dt, lambda: NormKernels(dt),
+                                 "layer norm kernel", required)
         if k is None:
-            try:
-                k = kernels[dt] = NormKernels(dt)
-            except (OSError, subprocess.CalledProcessError) as e:
-                if required:
-                    raise
-                warnings.warn(f"chainrule.jit: layer norm kernel build failed ({e}); "
-                              "using replay", RuntimeWarning, stacklevel=5)
-                return graph
-        n.params = dict(n.params, _prim=n.prim)
-        n.kind, n.prim = "kernel", _Node(k, n.prim)
+            return graph
+        native.make_kernel_node(n, _Node(k, n.prim))
     return graph

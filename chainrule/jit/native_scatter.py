@@ -12,8 +12,6 @@ another dtype) hands the call to the NumPy forward, which raises as eager
 does.
 """
 import ctypes
-import subprocess
-import warnings
 
 import numpy as np
 
@@ -53,13 +51,8 @@ class ScatterAddKernel:
         self.fn.restype = ctypes.c_int
 
     def step(self, node):
-        from .ir import Node
-        from .replay import _prim_step
-
-        prm = {k: v for k, v in node.params.items() if k != "_prim"}
-        fallback = _prim_step(Node("prim", node.params["_prim"], node.ins, prm,
-                                   node.outs))
-        shape = prm["shape"]
+        fallback = native.prim_fallback(node)
+        shape = node.params["shape"]
         rows, width = shape[0], int(np.prod(shape[1:], dtype=np.int64))
         g_in, idx_in, out_id = node.ins[0], node.ins[1], node.outs[0]
         fn, dt = self.fn, self.dtype
@@ -98,16 +91,9 @@ def lower(graph, required=False):
         if not _matches(n, graph.values):
             continue
         dt = graph.values[n.ins[0]].dtype
-        k = kernels.get(dt)
+        k = native.cached_kernel(kernels, dt, lambda: ScatterAddKernel(dt),
+                                 "scatter kernel", required)
         if k is None:
-            try:
-                k = kernels[dt] = ScatterAddKernel(dt)
-            except (OSError, subprocess.CalledProcessError) as e:
-                if required:
-                    raise
-                warnings.warn(f"chainrule.jit: scatter kernel build failed ({e}); "
-                              "using replay", RuntimeWarning, stacklevel=5)
-                return graph
-        n.params = dict(n.params, _prim=n.prim)
-        n.kind, n.prim = "kernel", k
+            return graph
+        native.make_kernel_node(n, k)
     return graph

@@ -18,7 +18,6 @@ nodes with NumPy replay (which raises eager's error for a bad index).
 ``CHAINRULE_JIT_WHOLE=0`` turns this off (the per-node kernels run).
 """
 import ctypes
-import glob
 import hashlib
 import os
 import sys
@@ -27,44 +26,8 @@ import threading
 
 import numpy as np
 
-from . import native
+from . import blas, native
 from .codegen_c import CTYPE, NPY_TYPE, UFUNCS, Emitter, Unsupported, prelude
-
-_blas = []
-
-
-def find_blas():
-    """(sgemm address, dgemm address, C type of BLAS ints) of NumPy's BLAS,
-    or None."""
-    if _blas:
-        return _blas[0]
-    found = None
-    root = os.path.dirname(os.path.dirname(np.__file__))
-    libs = []
-    for d in ("numpy.libs", os.path.join("numpy", ".dylibs")):
-        libs += sorted(glob.glob(os.path.join(root, d, "*openblas*")))
-    for path in libs:
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for s, d, bits in (("scipy_cblas_sgemm64_", "scipy_cblas_dgemm64_", 64),
-                           ("cblas_sgemm64_", "cblas_dgemm64_", 64),
-                           ("scipy_cblas_sgemm", "scipy_cblas_dgemm", 32),
-                           ("cblas_sgemm", "cblas_dgemm", 32)):
-            try:
-                sp, dp = getattr(lib, s), getattr(lib, d)
-            except AttributeError:
-                continue
-            addr = ctypes.cast(sp, ctypes.c_void_p).value, ctypes.cast(
-                dp, ctypes.c_void_p).value
-            found = (*addr, "long long" if bits == 64 else "int")
-            break
-        if found:
-            break
-    _blas.append(found)
-    return found
-
 
 def _flags():
     # -fno-trapping-math: gcc may then if-convert ``g * (float)(x > 0)`` (the
@@ -83,12 +46,11 @@ class WholeStepKernel:
     buffer (an in-place update's result).
     """
 
-    def __init__(self, graph, blas):
+    def __init__(self, graph, gemms):
         vals = graph.values
         nodes = list(graph.nodes)
         self.nodes = nodes
-        escaping = {o for o in graph.outputs if o is not None} | {
-            v for _, v in graph.writebacks if v is not None}
+        escaping = graph.escaping()
         em = Emitter(graph, nodes)
         produced = [o for n in nodes for o in n.outs]
         em.emit([v for v in escaping if v in set(produced)])
@@ -142,12 +104,12 @@ class WholeStepKernel:
             for b in dies.get(k, []) + [o for o in n.outs if o not in last]:
                 if b in where:
                     free.setdefault(self.ws_specs[where[b]], []).append(where[b])
-        self._source(vals, em, blas, where)
+        self._source(vals, em, gemms, where)
         self.name = "step_" + hashlib.sha256(self.src.encode()).hexdigest()[:12]
         self.src = self.src.replace("STEPNAME", self.name)
         lib, self.path, self.cache_hit = native.build(self.name, self.src, _flags())
-        getattr(lib, self.name + "_blas")(ctypes.c_void_p(blas[0]),
-                                          ctypes.c_void_p(blas[1]))
+        getattr(lib, self.name + "_blas")(ctypes.c_void_p(gemms[0]),
+                                          ctypes.c_void_p(gemms[1]))
         setu = getattr(lib, self.name + "_ufunc")
         setu.argtypes = [ctypes.py_object, ctypes.c_int, ctypes.c_int]
         for uname, slots in UFUNCS.items():
@@ -160,7 +122,7 @@ class WholeStepKernel:
         self.workspace = [np.empty(nb, np.uint8) for nb in self.ws_specs]
         self.out_specs = [(vals[o].shape, vals[o].dtype) for o in self.outputs]
 
-    def _source(self, vals, em, blas, where):
+    def _source(self, vals, em, gemms, where):
         decl, checks = [], []
         k = 0
         written = {em.base(n.ins[j]) for n in self.nodes for j in n.mutates}
@@ -187,7 +149,7 @@ class WholeStepKernel:
                         f"it[{k}]);")
             k += 1
         body = "\n".join(em.lines)
-        self.src = (prelude(blas[2]) + "".join(em.helpers.values()) +
+        self.src = (prelude(gemms[2]) + "".join(em.helpers.values()) +
                     "void STEPNAME_blas(void *s, void *d) { sgemm_p = (sgemm_t)s; "
                     "dgemm_p = (dgemm_t)d; }\n"
                     "int STEPNAME_ufunc(PyObject *u, int slot, int type) {\n"
@@ -241,11 +203,11 @@ def lower(graph):
         return None
     if any(n.kind not in ("prim", "copy") for n in graph.nodes) or not graph.nodes:
         return None
-    blas = find_blas()
-    if blas is None:
+    gemms = blas.gemm_pair()
+    if gemms is None:
         return None
     try:
-        k = WholeStepKernel(graph, blas)
+        k = WholeStepKernel(graph, gemms)
     except (Unsupported, KeyError):
         return None
     node = Node("kernel", k, k.inputs, {}, k.outputs + [o for o, _ in k.aliased],
