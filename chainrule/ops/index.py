@@ -793,4 +793,7 @@ def one_hot(tensor, num_classes=-1):
 from ._util import public_names as _public  # noqa: E402
 
 # index_in_range is the losses' target check, not a torch op: not exported.
-__all__ = [n for n in _public(globals()) if n != "index_in_range"]
+# Not ops: the losses' range check and the helpers that move index arrays
+# between a primitive's params and its inputs (used by the interpreters).
+_INTERNAL = {"index_in_range", "fill", "index_tensors", "slots", "static_index"}
+__all__ = [n for n in _public(globals()) if n not in _INTERNAL]
