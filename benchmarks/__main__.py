@@ -1,5 +1,5 @@
 """``python -m benchmarks [--quick] [--only W1 W3] [--out PATH] [--torch-compile]
-[--profile W1]``."""
+[--profile W1 [--nodes]]``."""
 import argparse
 
 from .runner import run
@@ -15,11 +15,13 @@ def main():
                     "off with --quick; its first call takes a minute or more)")
     ap.add_argument("--profile", metavar="W", help="profile the jitted step of "
                     "workload W (pyinstrument) instead of benchmarking")
+    ap.add_argument("--nodes", action="store_true", help="with --profile: "
+                    "time each node of the compiled graph instead")
     args = ap.parse_args()
     if args.profile:
-        from .jit import profile
+        from .jit import node_profile, profile
 
-        profile(args.profile)
+        (node_profile if args.nodes else profile)(args.profile)
     else:
         run(quick=args.quick, only=args.only, out_path=args.out,
             torch_compile=args.torch_compile)

@@ -2,7 +2,8 @@
 kernels (``chainrule/jit/native_norm.py``) against eager chainrule and PyTorch:
 rows shorter than 8, of 128 and longer (NumPy's pairwise sums), with and
 without affine weights, an upstream gradient in a permuted layout (as the
-transformer's), masked attention rows that are all -inf, NaN rows, repeated
+transformer's), masked attention rows that are all -inf, NaN rows, scores
+plus a mask folded into the softmax (bit-identical), repeated
 and negative gather indices; the nodes really are kernels; with
 ``CHAINRULE_JIT_NATIVE=0`` the replay runs NumPy."""
 import numpy as np
@@ -153,6 +154,61 @@ def test_softmax_matches_eager(n, nan, dtype):
     a, b, fn = _eager_and_jit(lambda: Attn(n, nan), lambda m: m(), dtype)
     assert {"softmax", "softmax_backward"} <= set(_kernels(fn))
     _close(a, b, TOL[dtype])
+
+
+class AttnAdd(cr.nn.Module):
+    """Scores plus a mask read only by the softmax (the transformer's shape):
+    the add and the softmax become one kernel.  ``mask_first``: mask + s;
+    ``full``: an addend of the scores' own shape."""
+
+    def __init__(self, n, mask_first, full, all_masked_row):
+        super().__init__()
+        rng = np.random.default_rng(2)
+        self.q = cr.nn.Parameter(cr.tensor(rng.standard_normal((2, 3, n, 8))
+                                           .astype(np.float32)))  # .double()
+        self.k = cr.nn.Parameter(cr.tensor(rng.standard_normal((2, 3, n, 8))
+                                           .astype(np.float32)))
+        mask = np.triu(np.full((n, n), -np.inf), 1)
+        if all_masked_row:
+            mask[2] = -np.inf  # zeros, not NaN
+        if full:
+            mask = mask + rng.standard_normal((2, 3, n, n))
+        self.mask, self.mask_first = cr.tensor(mask), mask_first
+        self.wts = cr.tensor(rng.standard_normal((2, 3, n, n)))
+
+    def forward(self):
+        s = self.q @ self.k.transpose(-2, -1)
+        mask = self.mask.to(s.dtype)
+        p = cr.nn.attention._masked_softmax(mask + s if self.mask_first
+                                            else s + mask)
+        return (p * self.wts.to(p.dtype)).sum()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n,mask_first,full", [(7, False, False), (131, True, False),
+                                               (16, False, True)])
+def test_scores_plus_mask_softmax_is_one_kernel_bit_identical(n, mask_first,
+                                                              full, dtype):
+    a, b, fn = _eager_and_jit(lambda: AttnAdd(n, mask_first, full, True),
+                              lambda m: m(), dtype)
+    assert "add_softmax" in _kernels(fn)
+    np.testing.assert_array_equal(b[0], a[0])
+    for name in a[1]:
+        np.testing.assert_array_equal(b[1][name], a[1][name], err_msg=name)
+
+
+def test_scores_plus_mask_softmax_gradients_match_torch():
+    (loss, grads), _, _ = _eager_and_jit(
+        lambda: AttnAdd(16, False, False, False), lambda m: m(), np.float64)
+    m = AttnAdd(16, False, False, False).double()
+    q = torch.tensor(m.q._data, requires_grad=True)
+    k = torch.tensor(m.k._data, requires_grad=True)
+    s = q @ k.transpose(-2, -1) + torch.from_numpy(m.mask._data)
+    ref = (torch.softmax(s, -1) * torch.from_numpy(m.wts._data)).sum()
+    ref.backward()
+    np.testing.assert_allclose(loss, ref.item(), rtol=1e-12)
+    np.testing.assert_allclose(grads["q"], q.grad.numpy(), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(grads["k"], k.grad.numpy(), rtol=1e-9, atol=1e-12)
 
 
 def test_softmax_values_nan_and_masked_rows_as_eager():

@@ -56,9 +56,9 @@ def _expr(node, a, vals):
     if name in _CMP:
         same = vals[node.ins[0]].dtype == vals[node.ins[1]].dtype
         x, y = (a[0], a[1]) if same else (f"(double){a[0]}", f"(double){a[1]}")
-        return f"(unsigned char)({x} {_CMP[name]} {y})"
+        return f"({x} {_CMP[name]} {y})"
     if vals[node.outs[0]].dtype == np.bool_:
-        return f"(unsigned char)({a[0]} != 0)"
+        return f"({a[0]} != 0)"
     return f"({out_t})({a[0]})"
 
 
@@ -80,13 +80,19 @@ class FusedKernel:
         for k, i in enumerate(self.inputs):
             idx = "0" if vals[i].shape == () else "i"
             local[i] = f"in{k}[{idx}]"
+        # Booleans inside the loop are C ints (0 or 1, what a comparison
+        # gives), stored as bytes: gcc 12 does not vectorise a loop that
+        # converts unsigned char to float, so a relu's or dropout's mask
+        # (gt/ge, to_dtype, mul) would otherwise run one element at a time.
         for k, n in enumerate(nodes):
-            t = _C[vals[n.outs[0]].dtype]
+            dt = vals[n.outs[0]].dtype
+            t = "int" if dt == np.bool_ else _C[dt]
             e = _expr(n, [local[i] for i in n.ins], vals)
             lines.append(f"        const {t} v{k} = {e};")
             local[n.outs[0]] = f"v{k}"
         for k, o in enumerate(self.outputs):
-            lines.append(f"        out{k}[i] = {local[o]};")
+            cast = "(unsigned char)" if vals[o].dtype == np.bool_ else ""
+            lines.append(f"        out{k}[i] = {cast}{local[o]};")
         args = [f"const {_C[vals[i].dtype]} *restrict in{k}"
                 for k, i in enumerate(self.inputs)]
         args += [f"{_C[vals[o].dtype]} *restrict out{k}"

@@ -15,9 +15,11 @@ a dozen NumPy passes over the whole array:
   order NumPy's reduction over the leading axes takes;
 - ``softmax``: one C pass for the row maxima and the shift, NumPy's own
   ``exp`` (its SIMD exp is not reproduced), one C pass for the pairwise row
-  sums and the division; its backward ``g*y - y*sum(g*y)`` (a ``mul``, a
-  ``sum``, a ``mul`` and a ``sub`` node whose intermediates nothing else
-  reads) becomes one pass per row.
+  sums and the division; an ``add`` only the softmax reads, of an operand
+  of a trailing shape (attention scores plus their mask), is folded into the
+  shift pass (``add_softmax``: the sum is never written out); its backward
+  ``g*y - y*sum(g*y)`` (a ``mul``, a ``sum``, a ``mul`` and a ``sub`` node
+  whose intermediates nothing else reads) becomes one pass per row.
 
 Rows longer than 8192 (where NumPy's reduction may work in buffered
 chunks), other dtypes, or inputs
@@ -153,6 +155,21 @@ void PFX_softmax_shift(long rows, long d, const T *restrict x, T *restrict e,
     }
 }
 
+/* softmax_shift of x + a, where a's rows repeat every arows rows (an
+   attention mask of shape x.shape[-2:]); each row's sum goes through a
+   buffer, so x + a is never written out. */
+void PFX_softmax_shift_add(long rows, long d, const T *restrict x,
+                           const T *restrict a, long arows, T *restrict e,
+                           int masked) {
+    T *buf = malloc((size_t)d * sizeof(T));
+    for (long r = 0; r < rows; r++) {
+        const T *xr = x + r * d, *ar = a + (r % arows) * d;
+        for (long j = 0; j < d; j++) buf[j] = xr[j] + ar[j];
+        PFX_softmax_shift(1, d, buf, e + r * d, masked);
+    }
+    free(buf);
+}
+
 void PFX_softmax_scale(long rows, long d, T *restrict e, int masked) {
     for (long r = 0; r < rows; r++) {
         T *er = e + r * d;
@@ -201,11 +218,13 @@ class NormKernels:
         self.ln_bwd.argtypes = [lng, lng, p, p, p, t, p, p, p, p, p]
         self.sm_shift = getattr(lib, self.name + "_softmax_shift")
         self.sm_shift.argtypes = [lng, lng, p, p, ctypes.c_int]
+        self.sm_shift_add = getattr(lib, self.name + "_softmax_shift_add")
+        self.sm_shift_add.argtypes = [lng, lng, p, p, lng, p, ctypes.c_int]
         self.sm_scale = getattr(lib, self.name + "_softmax_scale")
         self.sm_scale.argtypes = [lng, lng, p, ctypes.c_int]
         self.sm_bwd = getattr(lib, self.name + "_softmax_bwd")
         self.sm_bwd.argtypes = [lng, lng, p, p, p]
-        for f in (self.ln_fwd, self.ln_bwd, self.sm_shift,
+        for f in (self.ln_fwd, self.ln_bwd, self.sm_shift, self.sm_shift_add,
                   self.sm_scale, self.sm_bwd):
             f.restype = None
 
@@ -221,6 +240,76 @@ class _Node(native.LibraryNode):
         make = {"layer_norm": _ln_fwd_step, "layer_norm_backward": _ln_bwd_step,
                 "softmax": _softmax_step}[self.prim_name]
         return make(self.k, *self.step_args(node))
+
+
+class _AddSoftmax(native.LibraryNode):
+    """An ``add`` whose only reader is a ``softmax`` over the last dim as one
+    kernel node: ``(x, a) -> softmax(x + a)`` with ``a`` of a trailing shape
+    of ``x`` (attention scores plus their mask); the sum is not written."""
+
+    def __init__(self, kernels, add, softmax, x_first):
+        super().__init__(kernels, "add_softmax")
+        self.nodes, self.x_first = [add, softmax], x_first
+
+    def step(self, node):
+        from .replay import step_for
+
+        add, sm = self.nodes
+        fb = native.run_steps([step_for(add), step_for(sm)], drop=add.outs)
+        ix, ia = node.ins
+        dt, k, o = self.k.dtype, self.k, node.outs[0]
+        masked, dim = int(bool(sm.params.get("masked", False))), sm.params["dim"]
+        exp = np.exp
+
+        def run(env):
+            x, a = env[ix], env[ia]
+            nd = x.ndim
+            if x.dtype != dt or a.dtype != dt or dim != nd - 1 or a.ndim < 1 \
+                    or a.shape != x.shape[nd - a.ndim:] \
+                    or not 0 < x.shape[-1] <= _MAX_ROW:
+                return fb(env)
+            x, a = contiguous(x), contiguous(a)
+            d = x.shape[-1]
+            e = np.empty(x.shape, dt)
+            k.sm_shift_add(x.size // d, d, x.ctypes.data, a.ctypes.data,
+                           a.size // d, e.ctypes.data, masked)
+            exp(e, out=e)  # NumPy's own exp, as the softmax kernel
+            k.sm_scale(x.size // d, d, e.ctypes.data, masked)
+            env[o] = e
+
+        return run
+
+
+def _add_softmaxes(graph):
+    """``(add, softmax, x_first)``: an ``add`` of two arrays of the softmax's
+    dtype, one of the output's shape and one of a trailing part of it, whose
+    result only a lowerable ``softmax`` reads (nor returned, nor written
+    back).  Float addition commutes, so either operand may be the mask."""
+    vals, readers, escaping = graph.values, graph.readers(), graph.escaping()
+    producer = {o: n for n in graph.nodes for o in n.outs}
+    found = []
+    for sm in graph.nodes:
+        if sm.kind != "prim" or sm.prim.name != "softmax" \
+                or not _lowerable(sm, vals):
+            continue
+        v = sm.ins[0]
+        add = producer.get(v)
+        if add is None or add.kind != "prim" or add.prim.name != "add" \
+                or add.params or add.mutates or len(add.ins) != 2 \
+                or v in escaping \
+                or [id(r) for r in readers.get(v, [])] != [id(sm)]:
+            continue
+        out = vals[v]
+        a0, a1 = (vals[i] for i in add.ins)
+        if not (a0.dtype == a1.dtype == out.dtype):
+            continue
+        for x_first, (x, a) in ((True, (a0, a1)), (False, (a1, a0))):
+            n = len(a.shape)
+            if tuple(x.shape) == tuple(out.shape) and n >= 1 \
+                    and tuple(a.shape) == tuple(out.shape)[len(out.shape) - n:]:
+                found.append((add, sm, x_first))
+                break
+    return found
 
 
 class _SoftmaxBackward(native.LibraryNode):
@@ -439,6 +528,15 @@ def lower(graph, required=False):
         kn = Node("kernel", _SoftmaxBackward(k, [a, b, c, d]), a.ins, {}, d.outs)
         gone = {id(b), id(c), id(d)}
         graph.nodes = [kn if n is a else n for n in graph.nodes if id(n) not in gone]
+    for add, sm, x_first in _add_softmaxes(graph):
+        dt = vals[sm.outs[0]].dtype
+        k = native.cached_kernel(kernels, dt, lambda: NormKernels(dt),
+                                 "softmax kernel", required)
+        if k is None:
+            return graph
+        ins = add.ins if x_first else add.ins[::-1]
+        kn = Node("kernel", _AddSoftmax(k, add, sm, x_first), ins, {}, sm.outs)
+        graph.nodes = [kn if n is sm else n for n in graph.nodes if n is not add]
     for n in graph.nodes:
         if n.kind != "prim" or not _lowerable(n, vals):
             continue
