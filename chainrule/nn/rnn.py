@@ -429,9 +429,10 @@ class RNNCellBase(Module):
             s += f", nonlinearity={self.nonlinearity}"
         return s
 
-    def _prepare(self, input, states):
-        """Check shapes; return the input as given, the states 2-D (zeros for
-        None) and whether the input was 2-D."""
+    def _prepare(self, input, states, as_given=False):
+        """Check shapes; return the input as given, the states (zeros for
+        None) 2-D, or like the input with ``as_given``, and whether the
+        input was 2-D."""
         name = type(self).__name__
         shape = input.shape
         if len(shape) not in (1, 2):
@@ -443,11 +444,11 @@ class RNNCellBase(Module):
                 f"expected {self.input_size} (input shape {fmt_shape(shape)})")
         _check_dtype(name, input, self.weight_ih)
         batched = len(shape) == 2
-        rows = shape[0] if batched else 1
+        rows = (shape[0],) if batched else () if as_given else (1,)
         out = []
         for i, s in enumerate(states):
             if s is None:
-                out.append(zeros(rows, self.hidden_size, dtype=input.dtype))
+                out.append(zeros(*rows, self.hidden_size, dtype=input.dtype))
                 continue
             if s.ndim != len(shape):
                 raise ShapeError(f"{name}: hidden state {i} must be {len(shape)}-D "
@@ -460,7 +461,7 @@ class RNNCellBase(Module):
                 raise ShapeError(f"{name}: input batch size {shape[0]} doesn't "
                                  f"match hidden{i} batch size {s.shape[0]}")
             _check_dtype(name, s, self.weight_ih, f"hidden{i}")
-            out.append(s if batched else unsqueeze(s, 0))
+            out.append(s if batched or as_given else unsqueeze(s, 0))
         return input, out, batched
 
     def _xg(self, x, with_hh_bias=True):
@@ -508,14 +509,15 @@ class LSTMCell(RNNCellBase):
         if hx is not None and (not isinstance(hx, (tuple, list)) or len(hx) != 2):
             raise ArgumentError("LSTMCell: hx must be a tuple (h, c) of two tensors, "
                                 f"got {type(hx).__name__}")
-        x, (h, c), batched = self._prepare(input, [None, None] if hx is None else hx)
+        x, (h, c), batched = self._prepare(input, [None, None] if hx is None else hx,
+                                           as_given=True)
         # One step of the sequence primitive, whose definition is lstm_step:
-        # one fused call per step instead of a dozen elementwise ones (and
-        # no W_hh^T, which the primitive reads untransposed).
+        # one fused call per step instead of a dozen elementwise ones, no
+        # W_hh^T (the primitive reads W_hh as it is) and, for one example,
+        # no unsqueeze/squeeze of the states (the primitive takes them 1-D).
         xg = self._xg(x)
-        xg = reshape(xg, (1, h.shape[0], xg.shape[-1]))  # one time step
-        _, h, c = lstm_seq(xg, self.weight_hh, h, c)
-        return _unbatch(h, batched), _unbatch(c, batched)
+        _, h, c = lstm_seq(unsqueeze(xg, 0), self.weight_hh, h, c)  # one time step
+        return h, c
 
 
 class GRUCell(RNNCellBase):
