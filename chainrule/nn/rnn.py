@@ -28,7 +28,7 @@ from ..ops import (
     empty, matmul, relu, reshape, sigmoid, split_copy, squeeze, stack, tanh,
     transpose, unbind_copy, unsqueeze, zeros,
 )
-from ..ops.fused import linear, lstm_cell, lstm_seq
+from ..ops.fused import linear, lstm_cell, lstm_seq, lstm_seq_step
 from .dropout import dropout as _dropout
 from .module import Module
 from .parameter import Parameter
@@ -106,7 +106,7 @@ def _uniform_init(module, hidden_size):
 
 
 def _check_dtype(name, x, weight, what="input"):
-    if x.dtype != weight.dtype:
+    if x._data.dtype != weight._data.dtype:
         raise DTypeError(
             f"{name}: {what} dtype {x.dtype.name} does not match the parameters' "
             f"dtype {weight.dtype.name}; convert the {what} (e.g. .to("
@@ -515,9 +515,7 @@ class LSTMCell(RNNCellBase):
         # one fused call per step instead of a dozen elementwise ones, no
         # W_hh^T (the primitive reads W_hh as it is) and, for one example,
         # no unsqueeze/squeeze of the states (the primitive takes them 1-D).
-        xg = self._xg(x)
-        _, h, c = lstm_seq(unsqueeze(xg, 0), self.weight_hh, h, c)  # one time step
-        return h, c
+        return lstm_seq_step(self._xg(x), self.weight_hh, h, c)
 
 
 class GRUCell(RNNCellBase):

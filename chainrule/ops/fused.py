@@ -561,3 +561,15 @@ def lstm_seq(xg, whh, h0, c0, reverse=False):
     """
     out, h, c, _, _ = apply(lstm_seq_p, xg, whh, h0, c0, reverse=bool(reverse))
     return out, h, c
+
+
+def lstm_seq_step(xg, whh, h, c):
+    """One time step of :func:`lstm_seq` (what ``LSTMCell`` runs): ``xg``
+    ``(N, 4H)`` or ``(4H,)``, states shaped like ``xg``'s rows -> ``(h', c')``.
+    The step's time axis is added by the reshape primitive itself: the cell
+    has already checked the shapes, and a step costs two calls."""
+    from .shape import reshape_p
+
+    xg = apply(reshape_p, xg, shape=(1,) + xg._data.shape)
+    _, h, c, _, _ = apply(lstm_seq_p, xg, whh, h, c, reverse=False)
+    return h, c
