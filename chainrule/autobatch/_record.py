@@ -156,7 +156,9 @@ class Recorder(Interpreter):
                 sig_in.append(i)
             else:
                 sig_in.append(("C", t._data.shape, t._data.dtype))
-        pkey = _pkey(params) if params else ()
+        # (an index holds slices, unhashable: frozen without trying a hash)
+        pkey = () if not params else _pkey(params) if k is None else tuple(
+            [(name, _freeze(v)) for name, v in params.items()])
         # One hash of the full signature per call: it maps to a small integer
         # and the outputs' avals, and nodes are grouped by (depth, that int).
         sig = (prim, pkey, grad, tuple(sig_in))
