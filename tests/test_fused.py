@@ -104,6 +104,13 @@ CASES = {
     "lstm_reverse": (lambda *a: fused.lstm_seq(*a, reverse=True),
                      lambda *a: fused.lstm_seq_composite(*a, reverse=True),
                      [(4, 3, 8), (8, 2), (3, 2), (3, 2)]),
+    # one example without the N dim (what LSTMCell runs on a 1-D input)
+    "lstm_unbatched": (lambda *a: fused.lstm_seq(*a),
+                       lambda *a: fused.lstm_seq_composite(*a, reverse=False),
+                       [(4, 8), (8, 2), (2,), (2,)]),
+    "lstm_unbatched_reverse": (lambda *a: fused.lstm_seq(*a, reverse=True),
+                               lambda *a: fused.lstm_seq_composite(*a, reverse=True),
+                               [(4, 8), (8, 2), (2,), (2,)]),
 }
 
 
@@ -188,7 +195,7 @@ def test_lstm_module_uses_fused_sequence_and_matches_step_composite():
 # differences of the first-order gradient, which comes from the NumPy backward
 # kernel: two independent computations.
 SECOND_ORDER_FD = ["layer_norm", "layer_norm_2d_noaffine", "conv2d", "lstm",
-                   "lstm_reverse"]
+                   "lstm_reverse", "lstm_unbatched"]
 
 
 @pytest.mark.parametrize("name", SECOND_ORDER_FD)

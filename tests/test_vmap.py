@@ -297,6 +297,22 @@ def test_lstm_layer_under_vmap_matches_per_example_torch():
     close(got, torch.stack([tm(torch.tensor(xi))[0] for xi in x]))
 
 
+def test_lstm_cell_on_one_example_under_vmap_matches_torch():
+    # a 1-D input runs the unbatched lstm_seq, whose batching rule is used here
+    cr.manual_seed(0)
+    m, tm = nn.LSTMCell(3, 4).double(), torch.nn.LSTMCell(3, 4).double()
+    with torch.no_grad():
+        for v, tv in zip(m.parameters(), tm.parameters()):
+            tv.copy_(torch.tensor(v.detach().numpy()))
+    x, h, c = arr(6, 3), arr(6, 4, seed=1), arr(6, 4, seed=2)
+    got = cf.vmap(lambda a, b, d: m(a, (b, d)))(*map(cr.tensor, (x, h, c)))
+    want = [torch.stack([tm(torch.tensor(x[i]), (torch.tensor(h[i]),
+                                                 torch.tensor(c[i])))[k]
+                         for i in range(6)]) for k in range(2)]
+    close(got[0], want[0])
+    close(got[1], want[1])
+
+
 def test_indexing_with_a_batched_index_tensor():
     (e, et) = both(arr(7, 3))
     idx = np.array([[1, -2], [6, 0], [3, 3], [2, 5]])

@@ -53,6 +53,13 @@ class Stats:
 
 def _freeze(v):
     """A hashable stand-in for a parameter value (grouping and caching key)."""
+    c = v.__class__
+    if c is slice:  # (the common unhashable value: getitem's index)
+        return ("slice", v.start, v.stop, v.step)
+    if c is tuple:
+        return tuple([_freeze(x) for x in v])
+    if c is int or v is None:
+        return v
     if isinstance(v, (int, float, str, bool, type(None), np.dtype)):
         return v
     if isinstance(v, (tuple, list)):
@@ -100,7 +107,7 @@ class Recorder(Interpreter):
         return id(t) in self.shared or (t._rg and t.grad_fn is None)
 
     def process(self, prim, inputs, params):
-        k = _INDEXED.get(prim.name)
+        k = _INDEXED.get(prim)
         if k is not None and len(inputs) > k and all(
                 t.__class__ not in LAZY for t in inputs[k:]):
             # index Tensors at hand: their arrays go back into the index
@@ -130,19 +137,28 @@ class Recorder(Interpreter):
         shared = self.shared
         for t in inputs:
             if t.__class__ in LAZY:
-                node = t._node
-                ins.append((node, t._k))
-                sig_in.append(t._aval)
+                d = t.__dict__
+                node = d["_node"]
+                ins.append((node, d["_k"]))
+                sig_in.append(d["_aval"])
                 if node.val is None and node.depth >= depth:
                     depth = node.depth + 1
-            else:
-                ins.append(t)
-                sig_in.append(id(t) if id(t) in shared or (
-                    t._rg and t.grad_fn is None) else ("C", t._data.shape,
-                                                       t._data.dtype))
+                if t._rg:
+                    rg = True
+                continue
+            ins.append(t)
+            i = id(t)
             if t._rg:
                 rg = True
-        pkey = _pkey(params) if params else ()
+                sig_in.append(i if i in shared or t.grad_fn is None else
+                              ("C", t._data.shape, t._data.dtype))
+            elif i in shared:
+                sig_in.append(i)
+            else:
+                sig_in.append(("C", t._data.shape, t._data.dtype))
+        # (an index holds slices, unhashable: frozen without trying a hash)
+        pkey = () if not params else _pkey(params) if k is None else tuple(
+            [(name, _freeze(v)) for name, v in params.items()])
         # One hash of the full signature per call: it maps to a small integer
         # and the outputs' avals, and nodes are grouped by (depth, that int).
         sig = (prim, pkey, grad, tuple(sig_in))
@@ -170,8 +186,8 @@ class Recorder(Interpreter):
             group.append(node)
         if len(avals) > 1:
             rg = rg and grad
-            return tuple(_lazy(self, node, k, aval, rg and diff[k])
-                         for k, aval in enumerate(avals))
+            return tuple([_lazy(self, node, k, aval, rg and diff[k])
+                          for k, aval in enumerate(avals)])
         if ph is False:
             return (_lazy(self, node, 0, avals[0], rg and grad and diff[0]),)
         # the common case inline: one floating-point output
@@ -376,7 +392,8 @@ class Recorder(Interpreter):
 
 _GETITEM = PRIMITIVES["getitem"]
 # The indexing primitives, by their number of data inputs (index inputs follow).
-_INDEXED = {"getitem": 1, "index_grad": 1, "index_put": 2, "store": 2}
+_INDEXED = {PRIMITIVES[name]: k for name, k in
+            (("getitem", 1), ("index_grad", 1), ("index_put", 2), ("store", 2))}
 _SPLIT = PRIMITIVES["split_copy"]
 _RESHAPE = PRIMITIVES["reshape"]
 _INDEX_PUT = PRIMITIVES["index_put"]

@@ -715,6 +715,12 @@ def _lstm_seq(inputs, dims, reverse):
                         "with batched weights has no batching rule")
     size = batch_size(inputs, dims)
     xg, whh, h0, c0 = inputs
+    if xg.ndim - (dims[0] is not None) == 2:
+        # unbatched examples (T, 4H), (H,): the batch is the N dim
+        xg = moveaxis(at_front(xg, dims[0], size), 0, 1)  # (T, B, 4H)
+        h0, c0 = at_front(h0, dims[2], size), at_front(c0, dims[3], size)
+        outs = apply(_one("lstm_seq"), xg, whh, h0, c0, reverse=reverse)
+        return tuple(outs), tuple(1 if o.ndim == 3 else 0 for o in outs)
     xg = moveaxis(at_front(xg, dims[0], size), 0, 1)  # (T, B, N, 4H)
     t, n = xg.shape[0], xg.shape[2]
     xg = _reshape(xg, (t, size * n, xg.shape[3]))

@@ -480,7 +480,8 @@ def lower(graph, required=False):
     """Turn the graph's LSTM sequence nodes into kernel nodes (in place)."""
     vals = graph.values
     todo = [n for n in graph.nodes if n.kind == "prim" and n.prim.name in _NAMES
-            and vals[n.ins[0]].dtype in _TYPES]
+            and vals[n.ins[0]].dtype in _TYPES
+            and len(vals[n.ins[0]].shape) == 3]  # (an unbatched one stays eager)
     if not todo:
         return graph
     gemms = blas.gemms()

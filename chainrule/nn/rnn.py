@@ -14,8 +14,9 @@ How a layer runs: for each layer and direction the input projection
 Python loop, then does one matmul ``h W_hh^T`` per step plus the gate math.
 The per-step slices come from ``unbind_copy``, whose backward is one stack
 instead of one full-size gradient per step.  The LSTM step math is
-``ops.fused.lstm_cell``, a composite shared by the cells, the projected LSTM
-and the definition of the fused ``lstm_seq`` primitive.
+``ops.fused.lstm_cell``, a composite shared by the projected LSTM and the
+definition of the fused ``lstm_seq`` primitive, which ``LSTMCell`` runs for
+one time step.
 """
 import math
 import numbers
@@ -27,7 +28,7 @@ from ..ops import (
     empty, matmul, relu, reshape, sigmoid, split_copy, squeeze, stack, tanh,
     transpose, unbind_copy, unsqueeze, zeros,
 )
-from ..ops.fused import lstm_cell, lstm_seq
+from ..ops.fused import linear, lstm_cell, lstm_seq, lstm_seq_step
 from .dropout import dropout as _dropout
 from .module import Module
 from .parameter import Parameter
@@ -105,7 +106,7 @@ def _uniform_init(module, hidden_size):
 
 
 def _check_dtype(name, x, weight, what="input"):
-    if x.dtype != weight.dtype:
+    if x._data.dtype != weight._data.dtype:
         raise DTypeError(
             f"{name}: {what} dtype {x.dtype.name} does not match the parameters' "
             f"dtype {weight.dtype.name}; convert the {what} (e.g. .to("
@@ -428,47 +429,57 @@ class RNNCellBase(Module):
             s += f", nonlinearity={self.nonlinearity}"
         return s
 
-    def _prepare(self, input, states):
-        """Check shapes; return 2-D input and states and whether input was 1-D."""
+    def _prepare(self, input, states, as_given=False):
+        """Check shapes; return the input as given, the states (zeros for
+        None) 2-D, or like the input with ``as_given``, and whether the
+        input was 2-D."""
         name = type(self).__name__
-        if input.ndim not in (1, 2):
+        shape = input.shape
+        if len(shape) not in (1, 2):
             raise ShapeError(f"{name}: expected input to be 1-D or 2-D, got "
-                             f"{input.ndim}-D input of shape {fmt_shape(input.shape)}")
-        if input.shape[-1] != self.input_size:
+                             f"{len(shape)}-D input of shape {fmt_shape(shape)}")
+        if shape[-1] != self.input_size:
             raise ShapeError(
-                f"{name}: input has inconsistent input_size: got {input.shape[-1]}, "
-                f"expected {self.input_size} (input shape {fmt_shape(input.shape)})")
+                f"{name}: input has inconsistent input_size: got {shape[-1]}, "
+                f"expected {self.input_size} (input shape {fmt_shape(shape)})")
         _check_dtype(name, input, self.weight_ih)
-        batched = input.ndim == 2
-        x = input if batched else unsqueeze(input, 0)
+        batched = len(shape) == 2
+        rows = (shape[0],) if batched else () if as_given else (1,)
         out = []
         for i, s in enumerate(states):
             if s is None:
-                out.append(zeros(x.shape[0], self.hidden_size, dtype=input.dtype))
+                out.append(zeros(*rows, self.hidden_size, dtype=input.dtype))
                 continue
-            if s.ndim != input.ndim:
-                raise ShapeError(f"{name}: hidden state {i} must be {input.ndim}-D "
+            if s.ndim != len(shape):
+                raise ShapeError(f"{name}: hidden state {i} must be {len(shape)}-D "
                                  f"like the input, got shape {fmt_shape(s.shape)}")
             if s.shape[-1] != self.hidden_size:
                 raise ShapeError(
                     f"{name}: hidden{i} has inconsistent hidden_size: got "
                     f"{s.shape[-1]}, expected {self.hidden_size}")
-            if batched and s.shape[0] != input.shape[0]:
-                raise ShapeError(f"{name}: input batch size {input.shape[0]} doesn't "
+            if batched and s.shape[0] != shape[0]:
+                raise ShapeError(f"{name}: input batch size {shape[0]} doesn't "
                                  f"match hidden{i} batch size {s.shape[0]}")
             _check_dtype(name, s, self.weight_ih, f"hidden{i}")
-            out.append(s if batched else unsqueeze(s, 0))
-        return x, out, batched
+            out.append(s if batched or as_given else unsqueeze(s, 0))
+        return input, out, batched
 
     def _xg(self, x, with_hh_bias=True):
-        xg = matmul(x, self.weight_ih.t())
+        """The input's share of the pre-activations, ``(N, G * H)`` or
+        ``(G * H,)`` like the input: one ``linear`` call, which takes a 1-D
+        input and the untransposed weight as they are."""
+        bias = None
         if self.bias:
-            xg = xg + (self.bias_ih + self.bias_hh if with_hh_bias else self.bias_ih)
-        return xg
+            bias = self.bias_ih + self.bias_hh if with_hh_bias else self.bias_ih
+        return linear(x, self.weight_ih, bias)
 
 
 def _unbatch(t, batched):
     return t if batched else squeeze(t, 0)
+
+
+def _batch(t, batched):
+    return t if batched else unsqueeze(t, 0)
 
 
 class RNNCell(RNNCellBase):
@@ -484,7 +495,7 @@ class RNNCell(RNNCellBase):
     def forward(self, input, hx=None):
         x, (h,), batched = self._prepare(input, [hx])
         act = tanh if self.nonlinearity == "tanh" else relu
-        (h,) = rnn_step(self._xg(x), h, self.weight_hh.t(), act)
+        (h,) = rnn_step(_batch(self._xg(x), batched), h, self.weight_hh.t(), act)
         return _unbatch(h, batched)
 
 
@@ -498,9 +509,13 @@ class LSTMCell(RNNCellBase):
         if hx is not None and (not isinstance(hx, (tuple, list)) or len(hx) != 2):
             raise ArgumentError("LSTMCell: hx must be a tuple (h, c) of two tensors, "
                                 f"got {type(hx).__name__}")
-        x, (h, c), batched = self._prepare(input, [None, None] if hx is None else hx)
-        h, c = lstm_step(self._xg(x), h, c, self.weight_hh.t())
-        return _unbatch(h, batched), _unbatch(c, batched)
+        x, (h, c), batched = self._prepare(input, [None, None] if hx is None else hx,
+                                           as_given=True)
+        # One step of the sequence primitive, whose definition is lstm_step:
+        # one fused call per step instead of a dozen elementwise ones, no
+        # W_hh^T (the primitive reads W_hh as it is) and, for one example,
+        # no unsqueeze/squeeze of the states (the primitive takes them 1-D).
+        return lstm_seq_step(self._xg(x), self.weight_hh, h, c)
 
 
 class GRUCell(RNNCellBase):
@@ -512,6 +527,7 @@ class GRUCell(RNNCellBase):
     def forward(self, input, hx=None):
         x, (h,), batched = self._prepare(input, [hx])
         hid = self.hidden_size
-        x_rz, x_n = split_copy(self._xg(x, with_hh_bias=False), (2 * hid, hid), 1)
+        xg = _batch(self._xg(x, with_hh_bias=False), batched)
+        x_rz, x_n = split_copy(xg, (2 * hid, hid), 1)
         (h,) = gru_step(x_rz, x_n, h, self.weight_hh.t(), self.bias_hh)
         return _unbatch(h, batched)

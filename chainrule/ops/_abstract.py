@@ -285,10 +285,10 @@ def layer_norm_backward_count(n_inputs, params):
 
 
 def lstm_seq_aval(xg, whh, h0, c0, *, reverse):
-    """out (T, N, H), h_T, c_T, then residuals: gates (T, N, 4H), cells (T, N, H)."""
-    t, n, four_h = xg[0]
-    d = xg[1]
-    seq = ((t, n, four_h // 4), d)
+    """out (T, N, H), h_T, c_T, then residuals: gates (T, N, 4H), cells (T, N, H)
+    (no N dim when unbatched)."""
+    shape, d = xg
+    seq = (tuple(shape[:-1]) + (shape[-1] // 4,), d)
     return seq, (tuple(h0[0]), d), (tuple(c0[0]), d), (tuple(xg[0]), d), seq
 
 

@@ -382,7 +382,11 @@ def _lstm_fwd(xg, whh, h0, c0, reverse):
     """``xg`` ``(T, N, 4H)`` input projections (biases included), ``whh``
     ``(4H, H)``; returns out ``(T, N, H)``, h_T, c_T and two residuals for
     backward: gate activations ``(T, N, 4H)`` (i, f, g, o) and cell states
-    ``(T, N, H)``."""
+    ``(T, N, H)``.  Unbatched, ``xg`` ``(T, 4H)`` and ``h0``/``c0`` ``(H,)``,
+    it runs as a batch of one and drops the ``N`` dim of every result."""
+    if xg.ndim == 2:
+        res = _lstm_fwd(xg[:, None], whh, h0[None], c0[None], reverse)
+        return tuple(r[:, 0] if r.ndim == 3 else r[0] for r in res)
     steps, batch, four_h = xg.shape
     hid = four_h // 4
     acts = np.empty_like(xg)
@@ -412,7 +416,13 @@ def _lstm_bwd_fwd(gout, ghT, gcT, whh, h0, c0, out, acts, cs, reverse):
     Everything that does not depend on the recurrence -- tanh(c), the
     activation derivatives, the previous cell states -- is computed for all
     steps at once before the loop, leaving seven NumPy calls per step.
+    Unbatched (``h0`` ``(H,)``) it runs as a batch of one.
     """
+    if h0.ndim == 1:
+        dxg, dwhh, dh, dc = _lstm_bwd_fwd(
+            gout[:, None], ghT[None], gcT[None], whh, h0[None], c0[None],
+            out[:, None], acts[:, None], cs[:, None], reverse)
+        return dxg[:, 0], dwhh, dh[0], dc[0]
     steps, batch, hid = out.shape
     tc = np.tanh(cs)
     # Derivative multipliers of the four gates: s (1 - s) for i, f, o and
@@ -462,8 +472,9 @@ lstm_bwd_p = primitive("lstm_seq_backward", _lstm_bwd_fwd, n_out=4, quiet=True,
 def lstm_cell(xg, h, c, whh_t, whr_t=None):
     """One LSTM step: the definition every LSTM in chainrule is checked against.
 
-    ``xg`` ``(N, 4H)`` holds the input's share of the i, f, g, o
-    pre-activations (``x W_ih^T + b_ih + b_hh``), ``whh_t`` is ``W_hh^T``.
+    ``xg`` ``(N, 4H)`` (or ``(4H,)`` with ``(H,)`` states) holds the input's
+    share of the i, f, g, o pre-activations (``x W_ih^T + b_ih + b_hh``),
+    ``whh_t`` is ``W_hh^T``.
     ``c' = sigmoid(f) c + sigmoid(i) tanh(g)``, ``h' = sigmoid(o) tanh(c')``,
     then ``h' W_hr^T`` when projecting.  Returns ``(h', c')``.
     """
@@ -471,7 +482,7 @@ def lstm_cell(xg, h, c, whh_t, whr_t=None):
     from .linalg import matmul
     from .shape import split_copy
 
-    i, f, g, o = split_copy(xg + matmul(h, whh_t), c.shape[-1], 1)
+    i, f, g, o = split_copy(xg + matmul(h, whh_t), c.shape[-1], -1)
     c = sigmoid(f) * c + sigmoid(i) * tanh(g)
     h = sigmoid(o) * tanh(c)
     if whr_t is not None:
@@ -546,6 +557,19 @@ def lstm_seq(xg, whh, h0, c0, reverse=False):
     ``xg`` ``(T, N, 4H)`` are the input projections ``x W_ih^T + b_ih + b_hh``
     (gate order i, f, g, o), ``whh`` ``(4H, H)``, ``h0``/``c0`` ``(N, H)``.
     Returns ``(out (T, N, H), h_T, c_T)``; ``reverse`` runs from the last step.
+    Unbatched: ``xg`` ``(T, 4H)``, ``h0``/``c0`` ``(H,)``, out ``(T, H)``.
     """
     out, h, c, _, _ = apply(lstm_seq_p, xg, whh, h0, c0, reverse=bool(reverse))
     return out, h, c
+
+
+def lstm_seq_step(xg, whh, h, c):
+    """One time step of :func:`lstm_seq` (what ``LSTMCell`` runs): ``xg``
+    ``(N, 4H)`` or ``(4H,)``, states shaped like ``xg``'s rows -> ``(h', c')``.
+    The step's time axis is added by the reshape primitive itself: the cell
+    has already checked the shapes, and a step costs two calls."""
+    from .shape import reshape_p
+
+    xg = apply(reshape_p, xg, shape=(1,) + xg._data.shape)
+    _, h, c, _, _ = apply(lstm_seq_p, xg, whh, h, c, reverse=False)
+    return h, c

@@ -433,7 +433,7 @@ def atleast_2d(x):
 
 def narrow(input, dim, start, length):
     """The slice ``start:start+length`` of ``dim`` (a view)."""
-    from .index import getitem
+    from .index import getitem_p
 
     x = t_(input)
     dim = int_arg(dim, "dim", "narrow")
@@ -452,7 +452,9 @@ def narrow(input, dim, start, length):
         raise ArgumentError(f"{calling_op('narrow')}: start ({start}) + length "
                             f"({length}) exceeds dimension size ({n}) of dim {dim}")
     idx = (slice(None),) * d + (slice(start, start + length),)
-    return getitem(x, idx)
+    # checked above and already in normalize_index's form (plain slices with
+    # in-range bounds): straight to the primitive (split calls this per chunk)
+    return apply(getitem_p, x, index=idx)
 
 
 def split(tensor, split_size_or_sections, dim=0):
