@@ -18,6 +18,17 @@ day.
 
 Target: >= 99% exact match on held-out dates (full run); the short mode
 (``CHAINRULE_QUICK=1``) trains briefly and expects >= 40%.
+
+The transformer (``text.TransformerSeq2Seq``: 2+2 post-norm layers,
+d_model 64, 4 heads, sinusoidal positions added to source and target) is
+trained with the same one-cycle schedule (warm-up over the first 30% of the
+steps, then cosine decay), at a peak lr of 4e-3.  Its token embeddings start
+at std ``d_model ** -0.5``: at ``nn.Embedding``'s N(0, 1), scaled by
+``sqrt(64)`` they drowned the positions and it reached only 33.75% (the
+model could not tell which digit went where: '19741123' -> 1973-12-14).
+Measured, ``--model transformer``, 500 steps: 99.90% with ``--seed 0`` and
+99.65% with ``--seed 1``, about 65 s of CPU each (whole run).  Short mode:
+160 steps, 66.0 / 66.5 / 77.0% with seeds 0-2 (23 s of CPU).
 """
 import argparse
 import datetime
@@ -139,10 +150,13 @@ def main():
     p.add_argument("--attention", choices=["additive", "multiplicative"],
                    default="additive")
     p.add_argument("--cell", choices=["gru", "lstm"], default="gru")
-    p.add_argument("--steps", type=int, default=110 if QUICK else 500)
+    p.add_argument("--steps", type=int,
+                   help="default 500; short mode 110 (rnn) or 160 (transformer)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--plot", default="attention_dates.png")
     args = p.parse_args()
+    if args.steps is None:
+        args.steps = (110 if args.model == "rnn" else 160) if QUICK else 500
     cr.manual_seed(args.seed)
     rng = random.Random(args.seed)
     train_pairs = make_pairs(2000 if QUICK else 20000, rng)
@@ -157,7 +171,7 @@ def main():
     print(f"{name}: {sum(q.numel() for q in model.parameters())} parameters, "
           f"{len(train_pairs)} training pairs")
     t0 = time.perf_counter()
-    train(model, src, tgt, args.steps, 128, 5e-3 if args.model == "rnn" else 2e-3,
+    train(model, src, tgt, args.steps, 128, 5e-3 if args.model == "rnn" else 4e-3,
           args.seed)
     took = time.perf_counter() - t0
     hyps = translate(model, test_pairs, src_tok, tgt_tok)

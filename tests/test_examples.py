@@ -12,11 +12,12 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run_example(name, tmp_path):
+def run_example(name, tmp_path, *args):
     env = dict(os.environ, CHAINRULE_QUICK="1", OPENBLAS_NUM_THREADS="1",
                PYTHONPATH=str(ROOT))
-    proc = subprocess.run([sys.executable, str(ROOT / "examples" / name)], cwd=tmp_path,
-                          env=env, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run([sys.executable, str(ROOT / "examples" / name), *args],
+                          cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=300)
     assert proc.returncode == 0, f"{name} failed:\n{proc.stdout}\n{proc.stderr}"
     return proc.stdout
 

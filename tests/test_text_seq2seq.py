@@ -135,3 +135,16 @@ def test_sinusoidal_positions():
     want = np.zeros((7, 6))
     want[:, 0::2], want[:, 1::2] = np.sin(pos * rate), np.cos(pos * rate)
     np.testing.assert_allclose(pe, want, rtol=1e-5, atol=1e-6)
+
+
+def test_transformer_embeddings_start_as_large_as_the_positions():
+    # Scaled by sqrt(d_model), the token embeddings must not drown the
+    # sinusoidal positions (rms 1/sqrt(2)); N(0, 1) rows would give rms 8 here.
+    cr.manual_seed(0)
+    m = text.TransformerSeq2Seq(200, 200, d_model=64, nhead=4)
+    pe_rms = float(np.sqrt((m.pe.numpy() ** 2).mean()))
+    for emb in (m.src_embed, m.tgt_embed):
+        w = emb.weight.detach().numpy()
+        assert np.all(w[0] == 0)  # the padding row
+        rms = float(np.sqrt((w[1:] ** 2).mean())) * math.sqrt(64)
+        assert 0.5 * pe_rms < rms < 3 * pe_rms

@@ -18,6 +18,7 @@ numbers it); padded source positions never receive attention.
 import math
 
 from .. import nn
+from ..autograd import no_grad
 from ..errors import ArgumentError, ShapeError, fmt_shape
 from ..nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from ..ops import arange, cat, cos, exp, sin, stack, tanh, unsqueeze, zeros
@@ -143,6 +144,10 @@ def sinusoidal_positions(length, d_model):
 class TransformerSeq2Seq(nn.Module):
     """Token embeddings (scaled by ``sqrt(d_model)``) plus sinusoidal
     positions into ``nn.Transformer`` (batch first), and a linear head.
+    The embeddings start at std ``d_model ** -0.5``, so that once scaled
+    they are as large as the positions (entries in [-1, 1]); at
+    ``nn.Embedding``'s N(0, 1) they would be ``sqrt(d_model)`` times larger
+    and drown the positions (a date translator then fails to copy digits).
     ``decode_step`` re-runs the decoder over the prefix kept in the state
     (targets here are short)."""
 
@@ -160,6 +165,10 @@ class TransformerSeq2Seq(nn.Module):
                                           num_decoder_layers, dim_feedforward, dropout,
                                           batch_first=True)
         self.head = nn.Linear(d_model, tgt_vocab)
+        for emb in (self.src_embed, self.tgt_embed):
+            nn.init.normal_(emb.weight, 0.0, d_model ** -0.5)
+            with no_grad():
+                emb.weight[pad_id] = 0.0
 
     def _embed(self, emb, ids):
         if ids.shape[1] > self.pe.shape[0]:
