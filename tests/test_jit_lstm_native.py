@@ -60,6 +60,9 @@ def _inputs(steps, batch, hid, dtype, seed=0):
                          ids=lambda s: "x".join(map(str, s)))
 @pytest.mark.parametrize("reverse", [False, True])
 def test_kernel_equals_eager_and_replay(dtype, tol, shape, reverse):
+    # Bit for bit, except with a batch or hidden size of 1: there NumPy's
+    # matmul takes a gemv or its own loop, which round unlike the gemm.
+    exact = min(shape[1:]) > 1
     args = _inputs(*shape, dtype)
 
     def f(*a):
@@ -76,6 +79,9 @@ def test_kernel_equals_eager_and_replay(dtype, tol, shape, reverse):
     for name, e, n, r in zip(names, eager, got, ref):
         assert n.dtype == e.dtype and n.shape == e.shape, name
         np.testing.assert_array_equal(r.numpy(), e.detach().numpy(), err_msg=name)
+        if exact:
+            np.testing.assert_array_equal(n.numpy(), e.detach().numpy(),
+                                          err_msg=name)
         err = _rel(n.numpy(), e.detach().numpy())
         assert err <= tol, f"{name}: relative difference {err:.3g}"
 
@@ -134,12 +140,12 @@ def _training(dtype, steps, backend, optim="Adam", bias=True):
 
 
 @needs_cc
-@pytest.mark.parametrize("dtype,steps,tol,bias", [(np.float64, 20, 1e-10, True),
-                                                  (np.float64, 4, 1e-10, False),
-                                                  (np.float32, 3, 1e-6, True)])
-def test_training_steps_match_eager(dtype, steps, tol, bias):
-    # float32: the third call is the first compiled one (two traces: before
-    # and after Adam has state).
+@pytest.mark.parametrize("dtype,steps,bias", [(np.float64, 20, True),
+                                              (np.float64, 4, False),
+                                              (np.float32, 4, True)])
+def test_training_steps_match_eager(dtype, steps, bias):
+    # Bit for bit.  The third call is the first compiled one (two traces:
+    # before and after Adam has state).
     _, l1, p1, g1 = _training(dtype, steps, None, bias=bias)
     fn, l2, p2, g2 = _training(dtype, steps, "native", bias=bias)
     kernels = _lstm_kernels(fn)
@@ -149,9 +155,8 @@ def test_training_steps_match_eager(dtype, steps, tol, bias):
     assert sum("_proj" in n.params for n in kernels) >= 4
     assert sum("_bias_grad" in n.params for n in kernels) == (4 if bias else 0)
     assert sum(e.hits for e in fn._cache.values()) == steps - 2
-    np.testing.assert_allclose(l2, l1, rtol=tol, atol=0)
-    for a, b in zip(p2 + g2, p1 + g1):
-        assert _rel(a, b) <= tol
+    for a, b in zip(l2 + p2 + g2, l1 + p1 + g1):
+        np.testing.assert_array_equal(a, b)
 
 
 @needs_cc

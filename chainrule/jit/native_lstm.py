@@ -20,12 +20,14 @@ The matrix products go to the BLAS NumPy itself uses (its bundled OpenBLAS
 exports CBLAS symbols such as ``scipy_cblas_sgemm64_``): the kernel gets the
 function's address as an argument, so the library needs no link step.
 
-``exp`` and ``tanh`` are written out here (range reduction and a Taylor
-polynomial, no calls, no branches) so that gcc vectorises the gate loops;
-libm's scalar calls would cost as much as the matrix products.  They are
-accurate to a few units in the last place, not bit-identical to NumPy's, so
-a native step agrees with eager to rounding (the tests hold it to 1e-6 after
-one float32 step and 1e-10 over 20 float64 steps), not bit for bit.
+The gate math follows eager's NumPy primitive (``fused._lstm_fwd`` and
+``_lstm_bwd_fwd``) operation for operation -- sigmoid as ``1 / (1 +
+exp(-x))``, the same products in the same order, the bias gradient summed
+row by row in time order and ``dW_hh`` as one gemm over all steps -- and
+``exp``/``tanh`` call NumPy's own inner loops (``codegen_c``'s ``ucall``),
+so a native step is bit-identical to eager.  The exception: a batch or
+hidden size of 1, where NumPy's matmul takes a gemv or its own loop instead
+of gemm and the products round differently (still to rounding).
 
 No BLAS found, a dtype other than float32/float64, or a build failure: the
 nodes stay NumPy replay nodes.  At run time, inputs of another dtype or an
@@ -35,76 +37,26 @@ import ctypes
 
 import numpy as np
 
-from . import blas, native
+from . import blas, native, whole_step
+from .codegen_c import prelude, ufunc_slot
 from .native import contiguous
 
-# Per dtype: C type, the exp range clamp, the tanh argument clamp, the
-# "1.5 * 2^mantissa bits" constant whose addition rounds to an integer, the
-# exponent bias and mantissa width, ln 2 split in two (the high part has
-# trailing zero bits so k * LN2_HI is exact), and the Taylor degree of
-# expm1 on |r| <= ln2/2 (truncation error below half an ulp).
-_TYPES = {
-    np.dtype(np.float32): dict(
-        T="float", U="uint32_t", LO="-87.0f", HI="88.0f", YMAX="80.0f",
-        MAGIC="12582912.0f", BIAS="127u", MANT="23", LOG2E="1.44269504088896341f",
-        LN2_HI="0.693359375f", LN2_LO="-2.12194440e-4f", FMA="__builtin_fmaf",
-        DEGREE=7),
-    np.dtype(np.float64): dict(
-        T="double", U="uint64_t", LO="-708.0", HI="709.0", YMAX="700.0",
-        MAGIC="6755399441055744.0", BIAS="1023ull", MANT="52",
-        LOG2E="1.4426950408889634", LN2_HI="6.93147180369123816490e-01",
-        LN2_LO="1.90821492927058770002e-10", FMA="__builtin_fma", DEGREE=13),
-}
+# Per dtype: the C type.
+_TYPES = {np.dtype(np.float32): "float", np.dtype(np.float64): "double"}
 
 _SRC = r"""
-/* Comparisons may be if-converted (FP traps are never enabled): lets gcc
-   vectorise the clamps and sign selects below. */
-#pragma GCC optimize("no-trapping-math")
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
-
-/* a * b + c, fused where the machine has it (shorter and more exact). */
-#ifdef __FMA__
-#define MADD(a, b, c) FMA(a, b, c)
-#else
-#define MADD(a, b, c) ((a) * (b) + (c))
-#endif
 
 enum { ROW = 101, NOTR = 111, TR = 112 };
 
-/* expm1(r) for |r| <= ln2/2: Taylor polynomial, relative error < ulp/2. */
-static inline T em1_poly(T r) {
-    POLY
-}
+/* NumPy's exp / tanh inner loops over n contiguous elements (codegen_c's
+   ucall): the same roundings as eager's np.exp / np.tanh. */
+#define EXP(in, out, n) ucall(EXP_SLOT, in, out, n, sizeof(T))
+#define TANH(in, out, n) ucall(TANH_SLOT, in, out, n, sizeof(T))
 
-/* 2^k and r with x = k ln2 + r; x already clamped to the finite range. */
-static inline T reduce(T x, T *r) {
-    T t = x * LOG2E + MAGIC;  /* the integer nearest x log2(e), in t's low bits */
-    T k = t - MAGIC;
-    *r = (x - k * LN2_HI) - k * LN2_LO;
-    union { T f; U u; } s;
-    s.f = t;
-    s.u = (s.u + BIAS) << MANT;  /* (k + bias) into the exponent field */
-    return s.f;
-}
-
-static inline T ex(T x) {
-    x = x < LO ? LO : (x > HI ? HI : x);
-    T r, s = reduce(x, &r);
-    return MADD(s, em1_poly(r), s);
-}
-
-static inline T sigm(T x) { return (T)1 / ((T)1 + ex(-x)); }
-
-/* tanh(x) = e / (e + 2) with e = expm1(2|x|): no cancellation near 0. */
-static inline T th(T x) {
-    T y = x < 0 ? -x - x : x + x;
-    y = y > YMAX ? YMAX : y;
-    T r, s = reduce(y, &r);
-    T e = MADD(s, em1_poly(r), s - (T)1);
-    T v = e / (e + (T)2);
-    return x < 0 ? -v : v;
-}
+int NAME_ufunc(PyObject *u, int slot, int type) { return set_ufunc(u, slot, type); }
 
 /* The time loop over acts (S, N, 4H), which holds the input's share of the
    pre-activations (bias (4H) still to add, unless NULL) and is overwritten
@@ -123,18 +75,25 @@ static void loop_fwd(long S, long N, long H, const T *restrict bias,
             for (long n = 0; n < N; n++)
                 for (long j = 0; j < G; j++) a[n * G + j] += bias[j];
         gemm(ROW, NOTR, TR, N, G, H, (T)1, h, H, whh, H, (T)1, a, G);
+        /* Eager's order (fused._lstm_fwd), rounding for rounding: sigmoid
+           is 1 / (1 + exp(-x)), c = f c + i g, h = tanh(c) o. */
         for (long n = 0; n < N; n++) {
             T *restrict an = a + n * G;
             const T *restrict cp = c + n * H;
             T *restrict cn = ct + n * H, *restrict hn = ht + n * H;
+            for (long j = 0; j < 2 * H; j++) an[j] = -an[j];
+            for (long j = 3 * H; j < G; j++) an[j] = -an[j];
+            EXP(an, an, 2 * H);
+            TANH(an + 2 * H, an + 2 * H, H);
+            EXP(an + 3 * H, an + 3 * H, H);
             for (long j = 0; j < H; j++) {
-                T i = sigm(an[j]), f = sigm(an[H + j]);
-                T g = th(an[2 * H + j]), o = sigm(an[3 * H + j]);
-                an[j] = i; an[H + j] = f; an[2 * H + j] = g; an[3 * H + j] = o;
-                T cj = f * cp[j] + i * g;
-                cn[j] = cj;
-                hn[j] = th(cj) * o;
+                T i = (T)1 / ((T)1 + an[j]), f = (T)1 / ((T)1 + an[H + j]);
+                T g = an[2 * H + j], o = (T)1 / ((T)1 + an[3 * H + j]);
+                an[j] = i; an[H + j] = f; an[3 * H + j] = o;
+                cn[j] = f * cp[j] + i * g;
             }
+            TANH(cn, hn, H);
+            for (long j = 0; j < H; j++) hn[j] *= an[3 * H + j];
         }
         h = ht;
         c = ct;
@@ -176,6 +135,7 @@ void BWD(long S, long N, long H, const T *restrict gout, long gst, long gsn,
          T *restrict dxg, T *restrict dwhh, T *restrict dh, T *restrict dc,
          T *restrict db, int reverse, gemm_t gemm) {
     const long G = 4 * H;
+    T *tcs = malloc(sizeof(T) * N * H), *hprev = malloc(sizeof(T) * S * N * H);
     for (long s = 0; s < S; s++) {
         const long t = reverse ? s : S - 1 - s;  /* backward: last step first */
         const long tp = reverse ? t + 1 : t - 1;
@@ -183,15 +143,17 @@ void BWD(long S, long N, long H, const T *restrict gout, long gst, long gsn,
         const T *a = acts + t * N * G, *ct = cs + t * N * H;
         const T *go = gout + t * gst;
         T *d = dxg + t * N * G;
+        TANH(ct, tcs, N * H);
         for (long n = 0; n < N; n++) {
             const T *restrict an = a + n * G;
-            const T *restrict cn = ct + n * H, *restrict cp = cprev + n * H;
+            const T *restrict cp = cprev + n * H;
             const T *restrict gn = go + n * gsn;
             T *restrict dn = d + n * G, *restrict dhn = dh + n * H;
             T *restrict dcn = dc + n * H;
+            const T *restrict tn = tcs + n * H;
             for (long j = 0; j < H; j++) {
                 T i = an[j], f = an[H + j], g = an[2 * H + j], o = an[3 * H + j];
-                T tc = th(cn[j]);
+                T tc = tn[j];
                 T hj = dhn[j] + gn[j];
                 T cj = dcn[j] + hj * (o * ((T)1 - tc * tc));
                 dn[j] = (cj * g) * (i * ((T)1 - i));
@@ -201,41 +163,37 @@ void BWD(long S, long N, long H, const T *restrict gout, long gst, long gsn,
                 dcn[j] = cj * f;
             }
         }
-        if (db)  /* while this step's rows are in cache */
-            for (long n = 0; n < N; n++)
-                for (long j = 0; j < G; j++) db[j] += d[n * G + j];
         gemm(ROW, NOTR, NOTR, N, H, G, (T)1, d, G, whh, H, (T)0, dh, H);
     }
-    /* dW_hh = sum_t d_t^T h_{t-1}: the outputs shifted by one step, then h0. */
+    /* As eager sums them: the bias gradient row by row in time order, dW_hh
+       as one gemm over all steps of d_t^T h_{t-1} (h0, then the outputs
+       shifted by one step). */
+    if (db)
+        for (long r = 0; r < S * N; r++)
+            for (long j = 0; j < G; j++) db[j] += dxg[r * G + j];
     const long first = reverse ? S - 1 : 0;  /* the step whose h_{t-1} is h0 */
+    memcpy(hprev + first * N * H, h0, sizeof(T) * N * H);
     if (S > 1)
-        gemm(ROW, TR, NOTR, G, H, (S - 1) * N, (T)1, dxg + (reverse ? 0 : N * G), G,
-             out + (reverse ? N * H : 0), H, (T)0, dwhh, H);
-    gemm(ROW, TR, NOTR, G, H, N, (T)1, dxg + first * N * G, G, h0, H,
-         S > 1 ? (T)1 : (T)0, dwhh, H);
+        memcpy(hprev + (reverse ? 0 : N * H), out + (reverse ? N * H : 0),
+               sizeof(T) * (S - 1) * N * H);
+    gemm(ROW, TR, NOTR, G, H, S * N, (T)1, dxg, G, hprev, H, (T)0, dwhh, H);
+    free(tcs);
+    free(hprev);
 }
 """
 
 
-def _poly(degree):
-    """Horner form of r + r^2/2! + ... + r^degree/degree!."""
-    from math import factorial
-
-    e = f"(T){1 / factorial(degree)!r}"
-    for k in range(degree - 1, 0, -1):
-        e = f"MADD(r, {e}, (T){1 / factorial(k)!r})"
-    return f"return r * {e};"
-
-
 def source(dtype, bint):
     """(name, C source) of the forward and backward kernels for ``dtype``."""
-    p = _TYPES[np.dtype(dtype)]
-    name = f"lstm_{p['T']}_{bint.replace(' ', '')}"
-    defs = {k: v for k, v in p.items() if k != "DEGREE"}
-    defs.update(BINT=bint, FWD=name + "_fwd", FWDP=name + "_fwd_proj",
-                BWD=name + "_bwd")
+    dt = np.dtype(dtype)
+    t = _TYPES[dt]
+    name = f"lstm_{t}_{bint.replace(' ', '')}"
+    defs = dict(T=t, BINT=bint, FWD=name + "_fwd", FWDP=name + "_fwd_proj",
+                BWD=name + "_bwd", EXP_SLOT=ufunc_slot("exp", dt),
+                TANH_SLOT=ufunc_slot("tanh", dt))
     head = "".join(f"#define {k} {v}\n" for k, v in defs.items())
-    return name, head + blas.GEMM_T + _SRC.replace("POLY", _poly(p["DEGREE"]))
+    return name, (prelude(bint) + head + blas.GEMM_T
+                  + _SRC.replace("NAME_ufunc", name + "_ufunc"))
 
 
 # -- the kernel objects ---------------------------------------------------------------
@@ -245,7 +203,14 @@ class LstmKernel:
     def __init__(self, dtype, gemm, bint):
         self.dtype = np.dtype(dtype)
         self.name, self.src = source(dtype, bint)
-        lib, self.path, self.cache_hit = native.build(self.name, self.src)
+        lib, self.path, self.cache_hit = native.build(self.name, self.src,
+                                                      whole_step._flags())
+        setu = getattr(lib, self.name + "_ufunc")
+        setu.argtypes = [ctypes.py_object, ctypes.c_int, ctypes.c_int]
+        for uname in ("exp", "tanh"):
+            if setu(getattr(np, uname), ufunc_slot(uname, self.dtype),
+                    self.dtype.num):
+                raise OSError(f"no {self.dtype} loop of np.{uname}")
         p, lng, i = ctypes.c_void_p, ctypes.c_long, ctypes.c_int
         self.fwd = getattr(lib, self.name + "_fwd")
         self.fwd.argtypes = [lng] * 3 + [p] * 9 + [i, p]
