@@ -80,7 +80,7 @@ static void loop_fwd(long S, long N, long H, const T *restrict bias,
         for (long n = 0; n < N; n++) {
             T *restrict an = a + n * G;
             const T *restrict cp = c + n * H;
-            T *restrict cn = ct + n * H, *restrict hn = ht + n * H;
+            T *restrict cn = ct + n * H;
             for (long j = 0; j < 2 * H; j++) an[j] = -an[j];
             for (long j = 3 * H; j < G; j++) an[j] = -an[j];
             EXP(an, an, 2 * H);
@@ -92,9 +92,10 @@ static void loop_fwd(long S, long N, long H, const T *restrict bias,
                 an[j] = i; an[H + j] = f; an[3 * H + j] = o;
                 cn[j] = f * cp[j] + i * g;
             }
-            TANH(cn, hn, H);
-            for (long j = 0; j < H; j++) hn[j] *= an[3 * H + j];
         }
+        TANH(ct, ht, N * H);  /* the step's (N, H) cells in one call */
+        for (long n = 0; n < N; n++)
+            for (long j = 0; j < H; j++) ht[n * H + j] *= a[n * G + 3 * H + j];
         h = ht;
         c = ct;
     }
