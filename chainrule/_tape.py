@@ -30,12 +30,15 @@ class _State:
     bottom first; ``apply`` takes its slow path exactly when it is non-empty.
     ``anomaly`` / ``anomaly_check_inf``: read by the tape (a node remembers
     the line that created it) and the backward engine (gradients are checked).
+    ``pushes``: how many interpreters were ever pushed (a recorder that sees
+    it change while user code runs knows a transform ran above it).
     """
 
-    __slots__ = ("grad", "stack", "anomaly", "anomaly_check_inf")
+    __slots__ = ("grad", "stack", "anomaly", "anomaly_check_inf", "pushes")
 
     def __init__(self):
         self.grad = True
+        self.pushes = 0
         self.stack = []
         self.anomaly = False
         self.anomaly_check_inf = True
@@ -96,6 +99,7 @@ def interpreting(interp):
 
 def push(interp):
     """Put ``interp`` on top of the stack (prefer :func:`interpreting`)."""
+    _state.pushes += 1
     _state.stack.append(interp)
 
 

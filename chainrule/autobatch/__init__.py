@@ -14,17 +14,23 @@ differentiable and their backward pass is batched the same way.
 Control flow in ``f`` may depend on shapes and structure (a sentence's
 length, a tree's shape), not on values: reading a value while recording
 evaluates what is pending (``on_value='force'``, the default) or raises
-:class:`AutobatchError` (``on_value='error'``).  See docs/autobatch.md.
+:class:`AutobatchError` (``on_value='error'``).  With ``cache=True``, ``f``
+runs once per example *structure* and later examples of that structure
+replay its primitive calls (:mod:`._cache`).  See docs/autobatch.md.
 """
 import gc
 
-from .._tape import interpreting
-from ._record import AutobatchError, Recorder, Stats, walk
+from .._tape import _state, interpreting
+from ._cache import Capture, Template, instantiate, replay, structure_key
+from ._record import _INDEXED, AutobatchError, Recorder, Stats, walk
 
 __all__ = ["autobatch", "AutobatchError", "Stats"]
 
+MAX_TRACES = 512
+"""How many example structures ``autobatch(f, cache=True)`` keeps traces of."""
 
-def autobatch(f, *, on_value="force"):
+
+def autobatch(f, *, on_value="force", cache=False):
     """Wrap ``f`` (written for one example) to run on a list of examples.
 
     ``autobatch(f)(examples)`` -> ``[f(*example) for example in examples]``,
@@ -32,10 +38,25 @@ def autobatch(f, *, on_value="force"):
     Python values).  ``on_value``: what happens when ``f`` reads a tensor's
     value ('force': evaluate then, 'error': raise).  After a call,
     ``wrapped.stats`` holds the counts of the last run (nodes recorded,
-    batched calls, nodes run one by one, forced evaluations).
+    batched calls, nodes run one by one, forced evaluations, examples
+    replayed from a cached trace).
+
+    ``cache=True``: keep, per example structure (argument nesting, tensor
+    shapes, dtypes and requires-grad, Python values, grad mode), the
+    primitive calls ``f`` made, and replay them for later examples of that
+    structure, in this call and later ones, instead of running ``f``'s
+    Python code again.  A structure's trace is written when it comes up a
+    second time (structures that never repeat, like random trees, cost
+    nothing), and at most ``MAX_TRACES`` are kept.  As with ``jit``, ``f``
+    must then depend only on its arguments' structure and the parameters it
+    reads, not on other Python state (``wrapped.cache.clear()`` forgets the
+    traces).
     """
     rec_mode = on_value
     Recorder(on_value)  # validates on_value now, not at the first call
+    traces = {} if cache else None   # structure -> Template (None: not reusable)
+    seen = set()                     # structures met once, not traced yet
+    sigs = {} if cache else None  # signatures, kept with the traces they name
 
     def wrapped(examples):
         # Recording makes many small objects that live until the end; the
@@ -49,20 +70,25 @@ def autobatch(f, *, on_value="force"):
                 gc.enable()
 
     def run(examples):
-        rec = Recorder(rec_mode)
+        rec = Recorder(rec_mode, sigs)
         results = []
         for ex in examples:
             if not isinstance(ex, tuple):
                 raise TypeError(
                     f"autobatch: each example must be a tuple of f's arguments, "
                     f"got {type(ex).__name__}; wrap a single argument as (x,)")
+        originals = examples
         found = []
         walk(examples, found.append)
         lazy = rec.leaves(found)
         examples = walk(examples, lambda t: lazy.get(id(t), t))
-        with interpreting(rec):
-            for ex in examples:
-                results.append(f(*ex))
+        if traces is None:
+            with interpreting(rec):
+                for ex in examples:
+                    results.append(f(*ex))
+        else:
+            for orig, ex in zip(originals, examples):
+                results.append(_traced(rec, orig, ex))
         rec.run()
         lazy = []
         walk(results, lazy.append)
@@ -70,5 +96,43 @@ def autobatch(f, *, on_value="force"):
         wrapped.stats = rec.stats
         return results
 
+    def _traced(rec, original, example):
+        """``f(*example)``, replayed from or recorded into ``traces``."""
+        key = structure_key(original, _state.grad)
+        template = traces.get(key) if key is not None else None
+        leaves = []
+        walk(example, leaves.append)
+        if template.__class__ is Template:
+            rec.stats.replayed += 1
+            if template.steps is not None:
+                return instantiate(rec, template, leaves)
+            return replay(rec.process, template, leaves)
+        if key is None or key in traces or len(traces) >= MAX_TRACES or (
+                key not in seen):
+            # not keyable, known not reusable, no room, or met for the first
+            # time: recorded as without the cache
+            if key is not None and key not in traces:
+                if len(seen) >= MAX_TRACES * 8:
+                    seen.clear()
+                seen.add(key)
+            with interpreting(rec):
+                return f(*example)
+        seen.discard(key)
+        capture = rec.capture = Capture(leaves, _INDEXED)
+        forced = rec.stats.forced
+        try:
+            with interpreting(rec):
+                pushes = _state.pushes
+                result = f(*example)
+                # a value read steers f's control flow; a transform inside f
+                # (jvp, vmap, anomaly mode) acts above the recorder, unseen
+                if rec.stats.forced != forced or _state.pushes != pushes:
+                    capture.ok = False
+        finally:
+            rec.capture = None
+        traces[key] = capture.template(result)
+        return result
+
     wrapped.stats = None
+    wrapped.cache = traces
     return wrapped

@@ -41,14 +41,17 @@ class AutobatchError(ChainruleError, RuntimeError):
 
 class Stats:
     """Counts of one run: nodes recorded, batched calls, nodes run one by
-    one (no rule), forced evaluations, eager calls while recording."""
+    one (no rule), forced evaluations, eager calls while recording, examples
+    replayed from a cached trace."""
 
     def __init__(self):
         self.nodes = self.groups = self.single = self.forced = self.eager = 0
+        self.replayed = 0
 
     def __repr__(self):
         return (f"Stats(nodes={self.nodes}, groups={self.groups}, "
-                f"single={self.single}, forced={self.forced}, eager={self.eager})")
+                f"single={self.single}, forced={self.forced}, eager={self.eager}, "
+                f"replayed={self.replayed})")
 
 
 def _freeze(v):
@@ -88,16 +91,20 @@ def _pkey(params):
 class Recorder(Interpreter):
     """Records calls on lazy tensors; see the module docstring."""
 
-    def __init__(self, on_value="force"):
+    def __init__(self, on_value="force", sigs=None):
         if on_value not in ("force", "error"):
             raise ValueError(f"autobatch: on_value must be 'force' or 'error', got "
                              f"{on_value!r}")
         self.on_value = on_value
         self.groups = {}      # (depth, signature id) -> pending nodes, in order
         self.shared = set()   # ids of tensors every node may share (parameters)
+        self.canon = {}       # id of a remembered shared result -> its stable key
         self.keep = []        # keeps shared results alive so their ids stay unique
         self.memo = {}
-        self.sigs = {}        # signature -> (its id, output avals, outputs with grad)
+        # signature -> (its id, output avals, outputs with grad, placeholder);
+        # signatures name shared tensors by stable keys (:meth:`shared_key`),
+        # so a table kept from call to call stays valid (cached traces).
+        self.sigs = {} if sigs is None else sigs
         self.stats = Stats()
 
     # -- recording -------------------------------------------------------------------
@@ -106,7 +113,21 @@ class Recorder(Interpreter):
         requires grad) or a remembered result computed from parameters?"""
         return id(t) in self.shared or (t._rg and t.grad_fn is None)
 
+    def shared_key(self, t):
+        """A shared tensor's name in signatures, the same from call to call: a
+        parameter's identity and shape; for a remembered result, the call
+        that made it (its objects are new at every call)."""
+        key = self.canon.get(id(t))
+        if key is None:
+            d = t._data
+            key = (id(t), d.shape, d.dtype)
+        return key
+
+    capture = None  # a Capture while an example's trace is written down
+
     def process(self, prim, inputs, params):
+        if self.capture is not None:
+            return self._captured(prim, inputs, params)
         k = _INDEXED.get(prim)
         if k is not None and len(inputs) > k and all(
                 t.__class__ not in LAZY for t in inputs[k:]):
@@ -150,10 +171,10 @@ class Recorder(Interpreter):
             i = id(t)
             if t._rg:
                 rg = True
-                sig_in.append(i if i in shared or t.grad_fn is None else
-                              ("C", t._data.shape, t._data.dtype))
+                sig_in.append(self.shared_key(t) if i in shared or t.grad_fn is None
+                              else ("C", t._data.shape, t._data.dtype))
             elif i in shared:
-                sig_in.append(i)
+                sig_in.append(self.shared_key(t))
             else:
                 sig_in.append(("C", t._data.shape, t._data.dtype))
         # (an index holds slices, unhashable: frozen without trying a hash)
@@ -202,13 +223,27 @@ class Recorder(Interpreter):
             d["_rg"] = True
         return (o,)
 
+    def _captured(self, prim, inputs, params):
+        """:meth:`process`, with the call written into ``self.capture``."""
+        capture, self.capture = self.capture, None
+        try:
+            refs = [capture.ref(t) for t in inputs]
+            if prim.mutates:
+                capture.ok = False
+            outs = self.process(prim, inputs, params)
+        finally:
+            self.capture = capture
+        capture.add(self, prim, params, refs,
+                    outs if outs.__class__ is tuple else (outs,))
+        return outs
+
     def _take(self, table, idx, params):
         """``table[idx]`` for a shared table (an embedding lookup): recorded,
         so the lookups of all examples run as one."""
         d = table._data
         aval = (np.shape(idx) + d.shape[1:], d.dtype)
         grad = _state.grad
-        sig = ("take", id(table), np.ndim(idx), grad)
+        sig = ("take", self.shared_key(table), np.ndim(idx), grad)
         node = Node(_GETITEM, params, (table,), (aval,), sig, 1, grad)
         self.groups.setdefault((1, sig), []).append(node)
         return (_lazy(self, node, 0, aval, grad and table._rg),)
@@ -249,8 +284,10 @@ class Recorder(Interpreter):
         if memo:
             self.memo[key] = outs
             self.keep.append(outs)
-            for o in outs:
+            made = (prim, key[3], key[4], tuple([self.shared_key(t) for t in inputs]))
+            for k, o in enumerate(outs):
                 self.shared.add(id(o))
+                self.canon[id(o)] = (made, k)
         return outs
 
     # -- values ----------------------------------------------------------------------

@@ -1,0 +1,291 @@
+"""Traces of one example, kept per example structure (``autobatch(f,
+cache=True)``).
+
+Recording runs ``f``'s Python code -- module calls, argument checks, the op
+wrappers -- for every example, and that costs more than the batched
+arithmetic it schedules.  With the cache, the first example of each
+*structure* (the nesting of its arguments, every tensor's shape, dtype and
+requires-grad, every Python value) is recorded while a :class:`Capture`
+writes down the primitive calls that reach the recorder: ``(primitive,
+parameters, where each operand comes from, grad mode)``.  Later examples of the same
+structure -- in this call or a later one -- skip ``f`` and hand those calls
+straight to the recorder (:func:`replay`), with their own tensors in the
+example's places.  The recorder then does exactly what it did while
+recording: the same nodes, groups, batched calls and gradients.
+
+A trace is what JAX's ``jit`` keeps per input shape, and it has the same
+contract: ``f`` must be a function of its arguments' structure and of the
+parameters it reads, make its tensors through chainrule operations, and
+keep its Python side effects to itself.  A trace is not kept when recording
+read a recorded value (``stats.forced``: control flow may depend on it),
+wrote into a tensor in place, or used a lazy tensor of another example.
+Random draws are replayed as calls, so they draw anew.
+"""
+from .. import random
+from .._tape import _state
+from ..ops.index import static_index
+from ..tensor import Tensor
+from ._lazy import LAZY, Node
+from ._record import _lazy
+
+_LEAF, _OUT, _CONST = 0, 1, 2
+_NODE, _ALIAS, _CALL = 0, 1, 2
+_DEFAULT_GEN = "the default generator's stream at replay time"
+
+
+def _draw_now(params):
+    """``params`` of a random draw with the default generator of now (a
+    ``manual_seed`` replaces its stream)."""
+    if params.get("gen") is _DEFAULT_GEN:
+        return {**params, "gen": random.default_generator._rng}
+    return params
+
+
+class Capture:
+    """Records the primitive calls of one example's ``f``.
+
+    ``leaves``: the example's tensors in :func:`walk` order, as ``f`` sees
+    them (lazy stand-ins for floating-point ones).  ``ok`` turns False when
+    the trace cannot be reused (see the module docstring); ``fast`` when it
+    can only be replayed call by call, not node by node (a call evaluated
+    recorded values).
+    """
+
+    def __init__(self, leaves, indexed):
+        self.refs = {id(t): (_LEAF, i) for i, t in enumerate(leaves)}
+        self.lazy_leaf = [t.__class__ in LAZY for t in leaves]
+        self.leaf_nodes = {id(t._node): i for i, t in enumerate(leaves)
+                           if t.__class__ in LAZY}
+        self.node_step = {}  # id of a node recorded here -> its step
+        self.indexed = indexed  # indexing primitive -> its number of data inputs
+        self.calls = []      # (prim, params, operand refs)
+        self.steps = []      # what each call did; see :func:`instantiate`
+        self.keep = []       # every output, so no id is reused while recording
+        self.ok = self.fast = True
+
+    def ref(self, t):
+        """Where operand ``t`` comes from: a leaf of the example, an output
+        of an earlier call, or a constant (a parameter, a buffer)."""
+        r = self.refs.get(id(t))
+        if r is not None:
+            return r
+        if t.__class__ in LAZY:  # recorded, but not by this example
+            self.ok = False
+        return (_CONST, t)
+
+    def node_ref(self, node, k):
+        """The ref of output ``k`` of a lazy node of this example."""
+        j = self.node_step.get(id(node))
+        if j is not None:
+            return (_OUT, j, k)
+        i = self.leaf_nodes.get(id(node))
+        if i is None:
+            self.ok = False
+            return None
+        return (_LEAF, i)
+
+    def add(self, rec, prim, params, refs, outs):
+        """Write down call ``prim(*operands, **params) -> outs``; ``refs``
+        are the operands' refs, taken before the call."""
+        j = len(self.calls)
+        if "gen" in params:  # a random draw: from the generator of replay time
+            if params["gen"] is not random.default_generator._rng:
+                self.ok = False  # a user's generator: not known at replay
+            params = {**params, "gen": _DEFAULT_GEN}
+        self.calls.append((prim, params, tuple(refs), _state.grad))
+        self.keep.append(outs)
+        for k, o in enumerate(outs):
+            self.refs[id(o)] = (_OUT, j, k)
+        self.steps.append(self._step(rec, prim, params, refs, outs) if self.fast
+                          else None)
+
+    def _step(self, rec, prim, params, refs, outs):
+        lazy = [o.__class__ in LAZY for o in outs]
+        if not any(lazy):  # run at once: replayed as a call
+            for r in refs:
+                if (r[0] == _LEAF and self.lazy_leaf[r[1]]) or (
+                        r[0] == _OUT and self.steps[r[1]][0] != _CALL):
+                    self.fast = False  # it evaluated recorded values
+            return (_CALL, prim, params, tuple(refs), _state.grad)
+        node = outs[0]._node
+        if not all(lazy) or any(o._node is not node for o in outs):
+            self.fast = False
+            return None
+        if id(node) in self.node_step or id(node) in self.leaf_nodes:
+            return (_ALIAS, self.node_ref(node, outs[0]._k))  # a reshape undone
+        if node.val is not None:
+            self.fast = False
+            return None
+        self.node_step[id(node)] = len(self.steps)
+        ins = tuple([self.node_ref(*x) if x.__class__ is tuple else self.ref(x)
+                     for x in node.inputs])
+        refold = None
+        k = self.indexed.get(prim)
+        if k is not None and any(r[0] != _CONST for r in refs[k:]):
+            refold = (params, tuple(refs[k:]))  # the index is the example's
+        sig = node.sig
+        group = (1, sig) if sig[0] == "take" else (node.depth, rec.sigs[sig][0])
+        return (_NODE, node.prim, node.params, ins, node.avals, sig, node.depth,
+                node.grad, group, refold)
+
+    def template(self, result):
+        """The trace: calls plus the result with refs for its tensors; None
+        when it cannot be reused."""
+        shape = _refs_of(result, self)
+        if not self.ok:
+            return None
+        return Template(self.calls, self.steps if self.fast else None, shape)
+
+
+class Template:
+    """One structure's trace: ``calls`` (each ``(prim, params, refs)``),
+    ``steps`` (what each call did, for :func:`instantiate`; None when the
+    trace must be replayed call by call) and the ``result`` as a nest of
+    refs."""
+
+    __slots__ = ("calls", "steps", "result")
+
+    def __init__(self, calls, steps, result):
+        self.calls = calls
+        self.steps = steps
+        self.result = result
+
+
+class _Ref:
+    """A tensor's place in a template's result, and whether it required grad."""
+
+    __slots__ = ("ref", "rg")
+
+    def __init__(self, ref, rg):
+        self.ref = ref
+        self.rg = rg
+
+
+def _refs_of(tree, capture):
+    if isinstance(tree, Tensor):
+        return _Ref(capture.ref(tree), bool(tree._rg))
+    if isinstance(tree, tuple) and hasattr(tree, "_fields"):
+        return type(tree)(*(_refs_of(x, capture) for x in tree))
+    if isinstance(tree, (tuple, list)):
+        return type(tree)(_refs_of(x, capture) for x in tree)
+    if isinstance(tree, dict):
+        return {k: _refs_of(v, capture) for k, v in tree.items()}
+    return tree
+
+
+def _tensors_of(tree, value):
+    if tree.__class__ is _Ref:
+        return value(tree)
+    if isinstance(tree, tuple) and hasattr(tree, "_fields"):
+        return type(tree)(*(_tensors_of(x, value) for x in tree))
+    if isinstance(tree, (tuple, list)):
+        return type(tree)(_tensors_of(x, value) for x in tree)
+    if isinstance(tree, dict):
+        return {k: _tensors_of(v, value) for k, v in tree.items()}
+    return tree
+
+
+def replay(process, template, leaves):
+    """Run ``template``'s calls through ``process`` (the recorder's) with
+    this example's ``leaves``; returns the example's result."""
+    outs = []
+    append = outs.append
+    prev = _state.grad
+    try:
+        for prim, params, refs, grad in template.calls:
+            ins = [leaves[r[1]] if r[0] == _LEAF else
+                   outs[r[1]][r[2]] if r[0] == _OUT else r[1] for r in refs]
+            _state.grad = grad
+            o = process(prim, ins, _draw_now(params))
+            append(o if o.__class__ is tuple else (o,))
+    finally:
+        _state.grad = prev
+
+    def value(ref):
+        r = ref.ref
+        return (leaves[r[1]] if r[0] == _LEAF else
+                outs[r[1]][r[2]] if r[0] == _OUT else r[1])
+
+    return _tensors_of(template.result, value)
+
+
+def instantiate(rec, template, leaves):
+    """Add ``template``'s nodes for this example (``leaves``) straight to
+    ``rec``'s groups: what recording would have added, without running
+    ``f`` or the recorder's bookkeeping.  Calls that ran at once (on
+    parameters, on the example's integer tensors, random draws) run again
+    through the recorder.  Returns the example's result."""
+    # a lazy operand is (node, output index), a concrete one a Tensor
+    lv = [(t._node, t._k) if t.__class__ in LAZY else t for t in leaves]
+    vals = []
+    append = vals.append
+    groups = rec.groups
+    for step in template.steps:
+        kind = step[0]
+        if kind == _NODE:
+            _, prim, params, refs, avals, sig, depth, grad, group, refold = step
+            ins = [lv[r[1]] if r[0] == _LEAF else
+                   vals[r[1]][r[2]] if r[0] == _OUT else r[1] for r in refs]
+            if refold is not None:
+                raw, irefs = refold
+                params = static_index(raw, [lv[r[1]] if r[0] == _LEAF else
+                                            vals[r[1]][r[2]] if r[0] == _OUT
+                                            else r[1] for r in irefs])
+            node = Node(prim, params, ins, avals, sig, depth, grad)
+            g = groups.get(group)
+            if g is None:
+                groups[group] = [node]
+            else:
+                g.append(node)
+            append([(node, 0)] if len(avals) == 1 else
+                   [(node, k) for k in range(len(avals))])
+        elif kind == _ALIAS:
+            r = step[1]
+            append([lv[r[1]] if r[0] == _LEAF else vals[r[1]][r[2]]])
+        else:
+            _, prim, params, refs, grad = step
+            prev, _state.grad = _state.grad, grad
+            try:
+                o = rec.process(prim, [lv[r[1]] if r[0] == _LEAF else
+                                       vals[r[1]][r[2]] if r[0] == _OUT else r[1]
+                                       for r in refs], _draw_now(params))
+            finally:
+                _state.grad = prev
+            append(o if o.__class__ is tuple else (o,))
+
+    def value(ref):
+        r = ref.ref
+        if r[0] == _LEAF:
+            return leaves[r[1]]
+        if r[0] == _CONST:
+            return r[1]
+        v = vals[r[1]][r[2]]
+        if v.__class__ is not tuple:
+            return v
+        node, k = v
+        return _lazy(rec, node, k, node.avals[k], ref.rg)
+
+    return _tensors_of(template.result, value)
+
+
+def structure_key(example, grad):
+    """A hashable key for the structure of ``example`` (nesting, tensor
+    shapes, dtypes and requires-grad, Python values) under grad mode
+    ``grad``; None when some argument cannot be keyed."""
+    try:
+        return (grad, _key(example))
+    except TypeError:
+        return None
+
+
+def _key(x):
+    if isinstance(x, Tensor):
+        d = x._data
+        return ("T", d.shape, d.dtype.str, bool(x._rg))
+    if isinstance(x, (tuple, list)):
+        return (type(x), tuple(_key(v) for v in x))
+    if isinstance(x, dict):
+        return (dict, tuple((k, _key(v)) for k, v in x.items()))
+    if x is None or isinstance(x, (bool, int, float, str)):
+        return (type(x), x)
+    raise TypeError(f"cannot key {type(x).__name__}")
