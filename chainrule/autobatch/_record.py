@@ -382,6 +382,8 @@ class Recorder(Interpreter):
                 return
         for n in group:  # one by one
             self.stats.single += 1
+            if prim is _CAT and _cat_of_rows(n):
+                continue
             ins = [_single(x) for x in n.inputs]
             outs = apply(prim, *ins, **params)
             outs = (outs,) if prim.n_out == 1 else outs
@@ -432,6 +434,8 @@ _GETITEM = PRIMITIVES["getitem"]
 _INDEXED = {PRIMITIVES[name]: k for name, k in
             (("getitem", 1), ("index_grad", 1), ("index_put", 2), ("store", 2))}
 _SPLIT = PRIMITIVES["split_copy"]
+_CAT = PRIMITIVES["cat"]
+_SMALL = 8192  # elements: a batch this small is copied whole rather than sliced
 _RESHAPE = PRIMITIVES["reshape"]
 _INDEX_PUT = PRIMITIVES["index_put"]
 
@@ -528,6 +532,30 @@ def _view(node):
     return False
 
 
+def _cat_of_rows(node):
+    """Run a ``cat`` along axis 0 of equal-shaped pending values (a ``stack``
+    of one example's time steps) as a reshape of their gather: a few
+    gathers from the batches they are rows of, not one per operand.  False
+    (nothing done) when that does not apply."""
+    ins = node.inputs
+    if node.params["axis"] != 0 or len(ins) < 3:
+        return False
+    aval = None
+    for x in ins:
+        if x.__class__ is not tuple:
+            return False
+        a = x[0].avals[x[1]]
+        if aval is None:
+            aval = a
+        elif a != aval:
+            return False
+    if not aval[0]:
+        return False
+    x, _ = _gather_entries(list(ins))
+    node.val = [(apply(_RESHAPE, x, shape=node.avals[0][0]), None)]
+    return True
+
+
 def _single(x):
     """One node's operand as a Tensor."""
     if x.__class__ is not tuple:
@@ -539,11 +567,17 @@ def _single(x):
 def _gather(group, j):
     """Operand ``j`` of every node of ``group`` as one tensor: ``(tensor,
     batch axis)``, the axis None when every node reads the same tensor."""
-    e0 = group[0].inputs[j]
+    return _gather_entries([n.inputs[j] for n in group])
+
+
+def _gather_entries(entries):
+    """Operands (``(node, k)`` or Tensors) stacked as one tensor: ``(tensor,
+    batch axis)``, the axis None when they are all the same tensor."""
+    e0 = entries[0]
     if e0.__class__ is not tuple:  # concrete tensors
-        for n in group:
-            if n.inputs[j] is not e0:
-                return _stack([n.inputs[j] for n in group]), 0
+        for e in entries:
+            if e is not e0:
+                return _stack(entries), 0
         return e0, None
     b0, r0 = e0[0].val[e0[1]]
     if r0.__class__ is int:
@@ -551,8 +585,7 @@ def _gather(group, j):
         # one batch (the output of one earlier batched call), read as a slice
         # of it -- or the batch itself -- without copying.
         r = r0
-        for n in group:
-            src, k = n.inputs[j]
+        for src, k in entries:
             b, row = src.val[k]
             if b is not b0 or row != r:
                 break
@@ -561,7 +594,6 @@ def _gather(group, j):
             if r0 == 0 and r == b0._data.shape[0]:
                 return b0, 0
             return apply(_GETITEM, b0, index=(slice(r0, r),)), 0
-    entries = [n.inputs[j] for n in group]
     vals = [node.val[k] for node, k in entries]
     b0 = vals[0][0]
     if vals[0][1].__class__ is int and all(
@@ -569,28 +601,38 @@ def _gather(group, j):
         return _rows(b0, [v[1] for v in vals]), 0
     if all(v[0] is b0 and v[1] is None for v in vals):
         return b0, None  # every node reads the same shared value
-    # Several batches: one index per batch, one cat, then one index that
-    # puts the rows back in the group's order.
-    by_b, pieces = {}, []
+    # Several batches: one cat of the batches, then one index that picks
+    # the rows in the group's order (two autograd nodes, whatever the number
+    # of batches).  A large batch much larger than what is read from it (the
+    # examples' concatenated leaves) contributes only its rows.
+    by_b, pieces, extra = {}, [], []
     for i, (b, row) in enumerate(vals):
         if row.__class__ is int:
             by_b.setdefault(id(b), (b, []))[1].append((row, i))
         else:
-            x = b if row is None else apply(_GETITEM, b, index=(row,))
-            pieces.append(apply(_RESHAPE, x, shape=(1,) + x.shape))
-    # the non-row values come first in ``pieces``, in group order
-    extra = [i for i, (b, row) in enumerate(vals) if row.__class__ is not int]
+            extra.append(i)
     where = [0] * len(vals)
-    for p, i in enumerate(extra):
+    p = 0
+    for i in extra:  # values that are not rows: one row each, first
+        b, row = vals[i]
+        x = b if row is None else apply(_GETITEM, b, index=(row,))
+        pieces.append(apply(_RESHAPE, x, shape=(1,) + x.shape))
         where[i] = p
-    p = len(extra)
+        p += 1
     for b, items in by_b.values():
-        pieces.append(_rows(b, [r for r, _ in items]))
-        for _, i in items:
-            where[i] = p
-            p += 1
+        n = b._data.shape[0]
+        if n <= 4 * len(items) or b._data.size <= _SMALL:
+            pieces.append(b)
+            for r, i in items:
+                where[i] = p + r
+            p += n
+        else:
+            pieces.append(_rows(b, [r for r, _ in items]))
+            for _, i in items:
+                where[i] = p
+                p += 1
     out = pieces[0] if len(pieces) == 1 else apply(PRIMITIVES["cat"], *pieces, axis=0)
-    if where != list(range(len(vals))):
+    if where != list(range(out._data.shape[0])):
         out = apply(_GETITEM, out, index=(np.asarray(where),))
     return out, 0
 
