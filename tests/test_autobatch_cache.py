@@ -199,3 +199,21 @@ def test_in_place_writes_and_transforms_inside_f_are_not_kept():
         if f is not own_generator:
             assert [g.item() for g in got] == pytest.approx([f(x).item()] * 2)
         assert list(b.cache.values()) == [None] and b.stats.replayed == 0
+
+
+def test_checks_on_integer_arguments_still_run_at_replay():
+    # the embedding's bounds check reads a value computed from the words;
+    # a replayed example that fails it is recorded afresh and raises
+    cr.manual_seed(0)
+    model = Tagger(dtype=cr.float64)
+    data = sentences(3, np.random.default_rng(6), lo=4, hi=4)
+    b = autobatch(model.loss, cache=True)
+    b(data)
+    assert len(b.cache) == 1 and next(iter(b.cache.values())).guards
+    for bad in (-1, 100):
+        words = data[0][0].clone()
+        words[2] = bad
+        with pytest.raises(cr.errors.ChainruleError, match="out of range"):
+            b([(words, data[0][1])])
+    b(data)
+    assert b.stats.replayed == len(data)

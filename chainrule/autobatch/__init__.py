@@ -21,7 +21,7 @@ replay its primitive calls (:mod:`._cache`).  See docs/autobatch.md.
 import gc
 
 from .._tape import _state, interpreting
-from ._cache import Capture, Template, instantiate, replay, structure_key
+from ._cache import Capture, GuardFailed, Template, instantiate, replay, structure_key
 from ._record import _INDEXED, AutobatchError, Recorder, Stats, walk
 
 __all__ = ["autobatch", "AutobatchError", "Stats"]
@@ -103,10 +103,16 @@ def autobatch(f, *, on_value="force", cache=False):
         leaves = []
         walk(example, leaves.append)
         if template.__class__ is Template:
+            if template.steps is None:
+                rec.stats.replayed += 1
+                return replay(rec.process, template, leaves)
+            try:
+                result = instantiate(rec, template, leaves)
+            except GuardFailed:  # its checks came out otherwise: run f
+                with interpreting(rec):
+                    return f(*example)
             rec.stats.replayed += 1
-            if template.steps is not None:
-                return instantiate(rec, template, leaves)
-            return replay(rec.process, template, leaves)
+            return result
         if key is None or key in traces or len(traces) >= MAX_TRACES or (
                 key not in seen):
             # not keyable, known not reusable, no room, or met for the first

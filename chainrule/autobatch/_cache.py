@@ -13,14 +13,25 @@ straight to the recorder (:func:`replay`), with their own tensors in the
 example's places.  The recorder then does exactly what it did while
 recording: the same nodes, groups, batched calls and gradients.
 
+Most examples are replayed node by node (:func:`instantiate`): the nodes
+recording made are added to the recorder's groups directly, and only the
+calls that ran at once (on parameters, on the example's integer tensors,
+random draws) run again.  Small values of such calls that nothing used
+afterwards were read by Python -- an embedding's bounds check -- so they are
+*guards*: a replay that computes another value records the example afresh
+(and the check raises as it should).
+
 A trace is what JAX's ``jit`` keeps per input shape, and it has the same
 contract: ``f`` must be a function of its arguments' structure and of the
 parameters it reads, make its tensors through chainrule operations, and
 keep its Python side effects to itself.  A trace is not kept when recording
 read a recorded value (``stats.forced``: control flow may depend on it),
-wrote into a tensor in place, or used a lazy tensor of another example.
-Random draws are replayed as calls, so they draw anew.
+wrote into a tensor in place, ran a transform inside ``f``, drew from a
+generator of its own, or used a lazy tensor of another example.  Random
+draws from the default generator are replayed as calls, so they draw anew.
 """
+import numpy as np
+
 from .. import random
 from .._tape import _state
 from ..ops.index import static_index
@@ -132,23 +143,49 @@ class Capture:
         """The trace: calls plus the result with refs for its tensors; None
         when it cannot be reused."""
         shape = _refs_of(result, self)
-        if not self.ok:
+        guards = self._guards(shape)
+        if not self.ok or (guards and not self.fast):
             return None
-        return Template(self.calls, self.steps if self.fast else None, shape)
+        return Template(self.calls, self.steps if self.fast else None, shape,
+                        guards)
+
+    def _guards(self, result):
+        """The small values computed at once that nothing used afterwards:
+        Python must have read them (an index bounds check's ``any()``), so a
+        replay has to find them unchanged.  ``{call: arrays}``."""
+        used = set()
+        for _, _, refs, _ in self.calls:
+            used.update(r[1] for r in refs if r[0] == _OUT)
+        _walk_refs(result, lambda r: r.ref[0] == _OUT and used.add(r.ref[1]))
+        guards = {}
+        for j, outs in enumerate(self.keep):
+            if j not in used and all(o.__class__ not in LAZY and o._data.size <= 64
+                                     for o in outs):
+                guards[j] = [o._data.copy() for o in outs]
+        return guards
 
 
 class Template:
-    """One structure's trace: ``calls`` (each ``(prim, params, refs)``),
-    ``steps`` (what each call did, for :func:`instantiate`; None when the
-    trace must be replayed call by call) and the ``result`` as a nest of
-    refs."""
+    """One structure's trace: ``calls`` (each ``(prim, params, refs, grad
+    mode)``), ``steps`` (what each call did, for :func:`instantiate`; None
+    when the trace must be replayed call by call), the ``result`` as a nest
+    of refs, and ``guards``: the values of calls whose results Python read
+    (:meth:`Capture._guards`)."""
 
-    __slots__ = ("calls", "steps", "result")
+    __slots__ = ("calls", "steps", "result", "guards", "at_once")
 
-    def __init__(self, calls, steps, result):
+    def __init__(self, calls, steps, result, guards):
         self.calls = calls
         self.steps = steps
         self.result = result
+        self.guards = guards
+        # the calls run at once, which only read each other and the example
+        self.at_once = None if steps is None else [
+            j for j, step in enumerate(steps) if step[0] == _CALL]
+
+
+class GuardFailed(Exception):
+    """A replayed example computed another value than its trace had read."""
 
 
 class _Ref:
@@ -171,6 +208,17 @@ def _refs_of(tree, capture):
     if isinstance(tree, dict):
         return {k: _refs_of(v, capture) for k, v in tree.items()}
     return tree
+
+
+def _walk_refs(tree, fn):
+    if tree.__class__ is _Ref:
+        fn(tree)
+    elif isinstance(tree, (tuple, list)):
+        for x in tree:
+            _walk_refs(x, fn)
+    elif isinstance(tree, dict):
+        for x in tree.values():
+            _walk_refs(x, fn)
 
 
 def _tensors_of(tree, value):
@@ -217,10 +265,27 @@ def instantiate(rec, template, leaves):
     through the recorder.  Returns the example's result."""
     # a lazy operand is (node, output index), a concrete one a Tensor
     lv = [(t._node, t._k) if t.__class__ in LAZY else t for t in leaves]
-    vals = []
-    append = vals.append
+    steps = template.steps
+    vals = [None] * len(steps)
+    guards = template.guards
+    # First the calls that run at once (they read only each other, the
+    # example and constants), so a failed guard leaves nothing recorded.
+    for j in template.at_once:
+        _, prim, params, refs, grad = steps[j]
+        prev, _state.grad = _state.grad, grad
+        try:
+            o = rec.process(prim, [lv[r[1]] if r[0] == _LEAF else
+                                   vals[r[1]][r[2]] if r[0] == _OUT else r[1]
+                                   for r in refs], _draw_now(params))
+        finally:
+            _state.grad = prev
+        o = vals[j] = o if o.__class__ is tuple else (o,)
+        want = guards.get(j)
+        if want is not None and not all(
+                np.array_equal(t._data, w) for t, w in zip(o, want)):
+            raise GuardFailed
     groups = rec.groups
-    for step in template.steps:
+    for j, step in enumerate(steps):
         kind = step[0]
         if kind == _NODE:
             _, prim, params, refs, avals, sig, depth, grad, group, refold = step
@@ -237,21 +302,11 @@ def instantiate(rec, template, leaves):
                 groups[group] = [node]
             else:
                 g.append(node)
-            append([(node, 0)] if len(avals) == 1 else
-                   [(node, k) for k in range(len(avals))])
+            vals[j] = ([(node, 0)] if len(avals) == 1 else
+                       [(node, k) for k in range(len(avals))])
         elif kind == _ALIAS:
             r = step[1]
-            append([lv[r[1]] if r[0] == _LEAF else vals[r[1]][r[2]]])
-        else:
-            _, prim, params, refs, grad = step
-            prev, _state.grad = _state.grad, grad
-            try:
-                o = rec.process(prim, [lv[r[1]] if r[0] == _LEAF else
-                                       vals[r[1]][r[2]] if r[0] == _OUT else r[1]
-                                       for r in refs], _draw_now(params))
-            finally:
-                _state.grad = prev
-            append(o if o.__class__ is tuple else (o,))
+            vals[j] = [lv[r[1]] if r[0] == _LEAF else vals[r[1]][r[2]]]
 
     def value(ref):
         r = ref.ref
