@@ -40,7 +40,7 @@ from ._lazy import LAZY, Node
 from ._record import _lazy
 
 _LEAF, _OUT, _CONST = 0, 1, 2
-_NODE, _ALIAS, _CALL = 0, 1, 2
+_NODE, _ALIAS, _CALL, _SAME = 0, 1, 2, 3  # _SAME: a repeat, nothing to do
 _DEFAULT_GEN = "the default generator's stream at replay time"
 
 
@@ -72,6 +72,7 @@ class Capture:
         self.calls = []      # (prim, params, operand refs)
         self.steps = []      # what each call did; see :func:`instantiate`
         self.keep = []       # every output, so no id is reused while recording
+        self.repeats = set()  # calls that returned an earlier call's outputs
         self.ok = self.fast = True
 
     def ref(self, t):
@@ -105,6 +106,12 @@ class Capture:
             params = {**params, "gen": _DEFAULT_GEN}
         self.calls.append((prim, params, tuple(refs), _state.grad))
         self.keep.append(outs)
+        if all(self.refs.get(id(o), (None,))[0] == _OUT for o in outs):
+            # the recorder handed back outputs of an earlier call (it
+            # remembers calls on parameters): later calls keep reading those
+            self.repeats.add(j)
+            self.steps.append((_SAME,))
+            return
         for k, o in enumerate(outs):
             self.refs[id(o)] = (_OUT, j, k)
         self.steps.append(self._step(rec, prim, params, refs, outs) if self.fast
@@ -115,7 +122,7 @@ class Capture:
         if not any(lazy):  # run at once: replayed as a call
             for r in refs:
                 if (r[0] == _LEAF and self.lazy_leaf[r[1]]) or (
-                        r[0] == _OUT and self.steps[r[1]][0] != _CALL):
+                        r[0] == _OUT and self.steps[r[1]][0] not in (_CALL, _SAME)):
                     self.fast = False  # it evaluated recorded values
             return (_CALL, prim, params, tuple(refs), _state.grad)
         node = outs[0]._node
@@ -159,8 +166,8 @@ class Capture:
         _walk_refs(result, lambda r: r.ref[0] == _OUT and used.add(r.ref[1]))
         guards = {}
         for j, outs in enumerate(self.keep):
-            if j not in used and all(o.__class__ not in LAZY and o._data.size <= 64
-                                     for o in outs):
+            if j not in used and j not in self.repeats and all(
+                    o.__class__ not in LAZY and o._data.size <= 64 for o in outs):
                 guards[j] = [o._data.copy() for o in outs]
         return guards
 
