@@ -218,3 +218,21 @@ def test_checks_on_integer_arguments_still_run_at_replay():
             b([(words, data[0][1])])
     b(data)
     assert b.stats.replayed == len(data)
+
+
+def test_zero_d_index_tensors_are_part_of_the_structure():
+    # a tree's leaves are 0-d token tensors; indexing reads a 0-d index as a
+    # plain int, so trees of one shape with other tokens must not share a
+    # trace (they did once, and trained on the first tree's tokens)
+    cr.manual_seed(0)
+    model = TreeLSTM(dtype=cr.float64)
+    rng = np.random.default_rng(7)
+
+    def tree():
+        tok = [cr.tensor(int(v)) for v in rng.integers(0, 100, 3)]
+        return ((tok[0], tok[1]), tok[2]), cr.tensor(int(rng.integers(0, 5)))
+
+    data = [tree() for _ in range(6)]
+    stats, b = _check_cached(model, model.loss, data + data)
+    assert stats[2].replayed == 12 and len(b.cache) == len(
+        {tuple(int(t) for t in (a, c, d)) + (int(y),) for ((a, c), d), y in data})

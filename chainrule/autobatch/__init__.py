@@ -103,14 +103,18 @@ def autobatch(f, *, on_value="force", cache=False):
         leaves = []
         walk(example, leaves.append)
         if template.__class__ is Template:
-            if template.steps is None:
-                rec.stats.replayed += 1
-                return replay(rec.process, template, leaves)
             try:
-                result = instantiate(rec, template, leaves)
-            except GuardFailed:  # its checks came out otherwise: run f
+                if template.steps is None:
+                    result = replay(rec.process, template, leaves)
+                else:
+                    result = instantiate(rec, template, leaves)
+            except GuardFailed:  # values it read came out otherwise: run f
+                template.misses += 1
+                if template.misses > 4 and template.misses > template.hits:
+                    traces[key] = None  # mostly refused: stop trying it
                 with interpreting(rec):
                     return f(*example)
+            template.hits += 1
             rec.stats.replayed += 1
             return result
         if key is None or key in traces or len(traces) >= MAX_TRACES or (

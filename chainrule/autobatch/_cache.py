@@ -64,6 +64,7 @@ class Capture:
 
     def __init__(self, leaves, indexed):
         self.refs = {id(t): (_LEAF, i) for i, t in enumerate(leaves)}
+        self.leaves = leaves
         self.lazy_leaf = [t.__class__ in LAZY for t in leaves]
         self.leaf_nodes = {id(t._node): i for i, t in enumerate(leaves)
                            if t.__class__ in LAZY}
@@ -154,7 +155,20 @@ class Capture:
         if not self.ok or (guards and not self.fast):
             return None
         return Template(self.calls, self.steps if self.fast else None, shape,
-                        guards)
+                        guards, self._leaf_guards(shape))
+
+    def _leaf_guards(self, result):
+        """The example's concrete tensors that no call took as an operand:
+        their values were read some other way or not at all, so a replay
+        needs the same values.  ``[(leaf, array)]``.  (A 0-d integer tensor
+        used as an index is read as a plain int; :func:`structure_key`
+        holds those values.)"""
+        used = set()
+        for _, _, refs, _ in self.calls:
+            used.update(r[1] for r in refs if r[0] == _LEAF)
+        _walk_refs(result, lambda r: r.ref[0] == _LEAF and used.add(r.ref[1]))
+        return [(i, t._data.copy()) for i, t in enumerate(self.leaves)
+                if not self.lazy_leaf[i] and i not in used]
 
     def _guards(self, result):
         """The small values computed at once that nothing used afterwards:
@@ -176,16 +190,20 @@ class Template:
     """One structure's trace: ``calls`` (each ``(prim, params, refs, grad
     mode)``), ``steps`` (what each call did, for :func:`instantiate`; None
     when the trace must be replayed call by call), the ``result`` as a nest
-    of refs, and ``guards``: the values of calls whose results Python read
-    (:meth:`Capture._guards`)."""
+    of refs, ``guards``: the values of calls whose results Python read
+    (:meth:`Capture._guards`), and ``leaf_guards``: the example's tensors
+    whose values Python read (:meth:`Capture._leaf_guards`)."""
 
-    __slots__ = ("calls", "steps", "result", "guards", "at_once")
+    __slots__ = ("calls", "steps", "result", "guards", "leaf_guards", "at_once",
+                 "hits", "misses")
 
-    def __init__(self, calls, steps, result, guards):
+    def __init__(self, calls, steps, result, guards, leaf_guards):
         self.calls = calls
         self.steps = steps
         self.result = result
         self.guards = guards
+        self.leaf_guards = leaf_guards
+        self.hits = self.misses = 0  # replays done, and refused by a guard
         # the calls run at once, which only read each other and the example
         self.at_once = None if steps is None else [
             j for j, step in enumerate(steps) if step[0] == _CALL]
@@ -193,6 +211,14 @@ class Template:
 
 class GuardFailed(Exception):
     """A replayed example computed another value than its trace had read."""
+
+
+def check_leaves(template, leaves):
+    """Raise :class:`GuardFailed` unless ``leaves`` hold the values the trace
+    read from the example's tensors."""
+    for i, want in template.leaf_guards:
+        if not np.array_equal(leaves[i]._data, want):
+            raise GuardFailed
 
 
 class _Ref:
@@ -243,6 +269,7 @@ def _tensors_of(tree, value):
 def replay(process, template, leaves):
     """Run ``template``'s calls through ``process`` (the recorder's) with
     this example's ``leaves``; returns the example's result."""
+    check_leaves(template, leaves)
     outs = []
     append = outs.append
     prev = _state.grad
@@ -270,6 +297,7 @@ def instantiate(rec, template, leaves):
     ``f`` or the recorder's bookkeeping.  Calls that ran at once (on
     parameters, on the example's integer tensors, random draws) run again
     through the recorder.  Returns the example's result."""
+    check_leaves(template, leaves)
     # a lazy operand is (node, output index), a concrete one a Tensor
     lv = [(t._node, t._k) if t.__class__ in LAZY else t for t in leaves]
     steps = template.steps
@@ -332,8 +360,9 @@ def instantiate(rec, template, leaves):
 
 def structure_key(example, grad):
     """A hashable key for the structure of ``example`` (nesting, tensor
-    shapes, dtypes and requires-grad, Python values) under grad mode
-    ``grad``; None when some argument cannot be keyed."""
+    shapes, dtypes and requires-grad, Python values, the values of 0-d
+    integer tensors) under grad mode ``grad``; None when some argument
+    cannot be keyed."""
     try:
         return (grad, _key(example))
     except TypeError:
@@ -343,6 +372,10 @@ def structure_key(example, grad):
 def _key(x):
     if isinstance(x, Tensor):
         d = x._data
+        if not d.ndim and d.dtype.kind in "iub":
+            # a 0-d integer tensor as an index selects like an int: indexing
+            # reads its value into the call, so the value is structure
+            return ("T", d.dtype.str, d.item())
         return ("T", d.shape, d.dtype.str, bool(x._rg))
     if isinstance(x, (tuple, list)):
         return (type(x), tuple(_key(v) for v in x))
