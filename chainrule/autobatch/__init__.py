@@ -42,7 +42,8 @@ def autobatch(f, *, on_value="force", cache=False):
     replayed from a cached trace).
 
     ``cache=True``: keep, per example structure (argument nesting, tensor
-    shapes, dtypes and requires-grad, Python values, grad mode), the
+    shapes, dtypes and requires-grad, Python values, values of 0-d integer
+    tensors, grad mode), the
     primitive calls ``f`` made, and replay them for later examples of that
     structure, in this call and later ones, instead of running ``f``'s
     Python code again.  A structure's trace is written when it comes up a
