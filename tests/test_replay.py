@@ -253,8 +253,8 @@ MODELS = {
                                             (1, 8, 8)),
     "lottery_digits": lambda: _classify(_example("lottery_digits").mlp(), (64,)),
     "regularization": lambda: _classify(_example("regularization").mlp(0.3), (64,)),
-    "transfer_digits": lambda: _classify(_example("transfer_digits").convnet(),
-                                         (1, 8, 8), n_classes=5),
+    "transfer_mnist1d": lambda: _classify(_example("transfer_mnist1d").convnet(),
+                                          (1, 40), n_classes=5),
     "char_lm_lstm": lambda: _tokens(text.RNNLanguageModel(
         20, 8, 8, cell="lstm", dropout=0.1, tie_weights=True), 20, batch_first=False),
     "char_lm_transformer": lambda: _tokens(text.TransformerLanguageModel(

@@ -1,15 +1,22 @@
-"""The study behind docs/transfer.md: does a CNN pre-trained on the 8x8
-digits 0-4 beat the same CNN trained from scratch on 10 images per class of
-5-9, when both arms get the same tuning budget?
+"""The study behind docs/transfer.md: does a CNN pre-trained on digits 0-4
+beat the same CNN trained from scratch on 10 examples per class of 5-9, when
+both arms get the same tuning budget?  ``--data digits`` (the default): the
+8x8 digits (the 846 images of 5-9 not drawn are the test set);
+``--data mnist1d``: MNIST-1D, 10,000 signals generated with seed 0 as in
+examples/transfer_mnist1d.py (its 1-D CNN, pre-trained 20 epochs on the
+5,000 signals of 0-4, Adam 1e-3, batches of 64; the 4,950 signals of 5-9
+not drawn are the test set).
 
 Each arm's learning rate (1e-3, 3e-3, 1e-2) and number of epochs (30, 60,
 100; Adam, batches of 10) are picked by 5-fold cross-validation inside the
-50 labelled images (2 per class held out per fold), then the arm is retrained
-on all 50 and scored on the 846 images of 5-9 not drawn; draws 0..D-1.
+50 labelled examples (2 per class held out per fold), then the arm is
+retrained on all 50 and scored on the test set; draws 0..D-1.
+``--lrs`` and ``--wd 0,1e-3`` set the grid's learning rates and Adam
+weight decays.
 ``--fixed`` skips the tuning: every arm at lr 2e-3 (or ``--lr``), scores at
-30, 60 and 100 epochs.  ``--aug`` trains the target arms on random shifts of
--1..1 pixels (the source is pre-trained with them, 30 epochs, unless
-``--plain-source``; ``--pre-epochs`` sets its length).
+30, 60 and 100 epochs.  ``--aug`` (8x8 digits only) trains the target arms
+on random shifts of -1..1 pixels (the source is pre-trained with them, 30
+epochs, unless ``--plain-source``; ``--pre-epochs`` sets its length).
 
 Arms: scratch; features (frozen body, new head); convfrozen (frozen conv
 layers, fresh FC layers); convft (conv layers transferred, fresh FC layers,
@@ -17,7 +24,9 @@ all trained); finetune (every layer transferred, new head); discr (body 10x
 slower than the head); lpft (head alone for 10 epochs, then discr).
 
 Run: ``PYTHONPATH=. python tools/transfer_study.py --aug --arms
-scratch,finetune --draws 10`` (6-15 minutes on one core, with load).
+scratch,finetune --draws 10`` (6-15 minutes on one core, with load);
+``PYTHONPATH=. python tools/transfer_study.py --data mnist1d --arms
+scratch,features,finetune --draws 10`` (about 15 minutes).
 """
 import argparse
 import time
@@ -27,14 +36,20 @@ import numpy as np
 import chainrule as cr
 import chainrule.nn.functional as F
 from chainrule import nn, optim
-from chainrule.data.datasets import load_digits
+from chainrule.data.datasets import load_digits, load_mnist1d
 
-X, Y = load_digits(images=True)
-X = (X / 16.0).numpy().astype(np.float32)
-Y = Y.numpy()
-OLD, NEW = Y < 5, Y >= 5
-XS, YS = X[OLD], Y[OLD]
-XT, YT = X[NEW], Y[NEW] - 5
+D = {}   # the data of --data: XS, YS (source, 0-4), XT, YT (target, 5-9 as 0-4)
+
+
+def load(data):
+    if data == "digits":
+        X, Y = load_digits(images=True)
+        X = X / 16.0
+    else:
+        X, Y = load_mnist1d(10000, seed=0)
+    X, Y = X.numpy().astype(np.float32), Y.numpy()
+    old, new = Y < 5, Y >= 5
+    D.update(XS=X[old], YS=Y[old], XT=X[new], YT=Y[new] - 5)
 
 
 def small():
@@ -58,7 +73,17 @@ def deep():
         nn.Linear(128, 5))
 
 
-ARCH = {"small": small, "deep": deep}
+def cnn1d():
+    """examples/transfer_mnist1d.py's network, (N, 1, 40) -> (N, 5)."""
+    return nn.Sequential(
+        nn.Conv1d(1, 32, 5, padding=2), nn.ReLU(), nn.MaxPool1d(2),
+        nn.Conv1d(32, 32, 3, padding=1), nn.ReLU(), nn.MaxPool1d(2),
+        nn.Conv1d(32, 32, 3, padding=1), nn.ReLU(), nn.MaxPool1d(2),
+        nn.Flatten(), nn.Linear(160, 64), nn.ReLU(),
+        nn.Linear(64, 5))
+
+
+ARCH = {"small": small, "deep": deep, "cnn1d": cnn1d}
 
 
 def shift(xb, rng):
@@ -103,14 +128,16 @@ def train(model, opt, x, y, epochs, seed, aug, bs=10, checkpoints=None,
     return out
 
 
-def source(arch, epochs, aug, seed=0, lr=1e-3):
+def source(arch, epochs, aug, seed=0, lr=1e-3, bs=32):
     cr.manual_seed(seed)
     m = ARCH[arch]()
-    train(m, optim.Adam(m.parameters(), lr=lr), XS, YS, epochs, seed, aug, bs=32)
+    train(m, optim.Adam(m.parameters(), lr=lr), D["XS"], D["YS"], epochs, seed, aug,
+          bs=bs)
     return {k: v.clone() for k, v in m.state_dict().items()}
 
 
 def draw(d, shots=10):
+    XT, YT = D["XT"], D["YT"]
     rng = np.random.default_rng(100 + d)
     picked = np.concatenate([rng.permutation(np.flatnonzero(YT == c))[:shots]
                              for c in range(5)])
@@ -135,8 +162,9 @@ def build(arm, arch, state, seed, lr, wd):
     h = head_index(m)
     m[h].load_state_dict({k.split(".", 1)[1]: v for k, v in fresh.items()
                           if k.startswith(f"{h}.")})
-    lin = [i for i, l in enumerate(m) if isinstance(l, (nn.Linear, nn.Conv2d))]
-    convs = [i for i in lin if isinstance(m[i], nn.Conv2d)]
+    lin = [i for i, l in enumerate(m) if isinstance(l, (nn.Linear, nn.Conv1d,
+                                                             nn.Conv2d))]
+    convs = [i for i in lin if isinstance(m[i], (nn.Conv1d, nn.Conv2d))]
     if arm == "features":          # frozen body, new head
         for p in m[:h].parameters():
             p.requires_grad_(False)
@@ -184,7 +212,7 @@ def run(arm, arch, state, tr, te, seed, lr, wd, epochs, aug):
 
 
 def cv_select(arm, arch, state, tr, seed, grid, epochs, aug, folds=5):
-    """Pick (lr, wd, epochs) by k-fold CV within the 50 training images."""
+    """Pick (lr, wd, epochs) by k-fold CV within the 50 training examples."""
     x, y = tr
     # fold f holds out the f-th pair of each class (2 per class)
     order = np.argsort(y, kind="stable")
@@ -209,20 +237,33 @@ def cv_select(arm, arch, state, tr, seed, grid, epochs, aug, folds=5):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--arch", default="small", choices=sorted(ARCH))
+    ap.add_argument("--data", default="digits", choices=["digits", "mnist1d"])
+    ap.add_argument("--arch", default=None, choices=sorted(ARCH),
+                    help="default: small (digits), cnn1d (mnist1d)")
     ap.add_argument("--arms", default="scratch,finetune,convft")
     ap.add_argument("--draws", type=int, default=5)
     ap.add_argument("--aug", action="store_true")
     ap.add_argument("--fixed", action="store_true")
     ap.add_argument("--lr", type=float, default=2e-3)
-    ap.add_argument("--pre-epochs", type=int, default=30)
+    ap.add_argument("--pre-epochs", type=int, default=None,
+                    help="default: 30 (digits), 20 (mnist1d)")
+    ap.add_argument("--wd", default="0", help="weight decays in the grid")
+    ap.add_argument("--lrs", default="1e-3,3e-3,1e-2",
+                    help="learning rates in the grid")
     ap.add_argument("--plain-source", action="store_true",
                     help="pre-train without the shifts")
     a = ap.parse_args()
     arms = a.arms.split(",")
+    if a.data == "mnist1d" and a.aug:
+        ap.error("--aug shifts 8x8 images; MNIST-1D signals are translated already")
+    a.arch = a.arch or ("small" if a.data == "digits" else "cnn1d")
     t0 = time.time()
-    state = source(a.arch, a.pre_epochs, not a.plain_source)
-    grid = [(lr, 0) for lr in (1e-3, 3e-3, 1e-2)]
+    load(a.data)
+    if a.data == "digits":
+        state = source(a.arch, a.pre_epochs or 30, not a.plain_source)
+    else:
+        state = source(a.arch, a.pre_epochs or 20, False, bs=64)
+    grid = [(float(lr), float(wd)) for lr in a.lrs.split(",") for wd in a.wd.split(",")]
     epochs = [30, 60, 100]
     res = {arm: {e: [] for e in epochs} for arm in arms}
     for d in range(a.draws):
@@ -237,7 +278,7 @@ def main():
                                          a.aug)
             acc = run(arm, a.arch, state, tr, te, d, lr, wd, [ep], a.aug)[ep]
             res[arm][100].append(acc)
-            print(f"draw {d} {arm:10s} picked lr={lr} epochs={ep} "
+            print(f"draw {d} {arm:10s} picked lr={lr} wd={wd} epochs={ep} "
                   f"cv={100 * sc[(lr, wd, ep)]:.1f} test={100 * acc:.1f} "
                   f"[{time.time() - t0:.0f}s]", flush=True)
     for arm in arms:
