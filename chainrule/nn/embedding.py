@@ -1,7 +1,8 @@
 """Embedding: a lookup table from integer ids to learned vectors."""
 from ..autograd.grad_mode import no_grad
-from ..errors import ArgumentError, DTypeError, IndexOutOfRange, ShapeError, fmt_shape
+from ..errors import ArgumentError, DTypeError, ShapeError, fmt_shape
 from ..ops import empty, where
+from ..ops.index import index_in_range
 from ..ops.reduce import vector_norm
 from . import init
 from .module import Module
@@ -30,10 +31,10 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
         raise DTypeError(f"embedding: indices must be an integer tensor, got "
                          f"{input.dtype.name} {fmt_shape(input.shape)}")
     n = weight.shape[0]
-    if input.numel() and ((input < 0) | (input >= n)).any():
-        bad = input[(input < 0) | (input >= n)].reshape(-1)[0].item()
-        raise IndexOutOfRange(f"embedding: index {bad} is out of range for "
-                              f"{n} embeddings (valid: 0 to {n - 1})")
+    # one checking primitive, not a comparison read back in Python: it runs
+    # wherever the lookup runs (replayed by autobatch's cache, compiled)
+    input = index_in_range(input, n, f"embedding: index {{v}} is out of range for "
+                                     f"{n} embeddings (valid: 0 to {n - 1})")
     if padding_idx is not None:
         if not -n <= padding_idx < n:
             raise ArgumentError(f"embedding: padding_idx {padding_idx} must be within "

@@ -180,6 +180,13 @@ def _dtype(ref):
     return np.dtype(ref.meta[1] if ref.meta is not None else ref.tensor._data.dtype)
 
 
+@rule("index_in_range")
+def _index_in_range(ctx, call, xs, shapes):
+    """The indices themselves: the range check has no ONNX operator, and
+    ONNX's Gather rejects out-of-range indices on its own."""
+    return [xs[0]]
+
+
 @rule("getitem")
 def _getitem(ctx, call, xs, shapes):
     """Basic and single-array indexing: Slice, Gather, Unsqueeze in turn."""

@@ -78,8 +78,8 @@ def _record_interpreted(model, args, Interpreter, interpreting):
     class Recorder(Interpreter):
         def observe(self, prim, inputs, params, outs):
             keep.append((inputs, outs))  # ids stay unique while we hold them
-            refs = [Ref(key=id(t)) if id(t) in produced else Ref(tensor=t)
-                    for t in inputs]
+            refs = [Ref(key=id(t), meta=(tuple(t.shape), t._data.dtype))
+                    if id(t) in produced else Ref(tensor=t) for t in inputs]
             for o in outs:
                 produced.add(id(o))
             calls.append(Call(prim.name, params, refs, [id(o) for o in outs],
