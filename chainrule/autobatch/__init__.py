@@ -57,7 +57,10 @@ def autobatch(f, *, on_value="force", cache=False):
     Recorder(on_value)  # validates on_value now, not at the first call
     traces = {} if cache else None   # structure -> Template (None: not reusable)
     seen = set()                     # structures met once, not traced yet
-    sigs = {} if cache else None  # signatures, kept with the traces they name
+    # Signatures name shared tensors by stable keys, so the table is kept from
+    # call to call: a known signature costs no shape inference (and traces
+    # store the group ids it hands out).
+    sigs = {}
 
     def wrapped(examples):
         # Recording makes many small objects that live until the end; the
