@@ -10,7 +10,11 @@ evaluate it first; once evaluated it turns into an ordinary Tensor in place.
 import numpy as np
 
 from .._dtype import from_numpy_dtype
+from ..ops._core import PRIMITIVES, apply
+from ..ops.shape import _split_plan
 from ..tensor import Tensor
+
+_SPLIT_COPY = PRIMITIVES["split_copy"]
 
 
 class Node:
@@ -88,6 +92,15 @@ class LazyTensor(Tensor):
 
     def is_floating_point(self):
         return self._aval[1].kind == "f"
+
+    def split(self, split_size_or_sections, dim=0):
+        """:func:`chainrule.split` as one ``split_copy`` node instead of a
+        view per chunk: a recorded tensor has no storage to view into (and
+        refuses in-place writes), so copies behave the same, and recording
+        one call instead of several is what the chunks of an LSTM's gates
+        cost."""
+        d, sizes = _split_plan(self, split_size_or_sections, dim)
+        return apply(_SPLIT_COPY, self, axis=d, sizes=tuple(sizes), squeeze=False)
 
     def _force(self):
         """Evaluate (``on_value='force'``) or raise (``'error'``); returns self,

@@ -461,6 +461,19 @@ def split(tensor, split_size_or_sections, dim=0):
     """Split into chunks of ``split_size`` (the last may be smaller), or into the
     listed ``sections`` sizes."""
     x = t_(tensor)
+    d, sizes = _split_plan(x, split_size_or_sections, dim)
+    # sizes checked: each chunk straight to the primitive, as narrow does
+    from .index import getitem_p
+
+    out, start, lead = [], 0, (slice(None),) * d
+    for s in sizes:
+        out.append(apply(getitem_p, x, index=lead + (slice(start, start + s),)))
+        start += s
+    return tuple(out)
+
+
+def _split_plan(x, split_size_or_sections, dim):
+    """``(axis, chunk sizes)`` of :func:`split` on Tensor ``x``, checked."""
     sizes = _split_sizes(split_size_or_sections, "split")
     dim = int_arg(dim, "dim", "split")
     _need_1d(x, "split")
@@ -478,14 +491,7 @@ def split(tensor, split_size_or_sections, dim=0):
                 f"{calling_op('split')}: split_with_sizes expects split_sizes to sum "
                 f"exactly to {n} (input tensor's size at dimension {d}), but got "
                 f"split_sizes={sizes}")
-    # sizes checked above: each chunk straight to the primitive, as narrow does
-    from .index import getitem_p
-
-    out, start, lead = [], 0, (slice(None),) * d
-    for s in sizes:
-        out.append(apply(getitem_p, x, index=lead + (slice(start, start + s),)))
-        start += s
-    return tuple(out)
+    return d, sizes
 
 
 def _split_sizes(s, op):
