@@ -37,7 +37,7 @@ from .._tape import _state
 from ..ops.index import static_index
 from ..tensor import Tensor
 from ._lazy import LAZY, Node
-from ._record import _lazy
+from ._record import _lazy, walk
 
 _LEAF, _OUT, _CONST = 0, 1, 2
 _NODE, _ALIAS, _CALL, _SAME = 0, 1, 2, 3  # _SAME: a repeat, nothing to do
@@ -150,7 +150,7 @@ class Capture:
     def template(self, result):
         """The trace: calls plus the result with refs for its tensors; None
         when it cannot be reused."""
-        shape = _refs_of(result, self)
+        shape = walk(result, lambda t: _Ref(self.ref(t), bool(t._rg)))
         guards = self._guards(shape)
         if not self.ok or (guards and not self.fast):
             return None
@@ -166,7 +166,7 @@ class Capture:
         used = set()
         for _, _, refs, _ in self.calls:
             used.update(r[1] for r in refs if r[0] == _LEAF)
-        _walk_refs(result, lambda r: r.ref[0] == _LEAF and used.add(r.ref[1]))
+        walk(result, lambda r: r.ref[0] == _LEAF and used.add(r.ref[1]), _Ref)
         return [(i, t._data.copy()) for i, t in enumerate(self.leaves)
                 if not self.lazy_leaf[i] and i not in used]
 
@@ -177,7 +177,7 @@ class Capture:
         used = set()
         for _, _, refs, _ in self.calls:
             used.update(r[1] for r in refs if r[0] == _OUT)
-        _walk_refs(result, lambda r: r.ref[0] == _OUT and used.add(r.ref[1]))
+        walk(result, lambda r: r.ref[0] == _OUT and used.add(r.ref[1]), _Ref)
         guards = {}
         for j, outs in enumerate(self.keep):
             if j not in used and j not in self.repeats and all(
@@ -231,41 +231,6 @@ class _Ref:
         self.rg = rg
 
 
-def _refs_of(tree, capture):
-    if isinstance(tree, Tensor):
-        return _Ref(capture.ref(tree), bool(tree._rg))
-    if isinstance(tree, tuple) and hasattr(tree, "_fields"):
-        return type(tree)(*(_refs_of(x, capture) for x in tree))
-    if isinstance(tree, (tuple, list)):
-        return type(tree)(_refs_of(x, capture) for x in tree)
-    if isinstance(tree, dict):
-        return {k: _refs_of(v, capture) for k, v in tree.items()}
-    return tree
-
-
-def _walk_refs(tree, fn):
-    if tree.__class__ is _Ref:
-        fn(tree)
-    elif isinstance(tree, (tuple, list)):
-        for x in tree:
-            _walk_refs(x, fn)
-    elif isinstance(tree, dict):
-        for x in tree.values():
-            _walk_refs(x, fn)
-
-
-def _tensors_of(tree, value):
-    if tree.__class__ is _Ref:
-        return value(tree)
-    if isinstance(tree, tuple) and hasattr(tree, "_fields"):
-        return type(tree)(*(_tensors_of(x, value) for x in tree))
-    if isinstance(tree, (tuple, list)):
-        return type(tree)(_tensors_of(x, value) for x in tree)
-    if isinstance(tree, dict):
-        return {k: _tensors_of(v, value) for k, v in tree.items()}
-    return tree
-
-
 def replay(process, template, leaves):
     """Run ``template``'s calls through ``process`` (the recorder's) with
     this example's ``leaves``; returns the example's result."""
@@ -288,7 +253,7 @@ def replay(process, template, leaves):
         return (leaves[r[1]] if r[0] == _LEAF else
                 outs[r[1]][r[2]] if r[0] == _OUT else r[1])
 
-    return _tensors_of(template.result, value)
+    return walk(template.result, value, _Ref)
 
 
 def instantiate(rec, template, leaves):
@@ -355,7 +320,7 @@ def instantiate(rec, template, leaves):
         node, k = v
         return _lazy(rec, node, k, node.avals[k], ref.rg)
 
-    return _tensors_of(template.result, value)
+    return walk(template.result, value, _Ref)
 
 
 def structure_key(example, grad):

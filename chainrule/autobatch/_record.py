@@ -656,14 +656,15 @@ def _stack(tensors):
                                       for t in tensors], axis=0)
 
 
-def walk(tree, fn):
-    """Apply ``fn`` to every Tensor in nested tuples, lists and dicts."""
-    if isinstance(tree, Tensor):
+def walk(tree, fn, leaf=Tensor):
+    """Apply ``fn`` to every ``leaf`` (a Tensor) in nested tuples, lists and
+    dicts; returns the nest of the results."""
+    if isinstance(tree, leaf):
         return fn(tree)
     if isinstance(tree, tuple) and hasattr(tree, "_fields"):
-        return type(tree)(*(walk(x, fn) for x in tree))
+        return type(tree)(*(walk(x, fn, leaf) for x in tree))
     if isinstance(tree, (tuple, list)):
-        return type(tree)(walk(x, fn) for x in tree)
+        return type(tree)(walk(x, fn, leaf) for x in tree)
     if isinstance(tree, dict):
-        return {k: walk(v, fn) for k, v in tree.items()}
+        return {k: walk(v, fn, leaf) for k, v in tree.items()}
     return tree
