@@ -43,17 +43,8 @@ def test_digits_images_and_diabetes():
     assert Xd.shape == (442, 10) and yd.dtype == cr.float32
 
 
-def test_missing_sklearn_is_a_clear_error(monkeypatch):
-    import builtins
-
-    real_import = builtins.__import__
-
-    def no_sklearn(name, *args, **kwargs):
-        if name.startswith("sklearn"):
-            raise ImportError("no sklearn")
-        return real_import(name, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "__import__", no_sklearn)
+def test_missing_sklearn_is_a_clear_error(hide_package):
+    hide_package("sklearn")
     with pytest.raises(ImportError,
                        match=r"load_iris needs scikit-learn.*chainrule\[datasets\]"):
         D.load_iris()

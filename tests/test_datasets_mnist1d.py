@@ -59,17 +59,8 @@ def test_bad_arguments(kwargs):
         D.load_mnist1d(**kwargs)
 
 
-def test_missing_package_is_a_clear_error(monkeypatch):
-    import builtins
-
-    real_import = builtins.__import__
-
-    def no_mnist1d(name, *args, **kwargs):
-        if name.startswith("mnist1d"):
-            raise ImportError("no mnist1d")
-        return real_import(name, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "__import__", no_mnist1d)
+def test_missing_package_is_a_clear_error(hide_package):
+    hide_package("mnist1d")
     with pytest.raises(ImportError,
                        match=r"load_mnist1d needs the mnist1d.*chainrule\[mnist1d\]"):
         D.load_mnist1d(20)
