@@ -286,13 +286,18 @@ def main():
             if v:
                 v = 100 * np.array(v)
                 tag = f"{e} epochs" if a.fixed else "tuned"
-                print(f"{arm:10s} {tag:9s} {v.mean():.1f} +- {v.std(ddof=1):.1f}")
+                print(f"{arm:10s} {tag:9s} {v.mean():.1f} +- {_sd(v):.1f}")
     if not a.fixed:
         base = np.array(res[arms[0]][100])
         for arm in arms[1:]:
             g = 100 * (np.array(res[arm][100]) - base)
-            print(f"{arm} - {arms[0]}: {g.mean():.1f} +- {g.std(ddof=1):.1f} "
+            print(f"{arm} - {arms[0]}: {g.mean():.1f} +- {_sd(g):.1f} "
                   f"({', '.join(f'{x:.1f}' for x in g)})")
+
+
+def _sd(v):
+    """Sample standard deviation; 0 for a single draw (not NumPy's nan)."""
+    return float(v.std(ddof=1)) if len(v) > 1 else 0.0
 
 
 if __name__ == "__main__":
