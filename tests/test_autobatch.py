@@ -177,3 +177,18 @@ def test_integer_results_evaluate_when_read_and_reshapes_cancel():
     sum(got).backward()
     np.testing.assert_allclose(w.grad.numpy(), g_ref, rtol=1e-12)
     assert b.stats.forced == len(data)
+
+
+def test_cat_of_one_value_repeated():
+    # a cat whose operands are all the same pending value is not a stack of
+    # rows: it runs as a cat
+    w = cr.randn(3, 3, dtype=cr.float64, requires_grad=True)
+
+    def f(x):
+        h = (x @ w).tanh()
+        return (cr.cat([h, h, h]) * cr.arange(3 * x.shape[0])[:, None]).sum()
+
+    data = [(cr.randn(n, 3, dtype=cr.float64),) for n in (2, 3)]
+    got = autobatch(f)(data)
+    np.testing.assert_allclose([g.item() for g in got], [f(*ex).item() for ex in data],
+                               rtol=1e-12)

@@ -551,7 +551,9 @@ def _cat_of_rows(node):
             return False
     if not aval[0]:
         return False
-    x, _ = _gather_entries(list(ins))
+    x, axis = _gather_entries(list(ins))
+    if axis is None:  # one value read again and again: not stacked
+        return False
     node.val = [(apply(_RESHAPE, x, shape=node.avals[0][0]), None)]
     return True
 
