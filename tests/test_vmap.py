@@ -286,12 +286,17 @@ def test_grad_and_jvp_of_per_example_gradients_match_torch():
           tf.jvp(pen(tf, torch, xt), (wt,), (torch.tensor(v),))[1])
 
 
-def test_lstm_layer_under_vmap_matches_per_example_torch():
-    cr.manual_seed(0)
-    m, tm = nn.LSTM(3, 4).double(), torch.nn.LSTM(3, 4).double()
+def _same_weights(m, tm):
+    """Give torch module ``tm`` the weights of chainrule module ``m``."""
     with torch.no_grad():
         for v, tv in zip(m.parameters(), tm.parameters()):
             tv.copy_(torch.tensor(v.detach().numpy()))
+
+
+def test_lstm_layer_under_vmap_matches_per_example_torch():
+    cr.manual_seed(0)
+    m, tm = nn.LSTM(3, 4).double(), torch.nn.LSTM(3, 4).double()
+    _same_weights(m, tm)
     x = arr(6, 5, 2, 3)  # 6 examples of (T=5, N=2, 3)
     got = cf.vmap(lambda xi: m(xi)[0])(cr.tensor(x))
     close(got, torch.stack([tm(torch.tensor(xi))[0] for xi in x]))
@@ -301,9 +306,7 @@ def test_lstm_cell_on_one_example_under_vmap_matches_torch():
     # a 1-D input runs the unbatched lstm_seq, whose batching rule is used here
     cr.manual_seed(0)
     m, tm = nn.LSTMCell(3, 4).double(), torch.nn.LSTMCell(3, 4).double()
-    with torch.no_grad():
-        for v, tv in zip(m.parameters(), tm.parameters()):
-            tv.copy_(torch.tensor(v.detach().numpy()))
+    _same_weights(m, tm)
     x, h, c = arr(6, 3), arr(6, 4, seed=1), arr(6, 4, seed=2)
     got = cf.vmap(lambda a, b, d: m(a, (b, d)))(*map(cr.tensor, (x, h, c)))
     want = [torch.stack([tm(torch.tensor(x[i]), (torch.tensor(h[i]),
